@@ -1,0 +1,56 @@
+# hako: build, demo, tests. Everything a target needs is installed by the
+# target itself (scripts/deps.sh for Debian packages, the Go module proxy for
+# Go tools), so a fresh Debian machine needs only Go and root.
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+STATICCHECK_VERSION := v0.8.2
+TOOLS := $(CURDIR)/.cache/tools
+BUNDLE := $(CURDIR)/.cache/busybox-bundle
+
+.PHONY: all build deps demo test lint unit e2e fuzz fuzz-long conformance clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hako ./cmd/hako
+
+deps:
+	scripts/deps.sh
+
+# The first command of the README: a shell command in an isolated busybox
+# container, with every step traced.
+demo: deps build
+	HAKO=bin/hako scripts/mkbundle.sh $(BUNDLE)
+	scripts/demo.sh $(BUNDLE)
+
+$(TOOLS)/staticcheck:
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: $(TOOLS)/staticcheck
+	@test -z "$$(gofmt -l cmd internal tests)" || { gofmt -l cmd internal tests; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(TOOLS)/staticcheck ./...
+
+unit:
+	$(GO) test -count=1 ./internal/...
+
+# End-to-end: real containers from the built binary, as root.
+e2e: build
+	$(GO) test -count=1 -timeout 15m ./tests/ -hako.bin=$(CURDIR)/bin/hako
+
+# A few seconds per fuzz target in `make test`; fuzz-long runs minutes.
+FUZZTIME ?= 3s
+fuzz:
+	@for t in FuzzDecode FuzzValidateID FuzzParseMountOptions FuzzParseSignal; do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./internal/spec/ || exit 1; done
+
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=2m
+
+test: deps lint unit e2e fuzz
+
+conformance: deps build
+	scripts/conformance/run.sh $(CURDIR)/bin/hako
+
+clean:
+	rm -rf bin .cache

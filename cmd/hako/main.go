@@ -1,0 +1,17 @@
+// Command hako is an OCI container runtime. `hako init` is the container's
+// first process (run by hako itself); everything else is the CLI.
+package main
+
+import (
+	"os"
+
+	"hako/internal/cli"
+	"hako/internal/initproc"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		initproc.Main() // never returns
+	}
+	os.Exit(cli.Main(os.Args[1:]))
+}

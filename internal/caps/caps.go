@@ -1,0 +1,118 @@
+package caps
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/moby/sys/capability"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"hako/internal/trace"
+)
+
+var byName = func() map[string]capability.Cap {
+	m := map[string]capability.Cap{}
+	for _, c := range capability.ListKnown() {
+		m["CAP_"+strings.ToUpper(c.String())] = c
+	}
+	return m
+}()
+
+// Set is a parsed spec capability block.
+type Set struct {
+	sets map[capability.CapType][]capability.Cap
+	spec *specs.LinuxCapabilities
+}
+
+// Parse resolves capability names. Names this kernel does not know are
+// refused, naming the set and the capability.
+func Parse(c *specs.LinuxCapabilities) (*Set, error) {
+	s := &Set{sets: map[capability.CapType][]capability.Cap{}, spec: c}
+	if c == nil {
+		return s, nil
+	}
+	for _, l := range []struct {
+		kind  capability.CapType
+		name  string
+		names []string
+	}{
+		{capability.BOUNDING, "bounding", c.Bounding},
+		{capability.EFFECTIVE, "effective", c.Effective},
+		{capability.PERMITTED, "permitted", c.Permitted},
+		{capability.INHERITABLE, "inheritable", c.Inheritable},
+		{capability.AMBIENT, "ambient", c.Ambient},
+	} {
+		for _, n := range l.names {
+			v, ok := byName[strings.ToUpper(n)]
+			if !ok {
+				return nil, fmt.Errorf("process.capabilities.%s: unknown capability %q", l.name, n)
+			}
+			s.sets[l.kind] = append(s.sets[l.kind], v)
+		}
+	}
+	return s, nil
+}
+
+func (s *Set) load() (capability.Capabilities, error) {
+	c, err := capability.NewPid2(0)
+	if err != nil {
+		return nil, err
+	}
+	c.Clear(capability.CAPS | capability.BOUNDS | capability.AMBS)
+	for kind, l := range s.sets {
+		c.Set(kind, l...)
+	}
+	return c, nil
+}
+
+func (s *Set) names(kind []string) string {
+	if len(kind) == 0 {
+		return "(none)"
+	}
+	return strings.Join(kind, ",")
+}
+
+// DropBounding limits the bounding set. Run it before changing uid: it needs
+// CAP_SETPCAP, which a non-root uid loses.
+func (s *Set) DropBounding(log *trace.Log) error {
+	if s.spec == nil {
+		return nil
+	}
+	return log.Step("capset bounding", s.names(s.spec.Bounding), func() error {
+		c, err := s.load()
+		if err != nil {
+			return err
+		}
+		return c.Apply(capability.BOUNDS)
+	})
+}
+
+// Apply sets effective, permitted and inheritable, then raises ambient
+// capabilities. Run it after the uid change (with PR_SET_KEEPCAPS held).
+func (s *Set) Apply(log *trace.Log) error {
+	if s.spec == nil {
+		return nil
+	}
+	c, err := s.load()
+	if err != nil {
+		return err
+	}
+	ops := fmt.Sprintf("effective=%s permitted=%s inheritable=%s",
+		s.names(s.spec.Effective), s.names(s.spec.Permitted), s.names(s.spec.Inheritable))
+	if err := log.Step("capset", ops, func() error { return c.Apply(capability.CAPS) }); err != nil {
+		return err
+	}
+	if len(s.spec.Ambient) == 0 {
+		return nil
+	}
+	// The kernel raises an ambient capability only if it is both permitted and
+	// inheritable (capabilities(7)); runc warns rather than fails, and so do we.
+	return log.Step("capset ambient", s.names(s.spec.Ambient), func() error {
+		for _, a := range s.sets[capability.AMBIENT] {
+			if err := capability.SetAmbient(true, a); err != nil {
+				log.Note("warning", fmt.Sprintf("cannot raise ambient %s (not permitted+inheritable): %v", a, err))
+			}
+		}
+		return nil
+	})
+}

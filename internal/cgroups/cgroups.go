@@ -1,0 +1,113 @@
+package cgroups
+
+import (
+	"errors"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"hako/internal/trace"
+)
+
+// Config says where a container's cgroup goes and what it limits.
+type Config struct {
+	// Path is linux.cgroupsPath: "" means "/hako/<ID>"; an absolute path is
+	// taken from each hierarchy's root; a relative one goes under the
+	// runtime's own cgroup, as runc does. The systemd form
+	// "slice:prefix:name" is refused (ErrSystemdPath).
+	Path string
+	// ID is the container id, used for the default path.
+	ID string
+	// Resources is linux.resources; nil asks for no limits.
+	Resources *specs.LinuxResources
+	// Rootless makes a hierarchy whose directory cannot be created
+	// (EACCES, EPERM, EROFS) non-fatal when no limit needs it: the manager
+	// goes on without it and Skipped names its controllers. Device rules
+	// that cannot be applied are skipped too.
+	Rootless bool
+}
+
+// Manager is one container's cgroup, in every hierarchy the host has.
+type Manager interface {
+	// Create makes the cgroup in every hierarchy and applies the resources
+	// and device rules; on failure it removes the directories it made.
+	Create() error
+	// Apply moves pid into the cgroup in every hierarchy (cgroup.procs).
+	Apply(pid int) error
+	// CgroupFD returns an fd of the cgroup2 directory for CLONE_INTO_CGROUP
+	// (SysProcAttr.UseCgroupFD). It returns -1, nil when any v1 hierarchy
+	// is in use: the caller must then use Apply, which covers them all.
+	CgroupFD() (int, error)
+	// Set updates the resources (runc update). Device rules are replaced
+	// only when r.Devices is not empty.
+	Set(r *specs.LinuxResources) error
+	// Pids lists every process in the cgroup and its descendants.
+	Pids() ([]int, error)
+	// Freeze stops every process and returns once the kernel says frozen.
+	Freeze() error
+	// Thaw resumes the processes Freeze stopped.
+	Thaw() error
+	// Paused reports whether the cgroup is frozen.
+	Paused() (bool, error)
+	// Kill signals every process in the cgroup.
+	Kill(sig unix.Signal) error
+	// Destroy removes the cgroup (and any child cgroups) from every
+	// hierarchy; it kills nothing and is fine if the cgroup is gone.
+	Destroy() error
+	// Stats reads usage counters, shaped like runc's `events --stats`.
+	Stats() (*Stats, error)
+	// OOMKills counts the processes the OOM killer killed in the cgroup.
+	OOMKills() (uint64, error)
+	// Paths maps each controller to its directory ("" for the cgroup2
+	// directory); Load takes it back.
+	Paths() map[string]string
+	// Skipped names the controllers left out by a rootless Create.
+	Skipped() []string
+}
+
+var (
+	// ErrSystemdPath: cgroupsPath has the systemd driver's form.
+	ErrSystemdPath = errors.New("systemd cgroup paths (slice:prefix:name) are not supported, use a cgroupfs path such as /hako/<id>")
+	// ErrNoController: a limit needs a controller the host does not offer
+	// to this cgroup (not mounted in v1, not enabled in v2).
+	ErrNoController = errors.New("cgroup controller not available")
+	// ErrUnifiedOnV1: linux.resources.unified on a host whose main hierarchy
+	// is cgroup v1 (runc refuses it the same way).
+	ErrUnifiedOnV1 = errors.New("linux.resources.unified needs a cgroup v2 host")
+	// ErrFreezeTimeout: the kernel did not report the cgroup frozen in time.
+	ErrFreezeTimeout = errors.New("cgroup did not freeze in time")
+)
+
+// New detects the host's layout from /proc/self/mountinfo and
+// /proc/self/cgroup and returns the manager for cfg. It creates nothing.
+func New(cfg Config, log *trace.Log) (Manager, error) {
+	l, err := hostLayout()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newManager(cfg, l, log)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Load rebuilds a manager from the Paths of an earlier one, for the verbs
+// that run in a later process (kill, delete, pause, update, events).
+func Load(paths map[string]string, log *trace.Log) (Manager, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("load cgroup: no paths saved")
+	}
+	m := &manager{paths: map[string]string{}, log: log, attach: attachDeviceFilter}
+	for k, v := range paths {
+		m.paths[k] = v
+	}
+	return m, nil
+}
+
+// IsV2Host reports whether /sys/fs/cgroup is a cgroup2 mount: a pure
+// unified host, as opposed to v1 or hybrid.
+func IsV2Host() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}

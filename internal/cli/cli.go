@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"hako/internal/container"
+	"hako/internal/trace"
+)
+
+// Version is set at build time (-ldflags -X).
+var Version = "0.1.0-dev"
+
+// globals are the flags before the verb.
+type globals struct {
+	root      string
+	logFile   string
+	logFormat string
+	debug     bool
+	trace     bool
+	logOut    io.Writer
+}
+
+type command struct {
+	usage string
+	run   func(g *globals, args []string) error
+}
+
+var commands = map[string]command{}
+
+func register(name, usage string, run func(g *globals, args []string) error) {
+	commands[name] = command{usage: usage, run: run}
+}
+
+// Main runs the CLI and returns the exit status.
+func Main(args []string) int {
+	g := &globals{}
+	fs := flag.NewFlagSet("hako", flag.ContinueOnError)
+	fs.StringVar(&g.root, "root", defaultRoot(), "state directory")
+	fs.StringVar(&g.logFile, "log", "", "log file (errors and --debug lines)")
+	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&g.debug, "debug", false, "debug logging")
+	fs.BoolVar(&g.trace, "trace", false, "print every kernel-visible step with its duration to stderr")
+	version := fs.Bool("version", false, "print the version")
+	fs.BoolVar(version, "v", false, "print the version")
+	// Accepted for compatibility with runc callers; hako has one cgroup driver.
+	fs.Bool("systemd-cgroup", false, "accepted for runc compatibility (cgroupfs is used)")
+	fs.String("rootless", "auto", "accepted for runc compatibility")
+	fs.String("criu", "", "accepted for runc compatibility")
+	fs.Usage = func() { usage(fs) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *version {
+		fmt.Printf("hako version %s\nspec: %s\n", Version, specVersion())
+		return 0
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		usage(fs)
+		return 2
+	}
+	cmd, ok := commands[rest[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "hako: unknown command %q (see hako --help)\n", rest[0])
+		return 2
+	}
+	if err := g.openLog(); err != nil {
+		fmt.Fprintln(os.Stderr, "hako:", err)
+		return 1
+	}
+	err := cmd.run(g, rest[1:])
+	var ex exitError
+	if errors.As(err, &ex) {
+		return int(ex)
+	}
+	if err != nil {
+		g.fatal(err)
+		return 1
+	}
+	return 0
+}
+
+// exitError carries an exit status (foreground run) without an error text.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func defaultRoot() string {
+	if os.Geteuid() != 0 {
+		if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
+			return x + "/hako"
+		}
+	}
+	return "/run/hako"
+}
+
+func usage(fs *flag.FlagSet) {
+	fmt.Fprintf(os.Stderr, "usage: hako [global flags] <command> [flags] [args]\n\ncommands:\n")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		if n != "init" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-9s %s\n", n, commands[n].usage)
+	}
+	fmt.Fprintf(os.Stderr, "\nglobal flags:\n")
+	fs.PrintDefaults()
+}
+
+func (g *globals) openLog() error {
+	g.logOut = io.Discard
+	if g.logFile == "" {
+		return nil
+	}
+	f, err := os.OpenFile(g.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("open log file: %w", err)
+	}
+	g.logOut = f
+	return nil
+}
+
+// logf writes one log line in the chosen format (runc's JSON keys: level,
+// msg, time; containerd reads the last error line from this file).
+func (g *globals) logf(level, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if g.logFormat == "json" {
+		b, _ := json.Marshal(map[string]string{"level": level, "msg": msg, "time": time.Now().Format(time.RFC3339Nano)})
+		fmt.Fprintln(g.logOut, string(b))
+		return
+	}
+	fmt.Fprintf(g.logOut, "time=%q level=%s msg=%q\n", time.Now().Format(time.RFC3339Nano), level, msg)
+}
+
+// fatal reports a command's error once: to stderr and, if set, the log.
+func (g *globals) fatal(err error) {
+	g.logf("error", "%v", err)
+	fmt.Fprintln(os.Stderr, "hako: "+err.Error())
+}
+
+func (g *globals) runtime() *container.Runtime {
+	rt := &container.Runtime{Root: g.root, Warn: os.Stderr, Trace: g.trace}
+	if g.trace {
+		rt.Log = trace.New("hako", trace.Writer(os.Stderr))
+	}
+	return rt
+}
+
+// parse parses a verb's flags, allowing flags after positional arguments
+// (`hako delete ID --force`), and checks the positional count.
+func parse(fs *flag.FlagSet, args []string, min, max int, what string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) < min || (max >= 0 && len(pos) > max) {
+		return nil, fmt.Errorf("%s: expected %s, got %q", fs.Name(), what, strings.Join(pos, " "))
+	}
+	return pos, nil
+}

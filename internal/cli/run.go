@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"flag"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"hako/internal/container"
+)
+
+func init() { register("run", "create and start a container; wait for it unless -d", runCmd) }
+
+func runCmd(g *globals, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var o container.CreateOpts
+	createFlags(fs, &o)
+	detach := fs.Bool("detach", false, "start the container and return")
+	fs.BoolVar(detach, "d", false, "start the container and return")
+	keep := fs.Bool("keep", false, "keep the stopped container (do not delete it after it exits)")
+	pos, err := parse(fs, args, 1, 1, "one container ID")
+	if err != nil {
+		return err
+	}
+	o.ID = pos[0]
+	rt := g.runtime()
+	if *detach {
+		return runDetached(rt, o)
+	}
+	return runForeground(rt, o, *keep)
+}
+
+func runDetached(rt *container.Runtime, o container.CreateOpts) error {
+	c, err := rt.Create(o)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Start(); err != nil {
+		c.Delete(true)
+		return err
+	}
+	return nil
+}
+
+// runForeground runs the container as hako's child: signals hako receives
+// go to the container, and hako exits with the container's status (128+N
+// when a signal ended it), then deletes it unless keep.
+func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) error {
+	var relay *consoleRelay
+	if o.ConsoleSocket == "" {
+		var err error
+		if relay, err = newConsoleRelay(); err != nil {
+			return err
+		}
+		defer relay.close()
+		o.Console = relay.remote
+	}
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs)
+	defer signal.Stop(sigs)
+	c, err := rt.Create(o)
+	if err != nil {
+		return err
+	}
+	proc := c.Process
+	if err := relay.start(c.State.Spec.Process.Terminal); err != nil {
+		c.Delete(true)
+		return err
+	}
+	go forward(sigs, proc.Pid, relay)
+	err = c.Start()
+	c.Close()
+	if err != nil {
+		cleanup(rt, o.ID)
+		return err
+	}
+	ps, err := proc.Wait()
+	if err != nil {
+		return err
+	}
+	relay.finish()
+	if !keep {
+		cleanup(rt, o.ID)
+	}
+	return exitError(exitStatus(ps.Sys().(syscall.WaitStatus)))
+}
+
+func cleanup(rt *container.Runtime, id string) {
+	if c, err := rt.Load(id); err == nil {
+		c.Delete(true)
+	}
+}
+
+func exitStatus(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// forward passes every signal on to the container's init, except SIGCHLD
+// (ours) and SIGWINCH, which resizes the terminal instead. SIGURG is the Go
+// runtime's own preemption signal.
+func forward(sigs chan os.Signal, pid int, relay *consoleRelay) {
+	for s := range sigs {
+		sig := s.(syscall.Signal)
+		switch sig {
+		case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+			continue
+		case unix.SIGWINCH:
+			relay.resize()
+			continue
+		}
+		unix.Kill(pid, sig)
+	}
+}

@@ -1,0 +1,141 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"hako/internal/cgroups"
+	"hako/internal/state"
+	"hako/internal/trace"
+)
+
+// ErrState is returned when a command does not fit the container's status
+// (e.g. start on a running container).
+var ErrState = errors.New("invalid container state")
+
+// Runtime holds the options every command shares.
+type Runtime struct {
+	Root  string     // state root, e.g. /run/hako
+	Log   *trace.Log // step log (--trace); may be nil
+	Warn  io.Writer  // where warnings go (stderr)
+	Trace bool       // pass tracing to init too
+}
+
+// Container is a loaded container: its state dir and saved state.
+type Container struct {
+	rt    *Runtime
+	dir   *state.Dir
+	State *state.State
+	// Process is init, when this process created it (foreground run waits
+	// on it); nil for a container loaded from disk.
+	Process *os.Process
+}
+
+// Load opens container id and locks it for the duration of the command.
+func (rt *Runtime) Load(id string) (*Container, error) {
+	d, err := state.Open(rt.Root, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Lock(); err != nil {
+		return nil, err
+	}
+	st, err := d.Load()
+	if err != nil {
+		d.Unlock()
+		return nil, err
+	}
+	return &Container{rt: rt, dir: d, State: st}, nil
+}
+
+// Close releases the container's lock.
+func (c *Container) Close() { c.dir.Unlock() }
+
+// Status derives the status from the live init process, never from disk:
+// alive and exec.fifo present is created; alive and frozen is paused; alive
+// is running; anything else is stopped. No state.json at all means create
+// never finished.
+func (c *Container) Status() state.Status {
+	if c.State == nil {
+		return state.Creating
+	}
+	if !c.State.Alive() {
+		return state.Stopped
+	}
+	if _, err := os.Stat(c.dir.Fifo()); err == nil {
+		return state.Created
+	}
+	if m := c.cgroup(); m != nil {
+		if paused, _ := m.Paused(); paused {
+			return state.Paused
+		}
+	}
+	return state.Running
+}
+
+func (c *Container) cgroup() cgroups.Manager {
+	if c.State == nil || len(c.State.Cgroups) == 0 {
+		return nil
+	}
+	m, err := cgroups.Load(c.State.Cgroups, c.rt.Log)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// OCIState is the runtime-spec state, with the fields runc adds that
+// containerd and podman read (rootfs, created, owner).
+type OCIState struct {
+	specs.State
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+}
+
+// OCI returns the container's state as `hako state` prints it.
+func (c *Container) OCI() OCIState {
+	st := c.Status()
+	s := OCIState{State: specs.State{Version: specs.Version, ID: idOf(c), Status: specs.ContainerState(st)}}
+	if c.State == nil {
+		return s
+	}
+	s.Bundle, s.Annotations = c.State.Bundle, c.State.Annotations
+	s.Rootfs, s.Created, s.Owner = c.State.Rootfs, c.State.Created, c.State.Owner
+	if st != state.Stopped {
+		s.Pid = c.State.Pid
+	}
+	return s
+}
+
+func idOf(c *Container) string {
+	if c.State != nil {
+		return c.State.ID
+	}
+	return baseName(c.dir.Path)
+}
+
+func baseName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}
+
+func (c *Container) hookState(status state.Status) specs.State {
+	return specs.State{Version: specs.Version, ID: c.State.ID, Status: specs.ContainerState(status),
+		Pid: c.State.Pid, Bundle: c.State.Bundle, Annotations: c.State.Annotations}
+}
+
+func (c *Container) warn(format string, args ...any) {
+	if c.rt.Warn != nil {
+		fmt.Fprintf(c.rt.Warn, "hako: warning: "+format+"\n", args...)
+	}
+}

@@ -1,0 +1,235 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"hako/internal/cgroups"
+	"hako/internal/hooks"
+	"hako/internal/spec"
+	"hako/internal/state"
+	"hako/internal/syncproto"
+	"hako/internal/trace"
+)
+
+// CreateOpts are the options of `hako create` (and of `run`).
+type CreateOpts struct {
+	ID            string
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string   // path of a unix socket to send the pty master to
+	Console       *os.File // or: an already connected socket (run's own relay)
+	NoPivot       bool
+	PreserveFDs   int
+	Stdio         [3]*os.File // nil: hako's own
+}
+
+// creation is the work in progress of one create; undo removes what it made.
+type creation struct {
+	rt     *Runtime
+	o      CreateOpts
+	spec   *specs.Spec
+	dir    *state.Dir
+	cg     cgroups.Manager
+	fifo   *os.File
+	cmd    *exec.Cmd
+	sync   *syncproto.Conn
+	bundle string
+}
+
+// Create builds the container and leaves init waiting for Start. On
+// failure it leaves nothing behind: no state dir, cgroup, mount or process.
+func (rt *Runtime) Create(o CreateOpts) (*Container, error) {
+	if err := spec.ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	s, err := spec.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if s.Process != nil && s.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
+		return nil, errors.New("process.terminal is true: --console-socket is required to create a container with a terminal (or set terminal to false)")
+	}
+	cr := &creation{rt: rt, o: o, spec: s, bundle: bundle}
+	c, err := cr.run()
+	if err != nil {
+		cr.undo()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (cr *creation) run() (*Container, error) {
+	var err error
+	if cr.dir, err = state.Create(cr.rt.Root, cr.o.ID); err != nil {
+		return nil, err
+	}
+	if err := cr.makeFifo(); err != nil {
+		return nil, err
+	}
+	if err := cr.makeCgroup(); err != nil {
+		return nil, err
+	}
+	if err := cr.spawn(); err != nil {
+		return nil, err
+	}
+	if err := cr.handshake(); err != nil {
+		return nil, err
+	}
+	return cr.save()
+}
+
+// makeFifo creates exec.fifo, mode 0622 so an init running as a mapped
+// non-root uid can still open it for writing, and keeps an O_PATH handle
+// for init to reopen.
+func (cr *creation) makeFifo() error {
+	p := cr.dir.Fifo()
+	return cr.rt.Log.Step("mkfifo", p, func() error {
+		if err := unix.Mkfifo(p, 0o622); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, 0o622); err != nil { // undo the umask
+			return err
+		}
+		f, err := os.OpenFile(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+		cr.fifo = f
+		return err
+	})
+}
+
+func (cr *creation) makeCgroup() error {
+	cfg := cgroups.Config{Path: cr.spec.Linux.CgroupsPath, ID: cr.o.ID, Resources: cr.spec.Linux.Resources,
+		Rootless: os.Geteuid() != 0}
+	m, err := cgroups.New(cfg, cr.rt.Log)
+	if err != nil {
+		return err
+	}
+	if err := m.Create(); err != nil {
+		return err
+	}
+	cr.cg = m
+	return nil
+}
+
+// handshake drives init through the sync protocol (see syncproto's table).
+func (cr *creation) handshake() error {
+	onTrace := cr.onTrace()
+	if hasRuntimeHooks(cr.spec) {
+		if _, err := cr.sync.Expect(syncproto.Hooks, onTrace); err != nil {
+			return cr.initErr(err)
+		}
+		st := specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating,
+			Pid: cr.cmd.Process.Pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
+		if err := hooks.RunKind(cr.spec, "prestart", st, cr.rt.Log); err != nil {
+			return err
+		}
+		if err := hooks.RunKind(cr.spec, "createRuntime", st, cr.rt.Log); err != nil {
+			return err
+		}
+		if err := cr.sync.Send(syncproto.Msg{Type: syncproto.HooksDone}); err != nil {
+			return err
+		}
+	}
+	_, err := cr.sync.Expect(syncproto.Ready, onTrace)
+	return cr.initErr(err)
+}
+
+// initErr turns "init went away" into something a person can act on.
+func (cr *creation) initErr(err error) error {
+	if !errors.Is(err, syncproto.ErrClosed) {
+		return err
+	}
+	ws := ""
+	if cr.cmd.ProcessState == nil {
+		if st, werr := cr.cmd.Process.Wait(); werr == nil {
+			ws = ": " + st.String()
+		}
+	}
+	return fmt.Errorf("container init exited before it was ready%s (no error was reported; see its stderr above)", ws)
+}
+
+func (cr *creation) onTrace() func(ev trace.Event) {
+	if !cr.rt.Log.Enabled() {
+		return nil
+	}
+	return cr.rt.Log.Forward
+}
+
+func hasRuntimeHooks(s *specs.Spec) bool {
+	return len(hooks.Of(s, "prestart")) > 0 || len(hooks.Of(s, "createRuntime")) > 0
+}
+
+// save records the created container: pid file first, then state.json,
+// whose presence marks create as finished.
+func (cr *creation) save() (*Container, error) {
+	pid := cr.cmd.Process.Pid
+	start, err := state.StartTime(pid)
+	if err != nil {
+		return nil, fmt.Errorf("read start time of init %d: %w", pid, err)
+	}
+	st := &state.State{ID: cr.o.ID, Pid: pid, PidStart: start, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
+		Created: time.Now().UTC(), Owner: owner(), Annotations: cr.spec.Annotations, Spec: cr.spec}
+	if cr.cg != nil {
+		st.Cgroups = cr.cg.Paths()
+	}
+	if cr.o.PidFile != "" {
+		if err := writePidFile(cr.o.PidFile, pid); err != nil {
+			return nil, err
+		}
+	}
+	if err := cr.dir.Save(st); err != nil {
+		return nil, err
+	}
+	cr.sync.Close()
+	cr.fifo.Close()
+	return &Container{rt: cr.rt, dir: cr.dir, State: st, Process: cr.cmd.Process}, nil
+}
+
+// writePidFile writes atomically: containerd reads the file as soon as it
+// exists and must never see it empty.
+func writePidFile(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(fmt.Sprint(pid)), 0o644); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func owner() string {
+	return fmt.Sprint(os.Geteuid())
+}
+
+// undo removes whatever a failed create made, in reverse order.
+func (cr *creation) undo() {
+	if cr.cmd != nil && cr.cmd.Process != nil {
+		cr.cmd.Process.Kill()
+		if cr.cmd.ProcessState == nil {
+			cr.cmd.Process.Wait()
+		}
+	}
+	if cr.sync != nil {
+		cr.sync.Close()
+	}
+	if cr.cg != nil {
+		if err := cr.cg.Destroy(); err != nil {
+			fmt.Fprintln(os.Stderr, "hako: warning: cleaning up cgroup:", err)
+		}
+	}
+	if cr.fifo != nil {
+		cr.fifo.Close()
+	}
+	if cr.dir != nil {
+		cr.dir.Remove()
+	}
+}

@@ -1,0 +1,288 @@
+package container
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"hako/internal/initproc"
+	"hako/internal/syncproto"
+)
+
+// cloneFlags maps namespace types to the clone(2) flag creating one. time
+// and cgroup are missing on purpose: init unshares them itself (a time
+// namespace must get its offsets before anyone is inside it; a cgroup
+// namespace must be rooted at the container's cgroup, which init joins only
+// after clone on a v1 host).
+var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+}
+
+var flagNames = []struct {
+	f    uintptr
+	name string
+}{
+	{unix.CLONE_NEWUSER, "NEWUSER"}, {unix.CLONE_NEWPID, "NEWPID"}, {unix.CLONE_NEWNET, "NEWNET"},
+	{unix.CLONE_NEWNS, "NEWNS"}, {unix.CLONE_NEWIPC, "NEWIPC"}, {unix.CLONE_NEWUTS, "NEWUTS"},
+}
+
+func flagString(f uintptr) string {
+	var parts []string
+	for _, n := range flagNames {
+		if f&n.f != 0 {
+			parts = append(parts, "CLONE_"+n.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "(no new namespaces)"
+	}
+	return strings.Join(parts, "|")
+}
+
+// spawn starts `hako init` in its new namespaces. Namespaces given by path
+// are entered first, on a locked OS thread that then forks, so the child
+// inherits them.
+func (cr *creation) spawn() error {
+	parent, child, err := socketpair()
+	if err != nil {
+		return err
+	}
+	defer child.Close()
+	cr.sync = syncproto.New(parent)
+	cmd, err := cr.command(child)
+	if err != nil {
+		return err
+	}
+	if cmd.SysProcAttr.UseCgroupFD {
+		defer unix.Close(cmd.SysProcAttr.CgroupFD)
+	}
+	flags := cmd.SysProcAttr.Cloneflags
+	if err := cr.rt.Log.Step("clone", flagString(flags)+" + exec hako init", func() error {
+		return withJoined(cr.spec.Linux.Namespaces, cmd.Start)
+	}); err != nil {
+		return err
+	}
+	cr.cmd = cmd
+	cr.rt.Log.Note("init pid", strconv.Itoa(cmd.Process.Pid))
+	if len(cmd.SysProcAttr.UidMappings) > 0 {
+		cr.rt.Log.Note("id maps", fmt.Sprintf("uid_map %s, gid_map %s, setgroups %s (written by hako before init ran)",
+			mapString(cmd.SysProcAttr.UidMappings), mapString(cmd.SysProcAttr.GidMappings), setgroupsWord(cmd.SysProcAttr)))
+	}
+	if cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD {
+		if err := cr.cg.Apply(cmd.Process.Pid); err != nil {
+			return err
+		}
+	}
+	return cr.sendConfig()
+}
+
+func setgroupsWord(a *syscall.SysProcAttr) string {
+	if a.GidMappingsEnableSetgroups {
+		return "allow"
+	}
+	return "deny"
+}
+
+func mapString(m []syscall.SysProcIDMap) string {
+	var parts []string
+	for _, e := range m {
+		parts = append(parts, fmt.Sprintf("%d %d %d", e.ContainerID, e.HostID, e.Size))
+	}
+	return "[" + strings.Join(parts, "; ") + "]"
+}
+
+func socketpair() (*os.File, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sync socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-init"), nil
+}
+
+// command builds the exec.Cmd for init. Preserved fds come first (3..3+N-1,
+// where the caller had them), then hako's own, named by environment.
+func (cr *creation) command(sync *os.File) (*exec.Cmd, error) {
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"hako", "init"}, Dir: cr.bundle}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	for i, f := range cr.o.Stdio {
+		if f != nil {
+			switch i {
+			case 0:
+				cmd.Stdin = f
+			case 1:
+				cmd.Stdout = f
+			case 2:
+				cmd.Stderr = f
+			}
+		}
+	}
+	for i := 0; i < cr.o.PreserveFDs; i++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	env := []string{}
+	add := func(name string, f *os.File) {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		env = append(env, name+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+	}
+	add(initproc.EnvSync, sync)
+	add(initproc.EnvFifo, cr.fifo)
+	console, err := cr.consoleSocket()
+	if err != nil {
+		return nil, err
+	}
+	if console != nil {
+		defer console.Close()
+		add(initproc.EnvConsole, console)
+	}
+	cmd.Env = env
+	attr, err := cr.sysProcAttr()
+	cmd.SysProcAttr = attr
+	return cmd, err
+}
+
+// consoleSocket connects to --console-socket now, in the runtime's mount
+// namespace, so init needs no path to it.
+func (cr *creation) consoleSocket() (*os.File, error) {
+	if cr.spec.Process == nil || !cr.spec.Process.Terminal {
+		return nil, nil
+	}
+	if cr.o.Console != nil {
+		return cr.o.Console, nil
+	}
+	conn, err := net.Dial("unix", cr.o.ConsoleSocket)
+	if err != nil {
+		return nil, fmt.Errorf("connect console socket: %w", err)
+	}
+	defer conn.Close()
+	return conn.(*net.UnixConn).File()
+}
+
+func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
+	a := &syscall.SysProcAttr{Setsid: true}
+	for _, ns := range cr.spec.Linux.Namespaces {
+		if ns.Path == "" {
+			a.Cloneflags |= cloneFlags[ns.Type]
+		}
+	}
+	if a.Cloneflags&unix.CLONE_NEWUSER != 0 {
+		a.UidMappings = idMaps(cr.spec.Linux.UIDMappings)
+		a.GidMappings = idMaps(cr.spec.Linux.GIDMappings)
+		// Root may leave setgroups allowed (containers need additionalGids);
+		// anyone else must write "deny" before gid_map (user_namespaces(7)).
+		a.GidMappingsEnableSetgroups = os.Geteuid() == 0
+	}
+	if cr.cg != nil {
+		fd, err := cr.cg.CgroupFD()
+		if err != nil {
+			return nil, err
+		}
+		if fd >= 0 {
+			a.UseCgroupFD, a.CgroupFD = true, fd
+		}
+	}
+	return a, nil
+}
+
+func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, e := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)}
+	}
+	return out
+}
+
+// withJoined runs fn on a fresh OS thread that has entered every namespace
+// the spec gives by path. setns(2) on one thread only changes that thread,
+// and a clone made from it inherits them. The thread is never unlocked, so
+// the Go runtime discards it afterwards instead of reusing it. A mount
+// namespace additionally needs the thread to stop sharing its filesystem
+// context with the others (unshare CLONE_FS). A user namespace cannot be
+// joined this way: the kernel refuses setns(CLONE_NEWUSER) to a
+// multithreaded process.
+func withJoined(nss []specs.LinuxNamespace, fn func() error) error {
+	var joins []specs.LinuxNamespace
+	for _, ns := range nss {
+		if ns.Path != "" {
+			joins = append(joins, ns)
+		}
+	}
+	if len(joins) == 0 {
+		return fn()
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		done <- joinThen(joins, fn)
+	}()
+	return <-done
+}
+
+func joinThen(joins []specs.LinuxNamespace, fn func() error) error {
+	for _, ns := range joins {
+		if err := setns(ns); err != nil {
+			return err
+		}
+	}
+	return fn()
+}
+
+var nsFlag = map[specs.LinuxNamespaceType]int{
+	specs.PIDNamespace: unix.CLONE_NEWPID, specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace: unix.CLONE_NEWNS, specs.IPCNamespace: unix.CLONE_NEWIPC,
+	specs.UTSNamespace: unix.CLONE_NEWUTS, specs.CgroupNamespace: unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace: unix.CLONE_NEWTIME, specs.UserNamespace: unix.CLONE_NEWUSER,
+}
+
+func setns(ns specs.LinuxNamespace) error {
+	if ns.Type == specs.UserNamespace {
+		return fmt.Errorf("join user namespace %s: not supported yet (the kernel refuses setns into a user namespace from a multithreaded Go process)", ns.Path)
+	}
+	fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("join %s namespace: %w", ns.Type, err)
+	}
+	defer unix.Close(fd)
+	if ns.Type == specs.MountNamespace {
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return fmt.Errorf("join mount namespace: unshare CLONE_FS: %w", err)
+		}
+	}
+	if err := unix.Setns(fd, nsFlag[ns.Type]); err != nil {
+		return fmt.Errorf("join %s namespace %s: setns: %w", ns.Type, ns.Path, err)
+	}
+	return nil
+}
+
+// sendConfig hands init everything it needs, as sync message 1.
+func (cr *creation) sendConfig() error {
+	has := func(t specs.LinuxNamespaceType) bool {
+		for _, ns := range cr.spec.Linux.Namespaces {
+			if ns.Type == t {
+				return true
+			}
+		}
+		return false
+	}
+	cfg := initproc.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
+		Pid: cr.cmd.Process.Pid, NoPivot: cr.o.NoPivot, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec),
+		UserNS: has(specs.UserNamespace), NetNS: has(specs.NetworkNamespace), CgroupNS: has(specs.CgroupNamespace)}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	return cr.sync.Send(syncproto.Msg{Type: syncproto.Config, Config: data})
+}

@@ -1,0 +1,88 @@
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"hako/internal/trace"
+)
+
+// Of returns the hooks of one kind ("prestart", "createRuntime",
+// "createContainer", "startContainer", "poststart", "poststop"), nil-safe.
+func Of(s *specs.Spec, kind string) []specs.Hook {
+	if s == nil || s.Hooks == nil {
+		return nil
+	}
+	h := s.Hooks
+	return map[string][]specs.Hook{
+		"prestart": h.Prestart, "createRuntime": h.CreateRuntime, "createContainer": h.CreateContainer,
+		"startContainer": h.StartContainer, "poststart": h.Poststart, "poststop": h.Poststop,
+	}[kind]
+}
+
+// RunKind runs the spec's hooks of one kind.
+func RunKind(s *specs.Spec, kind string, st specs.State, log *trace.Log) error {
+	return Run(kind, Of(s, kind), st, log)
+}
+
+// Run runs hooks in order and stops at the first failure, which names the
+// hook kind, its index and path, its exit status and what it printed.
+func Run(kind string, hs []specs.Hook, st specs.State, log *trace.Log) error {
+	if len(hs) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	for i, h := range hs {
+		desc := fmt.Sprintf("%s[%d] %s", kind, i, h.Path)
+		if err := log.Step("hook", desc, func() error { return run(h, data) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func run(h specs.Hook, state []byte) error {
+	ctx := context.Background()
+	if h.Timeout != nil {
+		if *h.Timeout <= 0 {
+			return fmt.Errorf("timeout %d must be positive", *h.Timeout)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
+		defer cancel()
+	}
+	args := h.Args
+	if len(args) == 0 {
+		args = []string{h.Path}
+	}
+	cmd := exec.CommandContext(ctx, h.Path)
+	cmd.Args = args
+	cmd.Env = h.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.Stdin = bytes.NewReader(state)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("timed out after %ds", *h.Timeout)
+	}
+	if err != nil {
+		if o := strings.TrimSpace(out.String()); o != "" {
+			return fmt.Errorf("%w: %s", err, o)
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,33 @@
+package initproc
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Environment variables naming the fds the parent passes to init.
+const (
+	EnvSync    = "_HAKO_SYNC_FD"    // the sync socket
+	EnvFifo    = "_HAKO_FIFO_FD"    // O_PATH fd of exec.fifo
+	EnvConsole = "_HAKO_CONSOLE_FD" // connected console socket (terminal: true)
+)
+
+// Config is the first sync message: everything init needs to know.
+type Config struct {
+	Spec     *specs.Spec `json:"spec"`
+	ID       string      `json:"id"`
+	Bundle   string      `json:"bundle"`
+	Rootfs   string      `json:"rootfs"`
+	Pid      int         `json:"pid"` // init's pid as the host sees it, for hook state
+	NoPivot  bool        `json:"noPivot,omitempty"`
+	Trace    bool        `json:"trace,omitempty"`
+	Hooks    bool        `json:"hooks,omitempty"` // parent runs prestart/createRuntime: pause for it
+	UserNS   bool        `json:"userns,omitempty"`
+	NetNS    bool        `json:"netns,omitempty"`
+	CgroupNS bool        `json:"cgroupns,omitempty"`
+}
+
+// HookState is the runtime-spec state hooks read on stdin.
+func (c *Config) HookState(status string) specs.State {
+	return specs.State{Version: specs.Version, ID: c.ID, Status: specs.ContainerState(status),
+		Pid: c.Pid, Bundle: c.Bundle, Annotations: c.Spec.Annotations}
+}

@@ -1,0 +1,246 @@
+package initproc
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"hako/internal/caps"
+	"hako/internal/hooks"
+	"hako/internal/rootfs"
+	"hako/internal/syncproto"
+)
+
+// run performs the container set-up in the order the runtime-spec and the
+// kernel require, then execs. It returns only on failure.
+func (p *proc) run() error {
+	s := p.cfg.Spec
+	if s.Process == nil {
+		return errNoProcess
+	}
+	capset, err := caps.Parse(s.Process.Capabilities)
+	if err != nil {
+		return err
+	}
+	// umask 0 while creating device nodes and files, so modes are exact.
+	unix.Umask(0)
+	if err := p.waitFifoAsync(); err != nil {
+		return err
+	}
+	if err := p.early(); err != nil {
+		return err
+	}
+	console, err := p.setupRootfs()
+	if err != nil {
+		return err
+	}
+	if err := p.finishProcess(capset, console); err != nil {
+		return err
+	}
+	argv0, err := p.lookPath()
+	if err != nil {
+		return err
+	}
+	if err := p.sync.Send(syncproto.Msg{Type: syncproto.Ready}); err != nil {
+		return err
+	}
+	if err := p.waitStart(); err != nil {
+		return err
+	}
+	st := p.cfg.HookState("created")
+	if err := hooks.RunKind(s, "startContainer", st, p.log); err != nil {
+		return err
+	}
+	return p.exec(argv0)
+}
+
+// early does what must happen before the filesystem changes: the time
+// namespace (its offsets can only be set before any process is in it),
+// oom_score_adj, rlimits, hostname and sysctls, all through the host's
+// /proc, which the container's rootfs cannot redirect.
+func (p *proc) early() error {
+	s := p.cfg.Spec
+	if err := p.timeNamespace(); err != nil {
+		return err
+	}
+	// The parent put init in its cgroup before sending the config, so the
+	// new cgroup namespace is rooted at the container's own cgroup.
+	if p.hasNewNS("cgroup") {
+		if err := p.log.Step("unshare", "CLONE_NEWCGROUP", func() error { return unix.Unshare(unix.CLONE_NEWCGROUP) }); err != nil {
+			return err
+		}
+	}
+	if s.Process.OOMScoreAdj != nil {
+		v := fmt.Sprint(*s.Process.OOMScoreAdj)
+		if err := p.log.Step("write", "/proc/self/oom_score_adj = "+v, func() error {
+			return os.WriteFile("/proc/self/oom_score_adj", []byte(v), 0)
+		}); err != nil {
+			return err
+		}
+	}
+	if err := p.rlimits(); err != nil {
+		return err
+	}
+	if err := p.hostname(); err != nil {
+		return err
+	}
+	return p.sysctls()
+}
+
+func (p *proc) hostname() error {
+	s := p.cfg.Spec
+	if s.Hostname != "" {
+		if err := p.log.Step("sethostname", s.Hostname, func() error {
+			return unix.Sethostname([]byte(s.Hostname))
+		}); err != nil {
+			return err
+		}
+	}
+	if s.Domainname != "" {
+		return p.log.Step("setdomainname", s.Domainname, func() error {
+			return unix.Setdomainname([]byte(s.Domainname))
+		})
+	}
+	return nil
+}
+
+// sysctls writes linux.sysctl. /proc/sys/net, kernel.hostname and the IPC
+// keys show the namespaces of the process that opens them, so writing through
+// the host's /proc from inside the new namespaces sets the container's values.
+func (p *proc) sysctls() error {
+	for k, v := range p.cfg.Spec.Linux.Sysctl {
+		path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		if err := p.log.Step("sysctl", k+" = "+v, func() error {
+			f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NOFOLLOW, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.WriteString(v)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *proc) rlimits() error {
+	for _, r := range p.cfg.Spec.Process.Rlimits {
+		res, ok := rlimitByName[r.Type]
+		if !ok {
+			return fmt.Errorf("process.rlimits: unknown type %q", r.Type)
+		}
+		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := p.log.Step("setrlimit", fmt.Sprintf("%s soft=%d hard=%d", r.Type, r.Soft, r.Hard), func() error {
+			return unix.Prlimit(0, res, &lim, nil)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var rlimitByName = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC,
+	"RLIMIT_RSS": unix.RLIMIT_RSS, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING, "RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// timeNamespace enters a new time namespace for the user program:
+// unshare(CLONE_NEWTIME) only moves children (and, since Linux 5.16's exec
+// change, the next execve) into it, after the offsets are written.
+func (p *proc) timeNamespace() error {
+	if !p.hasNewNS("time") {
+		return nil
+	}
+	if err := p.log.Step("unshare", "CLONE_NEWTIME", func() error { return unix.Unshare(unix.CLONE_NEWTIME) }); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for clock, off := range p.cfg.Spec.Linux.TimeOffsets {
+		fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return p.log.Step("write", "/proc/self/timens_offsets = "+strings.TrimSpace(b.String()), func() error {
+		return os.WriteFile("/proc/self/timens_offsets", []byte(b.String()), 0)
+	})
+}
+
+func (p *proc) hasNewNS(typ string) bool {
+	for _, ns := range p.cfg.Spec.Linux.Namespaces {
+		if string(ns.Type) == typ && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// setupRootfs builds the filesystem, runs the hooks that belong between
+// mounting and pivot_root, and pivots. It returns the console's terminal side.
+func (p *proc) setupRootfs() (*os.File, error) {
+	s := p.cfg.Spec
+	if !p.hasNS("mount") {
+		// No mount namespace: nothing to build, but the hooks still run.
+		if err := p.runtimeHooks(); err != nil {
+			return nil, err
+		}
+		return nil, hooks.RunKind(s, "createContainer", p.cfg.HookState("created"), p.log)
+	}
+	b, err := rootfs.New(rootfs.Config{Rootfs: p.cfg.Rootfs, Spec: s, UserNS: p.cfg.UserNS,
+		NetNS: p.cfg.NetNS, CgroupNS: p.cfg.CgroupNS, NoPivot: p.cfg.NoPivot}, p.log)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	if err := b.Prepare(); err != nil {
+		return nil, err
+	}
+	console, err := p.setupConsole(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.runtimeHooks(); err != nil {
+		return nil, err
+	}
+	st := p.cfg.HookState("created")
+	if err := hooks.RunKind(s, "createContainer", st, p.log); err != nil {
+		return nil, err
+	}
+	if err := b.Pivot(); err != nil {
+		return nil, err
+	}
+	if err := b.Finish(); err != nil {
+		return nil, err
+	}
+	return console, nil
+}
+
+func (p *proc) hasNS(typ string) bool {
+	for _, ns := range p.cfg.Spec.Linux.Namespaces {
+		if string(ns.Type) == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// runtimeHooks hands control to the parent for prestart and createRuntime
+// hooks, which run in the runtime's namespaces while init waits.
+func (p *proc) runtimeHooks() error {
+	if !p.cfg.Hooks {
+		return nil
+	}
+	if err := p.sync.Send(syncproto.Msg{Type: syncproto.Hooks}); err != nil {
+		return err
+	}
+	_, err := p.sync.Expect(syncproto.HooksDone, nil)
+	return err
+}

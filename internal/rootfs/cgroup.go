@@ -1,0 +1,157 @@
+package rootfs
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// mountCgroup gives the container its cgroup filesystem. On a pure v2 host
+// that is one cgroup2 mount. On v1 (and hybrid) hosts it is a tmpfs holding
+// one mount per host hierarchy, each showing only the container's own
+// cgroup: a fresh cgroup mount when the container has a cgroup namespace (the
+// namespace root is its cgroup), else a bind of its cgroup directory.
+func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
+	hier, err := hostHierarchies()
+	if err != nil {
+		return b.log.Step("mount", desc, func() error { return err })
+	}
+	o := specOpts(m)
+	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
+	if len(hier) == 1 && hier[0].FSType == "cgroup2" && hier[0].Mountpoint == "/sys/fs/cgroup" {
+		return b.mountOneCgroup(m.Destination, hier[0], flags, desc)
+	}
+	base := m.Destination
+	tmpfs := &specs.Mount{Destination: base, Type: "tmpfs", Source: "tmpfs",
+		Options: []string{"nosuid", "nodev", "noexec", "mode=755"}}
+	if err := b.mount(tmpfs); err != nil {
+		return err
+	}
+	for _, h := range hier {
+		dest := filepath.Join(base, filepath.Base(h.Mountpoint))
+		if err := b.mountOneCgroup(dest, h, flags, desc); err != nil {
+			return err
+		}
+		// cpu,cpuacct mounted together also answer as cpu and cpuacct.
+		if name := filepath.Base(h.Mountpoint); strings.Contains(name, ",") {
+			for _, c := range strings.Split(name, ",") {
+				if err := b.symlink(name, filepath.Join(base, c)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if flags&unix.MS_RDONLY != 0 {
+		t, err := b.reopen(base)
+		if err != nil {
+			return err
+		}
+		defer t.Close()
+		return b.remount(fdPath(t), flags, base+" read-only")
+	}
+	return nil
+}
+
+func (b *Builder) mountOneCgroup(dest string, h *mountinfo.Info, flags uintptr, desc string) error {
+	t, err := b.openDir(dest, 0o755)
+	if err != nil {
+		return b.log.Step("mount", desc, func() error { return err })
+	}
+	defer t.Close()
+	if b.cfg.CgroupNS {
+		data := ""
+		if h.FSType == "cgroup" {
+			data = cgroupV1Opts(h.VFSOptions)
+		}
+		return b.log.Step("mount", fmt.Sprintf("%s on %s (%s)", h.FSType, dest, data), func() error {
+			return unix.Mount(h.FSType, fdPath(t), h.FSType, flags, data)
+		})
+	}
+	own, err := ownCgroup(h)
+	if err != nil {
+		return b.log.Step("mount", desc, func() error { return err })
+	}
+	src := filepath.Join(h.Mountpoint, own)
+	if err := b.log.Step("mount", "bind "+src+" on "+dest, func() error {
+		return unix.Mount(src, fdPath(t), "", unix.MS_BIND|unix.MS_REC, "")
+	}); err != nil {
+		return err
+	}
+	if flags == 0 {
+		return nil
+	}
+	t2, err := b.reopen(dest)
+	if err != nil {
+		return err
+	}
+	defer t2.Close()
+	return b.remount(fdPath(t2), flags, dest)
+}
+
+// cgroupV1Opts keeps the controller names (and name=) of a v1 mount's
+// super options, dropping rw/ro which the mount flags carry.
+func cgroupV1Opts(super string) string {
+	var keep []string
+	for _, o := range strings.Split(super, ",") {
+		if o != "rw" && o != "ro" {
+			keep = append(keep, o)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
+// hostHierarchies lists the host's cgroup mounts under /sys/fs/cgroup.
+func hostHierarchies() ([]*mountinfo.Info, error) {
+	ms, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") &&
+			(i.Mountpoint == "/sys/fs/cgroup" || strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/"))
+		return !ok, false
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("no cgroup filesystem is mounted under /sys/fs/cgroup")
+	}
+	return ms, nil
+}
+
+// ownCgroup is this process's cgroup path in hierarchy h, from
+// /proc/self/cgroup ("ID:controllers:path"; v2 is "0::path").
+func ownCgroup(h *mountinfo.Info) (string, error) {
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	want := ""
+	if h.FSType == "cgroup" {
+		want = cgroupV1Opts(h.VFSOptions)
+	}
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		parts := strings.SplitN(s.Text(), ":", 3)
+		if len(parts) == 3 && sameControllers(parts[1], want) {
+			return strings.TrimPrefix(parts[2], h.Root), nil
+		}
+	}
+	return "", fmt.Errorf("no line for %s in /proc/self/cgroup", h.Mountpoint)
+}
+
+func sameControllers(line, super string) bool {
+	if super == "" {
+		return line == ""
+	}
+	for _, c := range strings.Split(line, ",") {
+		if !strings.Contains(","+super+",", ","+c+",") {
+			return false
+		}
+	}
+	return line != ""
+}

@@ -1,0 +1,222 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"hako/internal/spec"
+	"hako/internal/trace"
+)
+
+// Config says what to build.
+type Config struct {
+	Rootfs   string // absolute host path of the root filesystem
+	Spec     *specs.Spec
+	UserNS   bool // the container has its own user namespace: no mknod, locked mount flags
+	NetNS    bool // the container has its own network namespace (sysfs needs one in a user ns)
+	CgroupNS bool
+	NoPivot  bool
+}
+
+// Builder carries the open rootfs handle through the steps.
+type Builder struct {
+	cfg  Config
+	log  *trace.Log
+	root *os.File
+}
+
+// New opens the rootfs. Close it with Close.
+func New(cfg Config, log *trace.Log) (*Builder, error) {
+	root, err := os.OpenFile(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open rootfs %s: %w", cfg.Rootfs, err)
+	}
+	return &Builder{cfg: cfg, log: log, root: root}, nil
+}
+
+// Close releases the rootfs handle.
+func (b *Builder) Close() { b.root.Close() }
+
+// Prepare does everything before pivot_root: root propagation, the rootfs
+// bind, the config's mounts, /dev and the console.
+func (b *Builder) Prepare() error {
+	if err := b.prepareRoot(); err != nil {
+		return err
+	}
+	devMounted := false
+	for i := range b.cfg.Spec.Mounts {
+		m := &b.cfg.Spec.Mounts[i]
+		if err := b.mount(m); err != nil {
+			return err
+		}
+		if filepath.Clean(m.Destination) == "/dev" && !isBind(m) {
+			devMounted = true
+		}
+	}
+	if devMounted {
+		if err := b.setupDev(); err != nil {
+			return err
+		}
+	}
+	return b.createDevices(b.cfg.Spec.Linux.Devices)
+}
+
+// OpenPtmx opens the multiplexer of the container's own devpts instance.
+func (b *Builder) OpenPtmx() (*os.File, error) {
+	h, err := pathrs.OpenatInRoot(b.root, "/dev/pts/ptmx")
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/pts/ptmx in rootfs (is devpts mounted?): %w", err)
+	}
+	defer h.Close()
+	return pathrs.Reopen(h, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+}
+
+// prepareRoot stops mounts made here from reaching the host (rslave unless
+// the config asks otherwise) and turns the rootfs into a mount point, which
+// pivot_root requires.
+func (b *Builder) prepareRoot() error {
+	flag := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if p := b.cfg.Spec.Linux.RootfsPropagation; p != "" {
+		f, ok := propagation[p]
+		if !ok {
+			return fmt.Errorf("linux.rootfsPropagation: unknown value %q", p)
+		}
+		flag = f
+	}
+	if err := b.log.Step("mount", "/ propagation "+propName(flag), func() error {
+		return unix.Mount("", "/", "", flag, "")
+	}); err != nil {
+		return err
+	}
+	rootfs := b.cfg.Rootfs
+	if err := b.log.Step("mount", "bind "+rootfs+" on itself (rbind)", func() error {
+		return unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, "")
+	}); err != nil {
+		return err
+	}
+	// Re-open: the old handle points below the new bind mount.
+	b.root.Close()
+	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	b.root = root
+	return b.parentPrivate()
+}
+
+// parentPrivate makes the mount holding the rootfs private when it is
+// shared: pivot_root(2) refuses a new root whose parent mount is shared.
+func (b *Builder) parentPrivate() error {
+	mp, shared, err := parentMount(b.cfg.Rootfs)
+	if err != nil || !shared {
+		return err
+	}
+	return b.log.Step("mount", mp+" propagation private (parent of rootfs)", func() error {
+		return unix.Mount("", mp, "", unix.MS_PRIVATE, "")
+	})
+}
+
+var propagation = map[string]uintptr{
+	"private":     unix.MS_PRIVATE,
+	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
+	"shared":      unix.MS_SHARED,
+	"rshared":     unix.MS_SHARED | unix.MS_REC,
+	"slave":       unix.MS_SLAVE,
+	"rslave":      unix.MS_SLAVE | unix.MS_REC,
+	"unbindable":  unix.MS_UNBINDABLE,
+	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+func propName(f uintptr) string {
+	for k, v := range propagation {
+		if v == f {
+			return k
+		}
+	}
+	return strconv.FormatUint(uint64(f), 16)
+}
+
+func isBind(m *specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
+// fdPath names an open fd so mount(2) acts on exactly the file we resolved.
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+// mountDesc renders "type on dest (opts)" for traces and errors.
+func mountDesc(m *specs.Mount) string {
+	s := m.Type
+	if isBind(m) {
+		s = "bind " + m.Source
+	}
+	s += " on " + m.Destination
+	if len(m.Options) > 0 {
+		s += " (" + strings.Join(m.Options, ",") + ")"
+	}
+	return s
+}
+
+// openDir resolves dir inside the rootfs, creating it (and its parents).
+func (b *Builder) openDir(dir string, mode os.FileMode) (*os.File, error) {
+	return pathrs.MkdirAllHandle(b.root, dir, mode)
+}
+
+// openFile resolves a non-directory inside the rootfs, creating an empty
+// file if nothing is there. It never truncates and never follows a symlink
+// out of the root.
+func (b *Builder) openFile(p string) (*os.File, error) {
+	f, err := pathrs.OpenatInRoot(b.root, p)
+	if err == nil {
+		return f, nil
+	}
+	if !os.IsNotExist(err) {
+		return nil, err
+	}
+	dir, err := b.openDir(filepath.Dir(p), 0o755)
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	fd, err := unix.Openat(int(dir.Fd()), filepath.Base(p), unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil && err != unix.EEXIST {
+		return nil, fmt.Errorf("create %s: %w", p, err)
+	}
+	if err == nil {
+		unix.Close(fd)
+	}
+	return pathrs.OpenatInRoot(b.root, p)
+}
+
+// realPath is where an fd really is, for checks and messages.
+func realPath(f *os.File) string {
+	p, _ := os.Readlink(fdPath(f))
+	return p
+}
+
+// inRootPath is the path of fd relative to the rootfs, or "" if outside.
+func (b *Builder) inRootPath(f *os.File) string {
+	p := realPath(f)
+	rel, err := filepath.Rel(b.cfg.Rootfs, p)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return ""
+	}
+	return "/" + strings.TrimPrefix(rel, ".")
+}
+
+// specOpts is a shorthand for the shared option parser.
+func specOpts(m *specs.Mount) spec.MountOptions { return spec.ParseMountOptions(m.Options) }

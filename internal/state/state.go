@@ -1,0 +1,219 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Sentinel errors; classify with errors.Is.
+var (
+	ErrExist    = errors.New("container already exists")
+	ErrNotExist = errors.New("container does not exist")
+)
+
+// Status of a container, as the runtime-spec names them.
+type Status string
+
+// The runtime-spec statuses, plus paused (runc's extension).
+const (
+	Creating Status = "creating"
+	Created  Status = "created"
+	Running  Status = "running"
+	Stopped  Status = "stopped"
+	Paused   Status = "paused"
+)
+
+// FifoName is the file `start` opens to release init.
+const FifoName = "exec.fifo"
+
+// State is what hako remembers about a container between commands.
+type State struct {
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	PidStart    uint64            `json:"pidStart"` // /proc/<pid>/stat field 22
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Cgroups     map[string]string `json:"cgroups,omitempty"`
+	Spec        *specs.Spec       `json:"spec"`
+}
+
+// Dir is a container's state directory.
+type Dir struct {
+	Path string
+	lock *os.File
+}
+
+// Create makes the state directory for id, refusing a duplicate.
+func Create(root, id string) (*Dir, error) {
+	if err := os.MkdirAll(root, 0o711); err != nil {
+		return nil, fmt.Errorf("create state root %s: %w", root, err)
+	}
+	p := filepath.Join(root, id)
+	if err := os.Mkdir(p, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%q: %w", id, ErrExist)
+		}
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	d := &Dir{Path: p}
+	if err := d.Lock(); err != nil {
+		os.RemoveAll(p)
+		return nil, err
+	}
+	return d, nil
+}
+
+// Open returns the existing state directory for id.
+func Open(root, id string) (*Dir, error) {
+	p := filepath.Join(root, id)
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%q: %w", id, ErrNotExist)
+		}
+		return nil, err
+	}
+	return &Dir{Path: p}, nil
+}
+
+// Lock takes the directory's exclusive flock (blocking), so two commands on one
+// container never interleave. The lock is released by Unlock or on exit.
+func (d *Dir) Lock() error {
+	f, err := os.Open(d.Path)
+	if err != nil {
+		return fmt.Errorf("lock state dir: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return fmt.Errorf("lock state dir %s: %w", d.Path, err)
+	}
+	d.lock = f
+	return nil
+}
+
+// Unlock releases the lock.
+func (d *Dir) Unlock() {
+	if d.lock != nil {
+		d.lock.Close()
+		d.lock = nil
+	}
+}
+
+// Fifo is the path of exec.fifo.
+func (d *Dir) Fifo() string { return filepath.Join(d.Path, FifoName) }
+
+// Save writes state.json atomically: a reader sees the old or the new file,
+// never half of one.
+func (d *Dir) Save(s *State) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(d.Path, ".state-")
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return os.Rename(tmp.Name(), filepath.Join(d.Path, "state.json"))
+}
+
+// Load reads state.json. A directory without one is a container whose create
+// has not finished (or was killed): Load returns (nil, nil) for it.
+func (d *Dir) Load() (*State, error) {
+	data, err := os.ReadFile(filepath.Join(d.Path, "state.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("read state %s: %w", d.Path, err)
+	}
+	return &s, nil
+}
+
+// Remove deletes the state directory.
+func (d *Dir) Remove() error {
+	d.Unlock()
+	return os.RemoveAll(d.Path)
+}
+
+// List returns the ids under root.
+func List(root string) ([]string, error) {
+	ents, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// StartTime returns field 22 of /proc/<pid>/stat (start time in clock ticks
+// since boot), which together with the pid names one process for ever.
+func StartTime(pid int) (uint64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStartTime(string(data))
+}
+
+func parseStartTime(stat string) (uint64, error) {
+	// comm (field 2) may hold spaces and parentheses: split after the last ')'.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed stat %q", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 20 {
+		return 0, fmt.Errorf("malformed stat %q", stat)
+	}
+	// f[0] is field 3 (state), so field 22 is f[19].
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// Alive reports whether the init process recorded in s is still the same
+// process (and not a zombie).
+func (s *State) Alive() bool {
+	if s == nil || s.Pid <= 0 {
+		return false
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(s.Pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	st, err := parseStartTime(string(data))
+	if err != nil || st != s.PidStart {
+		return false
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	return i+2 < len(data) && data[i+2] != 'Z' && data[i+2] != 'X'
+}

@@ -1,0 +1,40 @@
+package trace
+
+import (
+	"errors"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// hintFor returns the likely cause of a failed step, where hako knows one.
+// Keep each hint to what a user can act on.
+func hintFor(step, operands string, err error) string {
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return ""
+	}
+	switch {
+	case step == "mount" && errno == unix.EINVAL && strings.Contains(operands, "devpts"):
+		return "devpts refuses uid=/gid= options naming an ID that is not mapped in the container's user namespace"
+	case step == "mount" && errno == unix.EPERM && strings.Contains(operands, "sysfs"):
+		return "sysfs can only be mounted in a user namespace that also owns a new network namespace; bind-mount /sys instead"
+	case step == "mount" && errno == unix.EPERM:
+		return "the container's user namespace does not own what this mount needs (a locked mount flag, or a filesystem type that needs host privilege)"
+	case step == "mount" && errno == unix.ENOENT:
+		return "the mount source does not exist"
+	case step == "pivot_root" && errno == unix.EINVAL:
+		return "pivot_root needs the new root to be a mount point not on a shared parent mount; try --no-pivot when the rootfs is on a ramfs/initramfs"
+	case step == "exec" && errno == unix.ENOENT:
+		return "the program (or its ELF interpreter) does not exist in the container's rootfs"
+	case step == "exec" && errno == unix.EACCES:
+		return "the program is not executable, or its filesystem is mounted noexec"
+	case step == "sethostname" && errno == unix.EPERM:
+		return "setting a hostname needs a new UTS namespace (linux.namespaces: uts)"
+	case strings.HasPrefix(step, "write uid_map") || strings.HasPrefix(step, "write gid_map"):
+		if errno == unix.EPERM {
+			return "each mapped host ID must be owned by the caller unless hako runs as root; use newuidmap/newgidmap for ranges"
+		}
+	}
+	return ""
+}
