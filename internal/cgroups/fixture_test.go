@@ -156,8 +156,7 @@ func (f *fixture) mountinfo(v1 []string, unified string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "22 1 0:21 / /sys rw,nosuid - sysfs sysfs rw\n")
 	for i, c := range v1 {
-		opts := strings.ReplaceAll(c, ",", ",")
-		fmt.Fprintf(&b, "%d 22 0:%d / %s rw,relatime shared:%d - cgroup cgroup rw,%s\n", 30+i, 30+i, filepath.Join(f.root, c), i, opts)
+		fmt.Fprintf(&b, "%d 22 0:%d / %s rw,relatime shared:%d - cgroup cgroup rw,%s\n", 30+i, 30+i, filepath.Join(f.root, c), i, c)
 	}
 	if unified != "" {
 		fmt.Fprintf(&b, "29 22 0:29 / %s rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n", filepath.Join(f.root, unified))
@@ -173,9 +172,32 @@ func (f *fixture) layout(v1 []string, unified string) layout {
 	}
 	l.own = map[string]string{"": "/"}
 	for _, c := range v1 {
-		l.own[c] = "/"
+		for _, name := range strings.Split(c, ",") {
+			l.own[name] = "/"
+		}
 	}
 	return l
+}
+
+var allV1 = []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "hugetlb", "memory", "net_cls", "net_prio", "pids", "rdma"}
+
+// v1Fixture is a v1 host with ctrls mounted and the container's cgroup
+// /hako/c1 made in each, as the kernel would show it.
+func v1Fixture(t *testing.T, ctrls []string) (*fixture, layout) {
+	f := newFixture(t)
+	for _, c := range ctrls {
+		f.v1Cgroup(c, "hako/c1")
+	}
+	f.files("cpuset", map[string]string{"cpuset.cpus": "0-3", "cpuset.mems": "0"})
+	return f, f.layout(ctrls, "")
+}
+
+// v2Fixture is a pure cgroup2 host with ctrls available and /hako/c1 made.
+func v2Fixture(t *testing.T, ctrls []string) (*fixture, layout) {
+	f := newFixture(t)
+	f.files("unified", map[string]string{"cgroup.controllers": strings.Join(ctrls, " "), "cgroup.subtree_control": ""})
+	f.v2Cgroup("unified", "hako/c1", ctrls)
+	return f, f.layout(nil, "unified")
 }
 
 // manager builds a manager on the fixture; device filters are recorded,

@@ -67,6 +67,8 @@ func (cr *creation) spawn() error {
 	if err != nil {
 		return err
 	}
+	// Our copies of the fds only init needs go once init has its own.
+	defer closeExtra(cmd.ExtraFiles[cr.o.PreserveFDs+2:])
 	if cmd.SysProcAttr.UseCgroupFD {
 		defer unix.Close(cmd.SysProcAttr.CgroupFD)
 	}
@@ -145,8 +147,7 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, error) {
 		return nil, err
 	}
 	if console != nil {
-		defer console.Close()
-		add(initproc.EnvConsole, console)
+		add(initproc.EnvConsole, console) // closed by spawn once init has it
 	}
 	cmd.Env = env
 	attr, err := cr.sysProcAttr()
@@ -184,6 +185,10 @@ func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
 		// Root may leave setgroups allowed (containers need additionalGids);
 		// anyone else must write "deny" before gid_map (user_namespaces(7)).
 		a.GidMappingsEnableSetgroups = os.Geteuid() == 0
+		// Become root of the new namespace before exec: hako's own uid is
+		// usually not mapped there, and execve as an unmapped (overflow) uid
+		// would drop every capability init needs (capabilities(7)).
+		a.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !a.GidMappingsEnableSetgroups}
 	}
 	if cr.cg != nil {
 		fd, err := cr.cg.CgroupFD()
@@ -285,4 +290,10 @@ func (cr *creation) sendConfig() error {
 		return err
 	}
 	return cr.sync.Send(syncproto.Msg{Type: syncproto.Config, Config: data})
+}
+
+func closeExtra(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
 }

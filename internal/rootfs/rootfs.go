@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -184,7 +185,7 @@ func (b *Builder) openFile(p string) (*os.File, error) {
 	if err == nil {
 		return f, nil
 	}
-	if !os.IsNotExist(err) {
+	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	dir, err := b.openDir(filepath.Dir(p), 0o755)
