@@ -14,7 +14,9 @@ import (
 	"hako/internal/spec"
 )
 
-func init() { register("features", "print what this hako supports (runtime-spec features.json)", featuresCmd) }
+func init() {
+	register("features", "print what this hako supports (runtime-spec features.json)", featuresCmd)
+}
 
 // featuresCmd lists only what works today: no seccomp, AppArmor or SELinux
 // yet, and no idmapped mounts, so those say enabled=false.

@@ -25,7 +25,7 @@ func hintFor(step, operands string, err error) string {
 		return "the mount source does not exist"
 	case step == "pivot_root" && errno == unix.EINVAL:
 		return "pivot_root needs the new root to be a mount point not on a shared parent mount; try --no-pivot when the rootfs is on a ramfs/initramfs"
-	case step == "exec" && errno == unix.ENOENT:
+	case (step == "exec" || step == "lookup") && errno == unix.ENOENT:
 		return "the program (or its ELF interpreter) does not exist in the container's rootfs"
 	case step == "exec" && errno == unix.EACCES:
 		return "the program is not executable, or its filesystem is mounted noexec"
