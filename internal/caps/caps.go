@@ -2,6 +2,7 @@ package caps
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/moby/sys/capability"
@@ -53,6 +54,38 @@ func Parse(c *specs.LinuxCapabilities) (*Set, error) {
 	return s, nil
 }
 
+// Restrict drops capabilities this process cannot grant because they are
+// not in its own bounding set (e.g. CAP_SYS_RESOURCE on a host that withholds
+// it), and returns their names. runtime-spec 1.1: such capabilities are
+// logged as a warning, and the container still runs.
+func (s *Set) Restrict() ([]string, error) {
+	cur, err := capability.NewPid2(0)
+	if err != nil {
+		return nil, err
+	}
+	if err := cur.Load(); err != nil {
+		return nil, err
+	}
+	dropped := map[capability.Cap]bool{}
+	for kind, l := range s.sets {
+		kept := l[:0]
+		for _, c := range l {
+			if cur.Get(capability.BOUNDING, c) {
+				kept = append(kept, c)
+			} else {
+				dropped[c] = true
+			}
+		}
+		s.sets[kind] = kept
+	}
+	var names []string
+	for c := range dropped {
+		names = append(names, "CAP_"+strings.ToUpper(c.String()))
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
 func (s *Set) load() (capability.Capabilities, error) {
 	c, err := capability.NewPid2(0)
 	if err != nil {
@@ -65,11 +98,16 @@ func (s *Set) load() (capability.Capabilities, error) {
 	return c, nil
 }
 
-func (s *Set) names(kind []string) string {
-	if len(kind) == 0 {
+func (s *Set) names(kind capability.CapType) string {
+	l := s.sets[kind]
+	if len(l) == 0 {
 		return "(none)"
 	}
-	return strings.Join(kind, ",")
+	out := make([]string, len(l))
+	for i, c := range l {
+		out[i] = "CAP_" + strings.ToUpper(c.String())
+	}
+	return strings.Join(out, ",")
 }
 
 // DropBounding limits the bounding set. Run it before changing uid: it needs
@@ -78,7 +116,7 @@ func (s *Set) DropBounding(log *trace.Log) error {
 	if s.spec == nil {
 		return nil
 	}
-	return log.Step("capset bounding", s.names(s.spec.Bounding), func() error {
+	return log.Step("capset bounding", s.names(capability.BOUNDING), func() error {
 		c, err := s.load()
 		if err != nil {
 			return err
@@ -98,7 +136,7 @@ func (s *Set) Apply(log *trace.Log) error {
 		return err
 	}
 	ops := fmt.Sprintf("effective=%s permitted=%s inheritable=%s",
-		s.names(s.spec.Effective), s.names(s.spec.Permitted), s.names(s.spec.Inheritable))
+		s.names(capability.EFFECTIVE), s.names(capability.PERMITTED), s.names(capability.INHERITABLE))
 	if err := log.Step("capset", ops, func() error { return c.Apply(capability.CAPS) }); err != nil {
 		return err
 	}
@@ -107,7 +145,7 @@ func (s *Set) Apply(log *trace.Log) error {
 	}
 	// The kernel raises an ambient capability only if it is both permitted and
 	// inheritable (capabilities(7)); runc warns rather than fails, and so do we.
-	return log.Step("capset ambient", s.names(s.spec.Ambient), func() error {
+	return log.Step("capset ambient", s.names(capability.AMBIENT), func() error {
 		for _, a := range s.sets[capability.AMBIENT] {
 			if err := capability.SetAmbient(true, a); err != nil {
 				log.Note("warning", fmt.Sprintf("cannot raise ambient %s (not permitted+inheritable): %v", a, err))

@@ -35,8 +35,9 @@ type Manager interface {
 	// Apply moves pid into the cgroup in every hierarchy (cgroup.procs).
 	Apply(pid int) error
 	// CgroupFD returns an fd of the cgroup2 directory for CLONE_INTO_CGROUP
-	// (SysProcAttr.UseCgroupFD). It returns -1, nil when any v1 hierarchy
-	// is in use: the caller must then use Apply, which covers them all.
+	// (SysProcAttr.UseCgroupFD); the caller closes it. It returns -1, nil
+	// when the main hierarchy is v1 (any v1 controller in use): the caller
+	// must then use Apply, which covers every hierarchy.
 	CgroupFD() (int, error)
 	// Set updates the resources (runc update). Device rules are replaced
 	// only when r.Devices is not empty.

@@ -78,10 +78,10 @@ func ruleBlock(r deviceRule, next string) asm.Instructions {
 func accessCheck(r deviceRule, next string) asm.Instructions {
 	var bits int32
 	for _, ch := range r.access {
-		bits |= map[rune]int32{'r': unix.BPF_DEVCG_ACC_READ, 'w': unix.BPF_DEVCG_ACC_WRITE, 'm': unix.BPF_DEVCG_ACC_MKNOD}[ch]
+		bits |= accessBits[ch]
 	}
 	if bits == unix.BPF_DEVCG_ACC_READ|unix.BPF_DEVCG_ACC_WRITE|unix.BPF_DEVCG_ACC_MKNOD {
-		return nil
+		return nil // asks nothing of the access
 	}
 	b := asm.Instructions{asm.Mov.Reg32(asm.R1, asm.R3), asm.And.Imm32(asm.R1, bits)}
 	if r.allow {
@@ -89,6 +89,8 @@ func accessCheck(r deviceRule, next string) asm.Instructions {
 	}
 	return append(b, asm.JEq.Imm(asm.R1, 0, next))
 }
+
+var accessBits = map[rune]int32{'r': unix.BPF_DEVCG_ACC_READ, 'w': unix.BPF_DEVCG_ACC_WRITE, 'm': unix.BPF_DEVCG_ACC_MKNOD}
 
 func verdict(allow bool) asm.Instructions {
 	var v int32

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -60,14 +59,6 @@ func (f *fixture) files(rel string, files map[string]string) {
 	}
 }
 
-func (f *fixture) read(rel string) string {
-	b, err := os.ReadFile(filepath.Join(f.root, rel))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return string(b)
-}
-
 // v1Files are the files of a v1 cgroup per controller (cgroup.procs is
 // added to all).
 var v1Files = map[string]map[string]string{
@@ -89,7 +80,7 @@ var v1Files = map[string]map[string]string{
 		"blkio.throttle.read_bps_device": "", "blkio.throttle.write_bps_device": "",
 		"blkio.throttle.read_iops_device": "", "blkio.throttle.write_iops_device": "",
 		"blkio.throttle.io_service_bytes_recursive": "8:0 Read 100\n8:0 Write 200\n8:0 Sync 0\nTotal 300\n",
-		"blkio.throttle.io_serviced_recursive": "8:0 Read 1\n8:0 Write 2\nTotal 3\n"},
+		"blkio.throttle.io_serviced_recursive":      "8:0 Read 1\n8:0 Write 2\nTotal 3\n"},
 	"pids":    {"pids.max": "max", "pids.current": "3"},
 	"hugetlb": hugetlbV1Files,
 	"net_cls": {"net_cls.classid": "0"}, "net_prio": {"net_prio.ifpriomap": ""},
@@ -213,15 +204,6 @@ func (f *fixture) manager(cfg Config, l layout) (*manager, *[][]deviceRule) {
 		return nil
 	}
 	return m, &attached
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -165,10 +165,11 @@ func (m *manager) dirs() []string {
 	return out
 }
 
-// hasV1 reports whether any v1 hierarchy is in use.
+// hasV1 reports whether any v1 controller is in use: the main hierarchy
+// is v1. name=systemd alone has no controller and does not count.
 func (m *manager) hasV1() bool {
 	for c := range m.paths {
-		if c != "" {
+		if c != "" && c != "name=systemd" {
 			return true
 		}
 	}

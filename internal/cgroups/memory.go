@@ -20,6 +20,7 @@ func askedMemory(r *specs.LinuxResources) bool {
 // Kernel memory limits are deprecated since Linux 5.4 and writes to
 // memory.kmem.limit_in_bytes fail since 5.16 (cgroup-v1/memory.rst).
 func (m *manager) noteIgnored(r *specs.LinuxResources) {
+	//lint:ignore SA1019 read only to tell the user it is ignored
 	if r.Memory != nil && (r.Memory.Kernel != nil || r.Memory.KernelTCP != nil) {
 		cg{log: m.log}.note("linux.resources.memory.kernel/kernelTCP", "ignored, kernel memory limits are deprecated (Linux 5.4)")
 	}

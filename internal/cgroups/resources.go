@@ -78,9 +78,6 @@ func (m *manager) set(r *specs.LinuxResources, create bool) error {
 
 func (m *manager) apply(ctl controller, r *specs.LinuxResources) error {
 	c, v2, err := m.where(ctl.name)
-	if err == nil && v2 && ctl.v2 == nil {
-		err = fmt.Errorf("%w: %s is cgroup v1 only", ErrNoController, ctl.name)
-	}
 	if err != nil {
 		return fmt.Errorf("linux.resources.%s: %w", ctl.field, err)
 	}
@@ -99,16 +96,14 @@ func (m *manager) where(ctrl string) (c cg, v2 bool, err error) {
 	if d, ok := m.paths[ctrl]; ok {
 		return cg{d, m.log}, false, nil
 	}
-	if d, ok := m.paths[""]; ok {
-		c = cg{d, m.log}
-		if n := v2Name[ctrl]; n != "" && c.controllers()[n] {
-			return c, true, nil
-		}
-		if v2Name[ctrl] == "" {
-			return c, true, nil // the caller refuses a v1-only controller
-		}
+	name := v2Name[ctrl]
+	if name == "" {
+		return cg{}, false, fmt.Errorf("%w: %s, a cgroup v1 controller, is not mounted", ErrNoController, ctrl)
 	}
-	return cg{}, false, fmt.Errorf("%w: %s", ErrNoController, ctrl)
+	if d, ok := m.paths[""]; ok && (cg{d, m.log}).controllers()[name] {
+		return cg{d, m.log}, true, nil
+	}
+	return cg{}, false, fmt.Errorf("%w: %s is neither mounted (v1) nor enabled (v2)", ErrNoController, ctrl)
 }
 
 // setUnified writes linux.resources.unified: file name -> raw value, into

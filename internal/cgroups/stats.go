@@ -98,7 +98,7 @@ func (m *manager) Stats() (*Stats, error) {
 	s := &Stats{Hugetlb: map[string]Hugetlb{}}
 	for _, st := range statters {
 		c, v2, err := m.statDir(st.ctrl)
-		if errors.Is(err, ErrNoController) || (v2 && st.v2 == nil) {
+		if errors.Is(err, ErrNoController) {
 			continue
 		}
 		f := st.v1
@@ -118,11 +118,7 @@ func (m *manager) statDir(ctrl string) (cg, bool, error) {
 	if d, ok := m.paths[""]; ok && ctrl == "cpu" && !m.hasV1() {
 		return cg{d, m.log}, true, nil
 	}
-	c, v2, err := m.where(ctrl)
-	if err == nil && v2 && v2Name[ctrl] == "" {
-		err = ErrNoController
-	}
-	return c, v2, err
+	return m.where(ctrl)
 }
 
 // OOMKills reads the oom_kill counter: memory.events on v2,

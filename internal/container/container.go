@@ -134,6 +134,13 @@ func (c *Container) hookState(status state.Status) specs.State {
 		Pid: c.State.Pid, Bundle: c.State.Bundle, Annotations: c.State.Annotations}
 }
 
+func (rt *Runtime) warnOut() io.Writer {
+	if rt.Warn == nil {
+		return io.Discard
+	}
+	return rt.Warn
+}
+
 func (c *Container) warn(format string, args ...any) {
 	if c.rt.Warn != nil {
 		fmt.Fprintf(c.rt.Warn, "hako: warning: "+format+"\n", args...)

@@ -129,7 +129,9 @@ func (cr *creation) handshake() error {
 		if _, err := cr.sync.Expect(syncproto.Hooks, onTrace); err != nil {
 			return cr.initErr(err)
 		}
-		st := specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating,
+		// "created", as crun reports and runtime-tools' hooks_stdin expects:
+		// the container exists and its process is waiting.
+		st := specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreated,
 			Pid: cr.cmd.Process.Pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
 		if err := hooks.RunKind(cr.spec, "prestart", st, cr.rt.Log); err != nil {
 			return err

@@ -63,6 +63,7 @@ func (cr *creation) spawn() error {
 	}
 	defer child.Close()
 	cr.sync = syncproto.New(parent)
+	cr.sync.OnWarning = func(s string) { fmt.Fprintln(cr.rt.warnOut(), "hako: warning:", s) }
 	cmd, err := cr.command(child)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package container
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -47,11 +46,33 @@ func (c *Container) releaseInit() error {
 		if !c.State.Alive() {
 			return fmt.Errorf("container init (pid %d) is gone", c.State.Pid)
 		}
-		time.Sleep(0)
 	}
 	var b [1]byte
 	if _, err := unix.Read(int(f.Fd()), b[:]); err != nil {
 		return err
 	}
-	return os.Remove(c.dir.Fifo())
+	if err := os.Remove(c.dir.Fifo()); err != nil {
+		return err
+	}
+	return c.waitExec(f)
+}
+
+// waitExec waits for init's write end of the fifo to close, which happens at
+// its execve (the fd is close-on-exec) or its death. So when start returns,
+// the user program runs, and a signal sent right after start reaches the
+// program and its handlers, not hako init.
+func (c *Container) waitExec(f *os.File) error {
+	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 100)
+		if err != nil && err != unix.EINTR {
+			return err
+		}
+		if n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+			return nil
+		}
+		if !c.State.Alive() {
+			return nil
+		}
+	}
 }

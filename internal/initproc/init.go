@@ -55,6 +55,8 @@ type proc struct {
 	sync *syncproto.Conn
 	log  *trace.Log
 	fifo chan fifoResult
+	// fifoW is kept referenced so no finalizer closes it before execve.
+	fifoW *os.File
 }
 
 func start(sync *syncproto.Conn) (*proc, error) {
@@ -103,24 +105,35 @@ type fifoResult struct {
 
 // waitFifoAsync starts opening exec.fifo for writing, which blocks until
 // `hako start` opens it for reading. It reopens the O_PATH fd the parent
-// passed through /proc/self/fd, so init needs no search permission on the
-// state directory, and does it now, while the host's /proc is still there.
+// passed through the magic link in /proc/self/fd, so init needs no search
+// permission on the state directory. The fd directory is opened now, while
+// the host's /proc is visible; the blocking open relative to it may run
+// after pivot_root or chroot and still finds it.
 func (p *proc) waitFifoAsync() error {
 	f, err := optionalFd(EnvFifo, "exec.fifo")
 	if err != nil || f == nil {
 		return err
 	}
+	dir, err := os.OpenFile("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &trace.StepError{Step: "open", Operands: "/proc/self/fd", Err: err}
+	}
 	p.fifo = make(chan fifoResult, 1)
-	path := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
 	go func() {
-		w, err := os.OpenFile(path, os.O_WRONLY, 0)
-		f.Close()
-		p.fifo <- fifoResult{w, err}
+		defer dir.Close()
+		defer f.Close()
+		fd, err := unix.Openat(int(dir.Fd()), strconv.Itoa(int(f.Fd())), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			p.fifo <- fifoResult{nil, err}
+			return
+		}
+		p.fifo <- fifoResult{os.NewFile(uintptr(fd), "exec.fifo"), nil}
 	}()
 	return nil
 }
 
 // waitStart blocks until `hako start`, then tells it init is going ahead.
+// The fifo stays open (close-on-exec) so start sees it close at execve.
 func (p *proc) waitStart() error {
 	if p.fifo == nil {
 		return nil
@@ -129,11 +142,17 @@ func (p *proc) waitStart() error {
 	if r.err != nil {
 		return &trace.StepError{Step: "wait for start", Operands: "exec.fifo", Err: r.err}
 	}
-	defer r.f.Close()
+	p.fifoW = r.f
 	if _, err := r.f.Write([]byte{0}); err != nil {
 		return &trace.StepError{Step: "wait for start", Operands: "exec.fifo", Err: err}
 	}
 	return nil
+}
+
+// warn tells the user, through the parent, that something was not applied
+// as asked.
+func (p *proc) warn(format string, args ...any) {
+	_ = p.sync.Send(syncproto.Msg{Type: syncproto.Warning, Text: fmt.Sprintf(format, args...)})
 }
 
 var errNoProcess = errors.New("config has no process")

@@ -24,6 +24,11 @@ func (p *proc) run() error {
 	if err != nil {
 		return err
 	}
+	if dropped, err := capset.Restrict(); err != nil {
+		return err
+	} else if len(dropped) > 0 {
+		p.warn("not granted, outside hako's own bounding set on this host: %s", strings.Join(dropped, ","))
+	}
 	// umask 0 while creating device nodes and files, so modes are exact.
 	unix.Umask(0)
 	if err := p.waitFifoAsync(); err != nil {
@@ -188,11 +193,7 @@ func (p *proc) hasNewNS(typ string) bool {
 func (p *proc) setupRootfs() (*os.File, error) {
 	s := p.cfg.Spec
 	if !p.hasNS("mount") {
-		// No mount namespace: nothing to build, but the hooks still run.
-		if err := p.runtimeHooks(); err != nil {
-			return nil, err
-		}
-		return nil, hooks.RunKind(s, "createContainer", p.cfg.HookState("created"), p.log)
+		return nil, p.chrootOnly()
 	}
 	b, err := rootfs.New(rootfs.Config{Rootfs: p.cfg.Rootfs, Spec: s, UserNS: p.cfg.UserNS,
 		NetNS: p.cfg.NetNS, CgroupNS: p.cfg.CgroupNS, NoPivot: p.cfg.NoPivot}, p.log)
@@ -221,6 +222,28 @@ func (p *proc) setupRootfs() (*os.File, error) {
 		return nil, err
 	}
 	return console, nil
+}
+
+// chrootOnly is the set-up without a mount namespace: the container shares
+// the host's mounts, so hako mounts nothing (that would change the host) and
+// only chroots into the rootfs, as runc does.
+func (p *proc) chrootOnly() error {
+	s := p.cfg.Spec
+	if err := p.runtimeHooks(); err != nil {
+		return err
+	}
+	if err := hooks.RunKind(s, "createContainer", p.cfg.HookState("created"), p.log); err != nil {
+		return err
+	}
+	if n := len(s.Mounts); n > 0 {
+		p.warn("no mount namespace: the config's %d mounts are not made (they would change the host's mounts)", n)
+	}
+	return p.log.Step("chroot", p.cfg.Rootfs+" (no mount namespace)", func() error {
+		if err := unix.Chroot(p.cfg.Rootfs); err != nil {
+			return err
+		}
+		return unix.Chdir("/")
+	})
 }
 
 func (p *proc) hasNS(typ string) bool {

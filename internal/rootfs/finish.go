@@ -14,6 +14,14 @@ import (
 // read-only root last, so the steps before it can still create files.
 func (b *Builder) Finish() error {
 	l := b.cfg.Spec.Linux
+	if p := l.RootfsPropagation; p != "" {
+		flag := propagation[p]
+		if err := b.log.Step("mount", "/ propagation "+p+" (linux.rootfsPropagation)", func() error {
+			return unix.Mount("", "/", "", flag, "")
+		}); err != nil {
+			return err
+		}
+	}
 	if len(l.MaskedPaths) > 0 {
 		if err := b.maskPaths(l.MaskedPaths); err != nil {
 			return err

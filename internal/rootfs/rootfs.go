@@ -79,9 +79,11 @@ func (b *Builder) OpenPtmx() (*os.File, error) {
 	return pathrs.Reopen(h, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
 }
 
-// prepareRoot stops mounts made here from reaching the host (rslave unless
-// the config asks otherwise) and turns the rootfs into a mount point, which
-// pivot_root requires.
+// prepareRoot stops mounts made here from reaching the host (rslave, or
+// rprivate when the config asks for private) and turns the rootfs into a
+// mount point, which pivot_root requires. The configured rootfsPropagation
+// itself is applied to the new / after pivot_root (see Finish), as crun does:
+// applied to the old / first, "unbindable" would forbid the rootfs bind.
 func (b *Builder) prepareRoot() error {
 	flag := uintptr(unix.MS_SLAVE | unix.MS_REC)
 	if p := b.cfg.Spec.Linux.RootfsPropagation; p != "" {
@@ -89,7 +91,9 @@ func (b *Builder) prepareRoot() error {
 		if !ok {
 			return fmt.Errorf("linux.rootfsPropagation: unknown value %q", p)
 		}
-		flag = f
+		if f&unix.MS_PRIVATE != 0 {
+			flag = unix.MS_PRIVATE | unix.MS_REC
+		}
 	}
 	if err := b.log.Step("mount", "/ propagation "+propName(flag), func() error {
 		return unix.Mount("", "/", "", flag, "")

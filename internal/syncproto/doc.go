@@ -11,6 +11,7 @@
 //	| 3 | parent → init | hooks-done | hooks ran; init runs createContainer hooks and pivots          |
 //	| 4 | init → parent | ready      | everything set up; init now waits for start (exec.fifo)        |
 //	| * | init → parent | error      | a step failed; init exits; replaces any of 2 and 4             |
+//	| - | init → parent | warning    | something was not applied as asked (printed, not fatal)        |
 //
 // Message 2/3 are skipped when the spec has no prestart/createRuntime hooks
 // (init sends nothing and does not wait), which saves a round trip on the hot

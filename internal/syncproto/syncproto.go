@@ -22,6 +22,7 @@ const (
 	HooksDone Type = "hooks-done"
 	Ready     Type = "ready"
 	Error     Type = "error"
+	Warning   Type = "warning" // init → parent, any time: printed, not fatal
 )
 
 // Msg is one message. Only the fields of its Type are set.
@@ -30,6 +31,7 @@ type Msg struct {
 	Config json.RawMessage `json:"config,omitempty"`
 	Event  *trace.Event    `json:"event,omitempty"`
 	Err    *RemoteError    `json:"err,omitempty"`
+	Text   string          `json:"text,omitempty"` // Warning
 }
 
 // RemoteError is a failed init step, whole, as it crosses the socket.
@@ -43,9 +45,11 @@ type RemoteError struct {
 
 // Conn is one side of the socketpair.
 type Conn struct {
-	f   *os.File
-	enc *json.Encoder
-	dec *json.Decoder
+	// OnWarning receives init's warnings (parent side); nil drops them.
+	OnWarning func(string)
+	f         *os.File
+	enc       *json.Encoder
+	dec       *json.Decoder
 }
 
 // New wraps f (one end of the socketpair).
@@ -87,6 +91,11 @@ func (c *Conn) Expect(want Type, onTrace func(trace.Event)) (Msg, error) {
 		case m.Type == Trace && m.Event != nil:
 			if onTrace != nil {
 				onTrace(*m.Event)
+			}
+			continue
+		case m.Type == Warning:
+			if c.OnWarning != nil {
+				c.OnWarning(m.Text)
 			}
 			continue
 		case m.Type == Error && m.Err != nil:

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# run.sh (`make bench`): hako against runc, crun and a C floor, side by side.
+# What is measured and how: docs/benchmarks.md. The work is done by bench.py;
+# this script prepares for it and files the result.
+#
+#   scripts/bench/run.sh             full run (N=100); appends to docs/benchmarks.md
+#   BENCH_N=20 scripts/bench/run.sh  quick check; prints the table, leaves docs/ alone
+#                                    (BENCH_APPEND=1 appends anyway)
+#   HAKO=path/to/hako                another hako binary (default: bin/hako)
+#
+# Needs root on Debian. Scratch files, logs and raw samples (JSON) stay in
+# .cache/bench/.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+bench=$repo/scripts/bench
+n=${BENCH_N:-100}
+append=${BENCH_APPEND:-$([ -z "${BENCH_N:-}" ] && echo 1 || echo 0)}
+hako=${HAKO:-$repo/bin/hako}
+cache=$repo/.cache/bench
+work=$cache/work
+python=/usr/bin/python3 # Debian's, the one python3-matplotlib installs into
+stamp=$(date -u +%Y-%m-%d)
+
+[ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 1; }
+
+# Debian packages, fetched only when missing (deps.sh checks dpkg first).
+HAKO_DEPS_EXTRA="runc crun gcc libc6-dev python3-matplotlib" "$repo/scripts/deps.sh"
+[ -x "$hako" ] || make -C "$repo" build
+
+rm -rf "$work"
+mkdir -p "$work/helpers"
+# Static, so their own start-up is as cheap as it gets and maxrss's
+# pre-exec pages are few (see the comments at the top of each file).
+for helper in floor maxrss warm; do
+	gcc -static -O2 -Wall -Wextra -o "$work/helpers/$helper" "$bench/$helper.c"
+done
+HAKO=$hako "$repo/scripts/mkbundle.sh" "$work/bundle" >/dev/null
+: >"$work/empty"
+
+# Every runtime runs in one private mount namespace where the cgroup2 tree of
+# this hybrid host lists no controllers: crun 1.8 refuses to run when
+# /sys/fs/cgroup/unified/cgroup.controllers is not empty, and all three must
+# see the same host. The bind mount dies with the namespace.
+in_ns() {
+	# shellcheck disable=SC2016 # $0 and $@ are the inner sh's
+	unshare -m --propagation private -- sh -c '
+		f=/sys/fs/cgroup/unified/cgroup.controllers
+		if [ -e "$f" ]; then mount --bind "$0" "$f"; fi
+		exec "$@"' "$work/empty" "$@"
+}
+
+# The driver runs in the background so that Ctrl-C reaches this script, which
+# asks the driver to stop (SIGTERM: it cleans up and exits); whatever a driver
+# that died hard left behind is swept on exit, by its pid (unshare and sh exec
+# into the driver, so $! is the driver's pid).
+driver=
+on_exit() {
+	[ -z "$driver" ] || in_ns "$python" "$bench/bench.py" --hako "$hako" --work "$work" --sweep "$driver"
+}
+trap on_exit EXIT
+trap 'if [ -n "$driver" ]; then kill -TERM "$driver" 2>/dev/null || true; else exit 130; fi' INT TERM
+
+png=$cache/bench-$stamp.png
+if [ "$append" = 1 ]; then
+	png=$repo/docs/bench-$stamp.png
+	i=2
+	while [ -e "$png" ]; do png=$repo/docs/bench-$stamp-$i.png; i=$((i + 1)); done
+fi
+rev=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
+start=$SECONDS
+in_ns "$python" "$bench/bench.py" --hako "$hako" --work "$work" -n "$n" \
+	--json "$cache/bench-$(date -u +%Y%m%dT%H%M%S).json" --markdown "$work/table.md" --png "$png" \
+	--title "hako $rev vs runc vs crun, $stamp, N=$n" &
+driver=$!
+rc=0
+# `wait` returns early when a trapped signal arrives; wait again until the
+# driver is really gone.
+while :; do
+	wait "$driver" && rc=0 || rc=$?
+	kill -0 "$driver" 2>/dev/null || break
+done
+[ "$rc" = 0 ] || { echo "bench: driver stopped ($rc); logs in $work" >&2; exit "$rc"; }
+
+runc_v=$(runc --version | head -1 | awk '{print $3}')
+crun_v=$(crun --version | head -1 | awk '{print $3}')
+section=$work/section.md
+{
+	echo
+	echo "## $stamp: hako $rev, N=$n"
+	echo
+	echo "Linux $(uname -r), $(nproc) CPUs; runc $runc_v, crun $crun_v; the run took $((SECONDS - start)) s."
+	echo "Cells: median (p90) · ratio of medians against crun."
+	echo
+	cat "$work/table.md"
+	echo
+	echo "![hako vs runc vs crun, $stamp]($(basename "$png"))"
+} >"$section"
+cat "$section"
+if [ "$append" = 1 ]; then
+	cat "$section" >>"$repo/docs/benchmarks.md"
+	echo "bench: appended to docs/benchmarks.md; chart: $png" >&2
+else
+	echo "bench: chart: $png (docs/ untouched; BENCH_APPEND=1 to file it)" >&2
+fi
