@@ -143,8 +143,30 @@ func (cr *creation) handshake() error {
 			return err
 		}
 	}
-	_, err := cr.sync.Expect(syncproto.Ready, onTrace)
-	return cr.initErr(err)
+	if _, err := cr.sync.Expect(syncproto.Ready, onTrace); err != nil {
+		return cr.initErr(err)
+	}
+	return setRlimits(cr.cmd.Process.Pid, cr.spec, cr.rt.Log)
+}
+
+// setRlimits applies process.rlimits to init with prlimit(2) once init is
+// ready, as runc does: from the parent, which still holds CAP_SYS_RESOURCE to
+// raise a hard limit, and late, so a small RLIMIT_AS or RLIMIT_NOFILE cannot
+// starve init's own set-up. They carry over init's execve to the program.
+func setRlimits(pid int, s *specs.Spec, log *trace.Log) error {
+	for _, r := range s.Process.Rlimits {
+		res, err := spec.RlimitValue(r.Type)
+		if err != nil {
+			return err
+		}
+		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := log.Step("prlimit", fmt.Sprintf("pid %d %s soft=%d hard=%d", pid, r.Type, r.Soft, r.Hard), func() error {
+			return unix.Prlimit(pid, res, &lim, nil)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // initErr turns "init went away" into something a person can act on.

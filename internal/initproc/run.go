@@ -63,7 +63,7 @@ func (p *proc) run() error {
 
 // early does what must happen before the filesystem changes: the time
 // namespace (its offsets can only be set before any process is in it),
-// oom_score_adj, rlimits, hostname and sysctls, all through the host's
+// oom_score_adj, hostname and sysctls, all through the host's
 // /proc, which the container's rootfs cannot redirect.
 func (p *proc) early() error {
 	s := p.cfg.Spec
@@ -84,9 +84,6 @@ func (p *proc) early() error {
 		}); err != nil {
 			return err
 		}
-	}
-	if err := p.rlimits(); err != nil {
-		return err
 	}
 	if err := p.hostname(); err != nil {
 		return err
@@ -130,31 +127,6 @@ func (p *proc) sysctls() error {
 		}
 	}
 	return nil
-}
-
-func (p *proc) rlimits() error {
-	for _, r := range p.cfg.Spec.Process.Rlimits {
-		res, ok := rlimitByName[r.Type]
-		if !ok {
-			return fmt.Errorf("process.rlimits: unknown type %q", r.Type)
-		}
-		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := p.log.Step("setrlimit", fmt.Sprintf("%s soft=%d hard=%d", r.Type, r.Soft, r.Hard), func() error {
-			return unix.Prlimit(0, res, &lim, nil)
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-var rlimitByName = map[string]int{
-	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
-	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
-	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE,
-	"RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC,
-	"RLIMIT_RSS": unix.RLIMIT_RSS, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
-	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING, "RLIMIT_STACK": unix.RLIMIT_STACK,
 }
 
 // timeNamespace enters a new time namespace for the user program:

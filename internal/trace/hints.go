@@ -29,6 +29,8 @@ func hintFor(step, operands string, err error) string {
 		return "the program (or its ELF interpreter) does not exist in the container's rootfs"
 	case step == "exec" && errno == unix.EACCES:
 		return "the program is not executable, or its filesystem is mounted noexec"
+	case step == "prlimit" && errno == unix.EPERM:
+		return "raising a hard limit above hako's own needs CAP_SYS_RESOURCE, which this host withholds; ask for at most the current hard limit (ulimit -H)"
 	case step == "sethostname" && errno == unix.EPERM:
 		return "setting a hostname needs a new UTS namespace (linux.namespaces: uts)"
 	case strings.HasPrefix(step, "write uid_map") || strings.HasPrefix(step, "write gid_map"):
