@@ -11,6 +11,7 @@ import (
 
 	"hako/internal/cgroups"
 	"hako/internal/state"
+	"hako/internal/syncproto"
 	"hako/internal/trace"
 )
 
@@ -34,6 +35,9 @@ type Container struct {
 	// Process is init, when this process created it (foreground run waits
 	// on it); nil for a container loaded from disk.
 	Process *os.Process
+	// initTrace is the sync socket, kept open under --trace so Start can
+	// print init's steps after ready.
+	initTrace *syncproto.Conn
 }
 
 // Load opens container id and locks it for the duration of the command.

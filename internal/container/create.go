@@ -143,16 +143,24 @@ func (cr *creation) handshake() error {
 			return err
 		}
 	}
-	if _, err := cr.sync.Expect(syncproto.Ready, onTrace); err != nil {
-		return cr.initErr(err)
+	if len(cr.spec.Process.Rlimits) > 0 {
+		if _, err := cr.sync.Expect(syncproto.Rlimits, onTrace); err != nil {
+			return cr.initErr(err)
+		}
+		if err := setRlimits(cr.cmd.Process.Pid, cr.spec, cr.rt.Log); err != nil {
+			return err
+		}
+		if err := cr.sync.Send(syncproto.Msg{Type: syncproto.RlimitsDone}); err != nil {
+			return err
+		}
 	}
-	return setRlimits(cr.cmd.Process.Pid, cr.spec, cr.rt.Log)
+	_, err := cr.sync.Expect(syncproto.Ready, onTrace)
+	return cr.initErr(err)
 }
 
-// setRlimits applies process.rlimits to init with prlimit(2) once init is
-// ready, as runc does: from the parent, which still holds CAP_SYS_RESOURCE to
-// raise a hard limit, and late, so a small RLIMIT_AS or RLIMIT_NOFILE cannot
-// starve init's own set-up. They carry over init's execve to the program.
+// setRlimits applies process.rlimits to init with prlimit(2) (see the
+// protocol table in syncproto for when and why from the parent). They carry
+// over init's execve to the program.
 func setRlimits(pid int, s *specs.Spec, log *trace.Log) error {
 	for _, r := range s.Process.Rlimits {
 		res, err := spec.RlimitValue(r.Type)
@@ -215,9 +223,16 @@ func (cr *creation) save() (*Container, error) {
 	if err := cr.dir.Save(st); err != nil {
 		return nil, err
 	}
-	cr.sync.Close()
 	cr.fifo.Close()
-	return &Container{rt: cr.rt, dir: cr.dir, State: st, Process: cr.cmd.Process}, nil
+	c := &Container{rt: cr.rt, dir: cr.dir, State: st, Process: cr.cmd.Process}
+	if cr.rt.Log.Enabled() {
+		// Keep listening: init's last steps (startContainer hooks, exec)
+		// come after ready, and Start prints them if it runs in this process.
+		c.initTrace = cr.sync
+	} else {
+		cr.sync.Close()
+	}
+	return c, nil
 }
 
 // writePidFile writes atomically: containerd reads the file as soon as it

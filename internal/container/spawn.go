@@ -284,7 +284,7 @@ func (cr *creation) sendConfig() error {
 		return false
 	}
 	cfg := initproc.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
-		Pid: cr.cmd.Process.Pid, NoPivot: cr.o.NoPivot, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec),
+		Pid: cr.cmd.Process.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec),
 		UserNS: has(specs.UserNamespace), NetNS: has(specs.NetworkNamespace), CgroupNS: has(specs.CgroupNamespace)}
 	data, err := json.Marshal(cfg)
 	if err != nil {

@@ -19,6 +19,12 @@ func (c *Container) Start() error {
 	if err := c.rt.Log.Step("start", "open exec.fifo", c.releaseInit); err != nil {
 		return err
 	}
+	if c.initTrace != nil {
+		// Init's last steps, until its execve closes the socket.
+		c.initTrace.Expect("", c.rt.Log.Forward)
+		c.initTrace.Close()
+		c.initTrace = nil
+	}
 	if err := hooks.RunKind(c.State.Spec, "poststart", c.hookState(state.Running), c.rt.Log); err != nil {
 		c.warn("%v", err)
 	}

@@ -13,17 +13,19 @@ const (
 
 // Config is the first sync message: everything init needs to know.
 type Config struct {
-	Spec     *specs.Spec `json:"spec"`
-	ID       string      `json:"id"`
-	Bundle   string      `json:"bundle"`
-	Rootfs   string      `json:"rootfs"`
-	Pid      int         `json:"pid"` // init's pid as the host sees it, for hook state
-	NoPivot  bool        `json:"noPivot,omitempty"`
-	Trace    bool        `json:"trace,omitempty"`
-	Hooks    bool        `json:"hooks,omitempty"` // parent runs prestart/createRuntime: pause for it
-	UserNS   bool        `json:"userns,omitempty"`
-	NetNS    bool        `json:"netns,omitempty"`
-	CgroupNS bool        `json:"cgroupns,omitempty"`
+	Spec    *specs.Spec `json:"spec"`
+	ID      string      `json:"id"`
+	Bundle  string      `json:"bundle"`
+	Rootfs  string      `json:"rootfs"`
+	Pid     int         `json:"pid"` // init's pid as the host sees it, for hook state
+	NoPivot bool        `json:"noPivot,omitempty"`
+	// PreserveFDs is how many fds from 3 on the program inherits.
+	PreserveFDs int  `json:"preserveFds,omitempty"`
+	Trace       bool `json:"trace,omitempty"`
+	Hooks       bool `json:"hooks,omitempty"` // parent runs prestart/createRuntime: pause for it
+	UserNS      bool `json:"userns,omitempty"`
+	NetNS       bool `json:"netns,omitempty"`
+	CgroupNS    bool `json:"cgroupns,omitempty"`
 }
 
 // HookState is the runtime-spec state hooks read on stdin.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hako/internal/caps"
+	"hako/internal/syncproto"
 )
 
 // finishProcess turns init into the user's process: terminal, groups,
@@ -27,6 +28,9 @@ func (p *proc) finishProcess(capset *caps.Set, console *os.File) error {
 		}
 	}
 	if err := capset.DropBounding(p.log); err != nil {
+		return err
+	}
+	if err := p.rlimits(); err != nil {
 		return err
 	}
 	if err := p.setUser(); err != nil {
@@ -52,6 +56,19 @@ func (p *proc) finishProcess(capset *caps.Set, console *os.File) error {
 		cwd = "/"
 	}
 	return p.log.Step("chdir", cwd, func() error { return unix.Chdir(cwd) })
+}
+
+// rlimits hands over to the parent, which applies process.rlimits to init
+// (see syncproto's table for why there and then).
+func (p *proc) rlimits() error {
+	if len(p.cfg.Spec.Process.Rlimits) == 0 {
+		return nil
+	}
+	if err := p.sync.Send(syncproto.Msg{Type: syncproto.Rlimits}); err != nil {
+		return err
+	}
+	_, err := p.sync.Expect(syncproto.RlimitsDone, nil)
+	return err
 }
 
 // setUser sets supplementary groups, gid and uid. PR_SET_KEEPCAPS keeps the
@@ -164,6 +181,12 @@ func (p *proc) exec(argv0 string) error {
 	env := p.cfg.Spec.Process.Env
 	if getenv(env, "HOME") == "" {
 		env = append(env, "HOME="+homeDir(int(p.cfg.Spec.Process.User.UID)))
+	}
+	// Whatever hako itself inherited without close-on-exec (a caller's
+	// stray fds) must not reach the container (CVE-2024-21626 is the
+	// extreme case): everything from 3+preserved on closes at execve.
+	if err := unix.CloseRange(uint(3+p.cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return p.log.Step("close_range", fmt.Sprintf("%d.. CLOEXEC", 3+p.cfg.PreserveFDs), func() error { return err })
 	}
 	p.log.Note("exec", strings.Join(p.cfg.Spec.Process.Args, " "))
 	err := unix.Exec(argv0, p.cfg.Spec.Process.Args, env)

@@ -6,16 +6,24 @@
 //	| # | direction     | message    | meaning                                                        |
 //	|---|---------------|------------|----------------------------------------------------------------|
 //	| 1 | parent → init | config     | the spec and runtime options; init starts building the root    |
-//	| - | init → parent | trace      | a finished step, any time before ready (only with --trace)     |
+//	| - | init → parent | trace      | a finished step, any time until exec (only with --trace)       |
 //	| 2 | init → parent | hooks      | mounts done, before pivot_root: run prestart+createRuntime now  |
 //	| 3 | parent → init | hooks-done | hooks ran; init runs createContainer hooks and pivots          |
-//	| 4 | init → parent | ready      | everything set up; init now waits for start (exec.fifo)        |
-//	| * | init → parent | error      | a step failed; init exits; replaces any of 2 and 4             |
+//	| 4 | init → parent | rlimits    | set-up done but for the uid change: apply process.rlimits now  |
+//	| 5 | parent → init | rlimits-ok | prlimit(2) applied; init changes uid and finishes            |
+//	| 6 | init → parent | ready      | everything set up; init now waits for start (exec.fifo)        |
+//	| * | init → parent | error      | a step failed; init exits; replaces 2, 4 or 6                   |
 //	| - | init → parent | warning    | something was not applied as asked (printed, not fatal)        |
 //
-// Message 2/3 are skipped when the spec has no prestart/createRuntime hooks
-// (init sends nothing and does not wait), which saves a round trip on the hot
-// path. A message out of order is an error on the receiving side: each side
-// knows exactly what it expects next. The socket is close-on-exec, so the
+// Messages 2/3 are skipped when the spec has no prestart/createRuntime hooks,
+// and 4/5 when it has no rlimits (init sends nothing and does not wait),
+// which saves round trips on the hot path. Rlimits are applied by the parent
+// (which keeps CAP_SYS_RESOURCE for raising a hard limit), as late as
+// possible (a small RLIMIT_AS must not starve init's own set-up) but while
+// init still has the parent's uid (prlimit on another uid needs
+// CAP_SYS_RESOURCE, which some hosts withhold even from root).
+//
+// A message out of order is an error on the receiving side: each side knows
+// exactly what it expects next. The socket is close-on-exec, so the
 // user program never sees it; after ready, EOF means init exec'd or died.
 package syncproto

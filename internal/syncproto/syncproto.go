@@ -16,13 +16,15 @@ type Type string
 
 // The messages of the protocol table in doc.go.
 const (
-	Config    Type = "config"
-	Trace     Type = "trace"
-	Hooks     Type = "hooks"
-	HooksDone Type = "hooks-done"
-	Ready     Type = "ready"
-	Error     Type = "error"
-	Warning   Type = "warning" // init → parent, any time: printed, not fatal
+	Config      Type = "config"
+	Trace       Type = "trace"
+	Hooks       Type = "hooks"
+	HooksDone   Type = "hooks-done"
+	Rlimits     Type = "rlimits"
+	RlimitsDone Type = "rlimits-ok"
+	Ready       Type = "ready"
+	Error       Type = "error"
+	Warning     Type = "warning" // init → parent, any time: printed, not fatal
 )
 
 // Msg is one message. Only the fields of its Type are set.

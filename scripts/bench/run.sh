@@ -67,6 +67,9 @@ if [ "$append" = 1 ]; then
 	while [ -e "$png" ]; do png=$repo/docs/bench-$stamp-$i.png; i=$((i + 1)); done
 fi
 rev=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
+# Other work on the machine shows in the numbers (interleaving spreads it
+# evenly, it does not remove it): the section records the load.
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 start=$SECONDS
 in_ns "$python" "$bench/bench.py" --hako "$hako" --work "$work" -n "$n" \
 	--json "$cache/bench-$(date -u +%Y%m%dT%H%M%S).json" --markdown "$work/table.md" --png "$png" \
@@ -88,7 +91,8 @@ section=$work/section.md
 	echo
 	echo "## $stamp: hako $rev, N=$n"
 	echo
-	echo "Linux $(uname -r), $(nproc) CPUs; runc $runc_v, crun $crun_v; the run took $((SECONDS - start)) s."
+	echo "Linux $(uname -r), $(nproc) CPUs; runc $runc_v, crun $crun_v; the run took $((SECONDS - start)) s;"
+	echo "load average (1 min) $load_before before, $(cut -d' ' -f1 /proc/loadavg) after."
 	echo "Cells: median (p90) · ratio of medians against crun."
 	echo
 	cat "$work/table.md"

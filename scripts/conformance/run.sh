@@ -75,13 +75,13 @@ fi
 build_suite() {
 	[[ -f $suite/.built ]] && return
 	echo "conformance: building runtime-tools $RT_VER into $suite" >&2
-	local scratch src
+	local mod src
 	# go mod download needs a module to run in; an empty scratch one will do.
-	scratch=$(mktemp -d)
-	(cd "$scratch" && go mod init scratch >/dev/null 2>&1)
-	src=$(cd "$scratch" && GOFLAGS=-mod=mod go mod download -json "$RT_MOD@$RT_VER" |
+	mod=$(mktemp -d)
+	(cd "$mod" && go mod init scratch >/dev/null 2>&1)
+	src=$(cd "$mod" && GOFLAGS=-mod=mod go mod download -json "$RT_MOD@$RT_VER" |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	rm -rf "$scratch"
+	rm -rf "$mod"
 	[[ -d $src ]] || die "go mod download $RT_MOD@$RT_VER gave no source dir"
 
 	rm -rf "$suite.tmp"
@@ -119,9 +119,22 @@ if [[ ${HIDE_UNIFIED:-0} == 1 ]]; then
 	mount --bind "$cache/empty" /sys/fs/cgroup/unified/cgroup.controllers
 fi
 
-# Bundles go to a scratch TMPDIR of our own (the tests use os.MkdirTemp), so
-# "under $scratch" identifies the containers, mounts and files a run made.
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/hako-conformance.XXXXXX")
+# A work dir per run: tmp/ is the TMPDIR the tests make their bundles in
+# (os.MkdirTemp), so "under $scratch" marks the mounts and files a run made;
+# runtime is a wrapper that logs each call, so we know the ids of the
+# containers a test made without asking the runtime to list all it has
+# (other people's containers included).
+work=$(mktemp -d "${TMPDIR:-/tmp}/hako-conformance.XXXXXX")
+scratch=$work/tmp
+mkdir "$scratch"
+wrapper=$work/runtime
+cat >"$wrapper" <<EOF
+#!/bin/bash
+printf '%s\n' "\$*" >>"\$CONFORMANCE_CALLS"
+exec $(printf %q "$runtime") "\$@"
+EOF
+chmod +x "$wrapper"
+: >"$work/calls"
 results=$cache/results/$(basename "$runtime")
 mkdir -p "$results"
 
@@ -141,19 +154,19 @@ our_children() {
 	return 0
 }
 
-# our_containers prints the ids of containers the runtime still knows whose
-# bundle is one of ours. list -q is runc's CLI (not in the OCI spec); a
-# runtime without it just skips this step.
-declare -A charged
+# our_containers prints the ids of containers created in the calls logged
+# in $1 that the runtime still knows (`state` succeeds).
 our_containers() {
-	local ids id
-	ids=$(timeout 10 "$runtime" list -q 2>/dev/null) || return 0
-	for id in $ids; do
-		timeout 10 "$runtime" state "$id" 2>/dev/null |
-			grep -q "\"bundle\": *\"$scratch/" && echo "$id"
-	done
+	local id
+	while read -r id; do
+		timeout 10 "$runtime" state "$id" >/dev/null 2>&1 </dev/null && echo "$id"
+	done < <(created_ids "$1")
 	return 0
 }
+
+# created_ids prints the container ids passed to `create` in the calls
+# logged in $1 (the id is the last argument; skip calls without one).
+created_ids() { awk '$1 == "create" && $NF !~ /^[-\/]/ { print $NF }' "$1" | sort -u; }
 
 # our_mounts prints mount points under the scratch dir, deepest first.
 our_mounts() {
@@ -165,20 +178,20 @@ our_mounts() {
 cgroup_dirs() { { find /sys/fs/cgroup -mindepth 2 -type d 2>/dev/null || true; } | sort; }
 
 # sweep removes what the last test left behind and sets $leak to a note on
-# it. $1: cgroup dirs that existed before the test; $2: file that gets the
-# details. It must run in this shell, not in $(...): a subshell would be one
-# of our_children itself.
+# it. $1: calls the test made to the runtime; $2: cgroup dirs that existed
+# before the test; $3: file that gets the details. It must run in this
+# shell, not in $(...): a subshell would be one of our_children itself.
+declare -A charged
 sweep() {
-	local before=$1 log=$2 note=() pids=() id n p m d
+	local calls=$1 before=$2 log=$3 note=() pids=() id n p m d
 	leak=
 	: >"$log"
 
 	# Containers first: the runtime's own delete also frees its state dir
-	# and cgroups.
-	# A container whose delete fails is tried again after later tests, but
-	# is charged only to the first.
+	# and cgroups. A container whose delete fails is tried again after
+	# later tests, but is charged only to the first.
 	n=0
-	for id in $(our_containers); do
+	for id in $(our_containers "$calls"); do
 		timeout 10 "$runtime" delete --force "$id" >/dev/null 2>&1 || true
 		[[ -n ${charged[$id]:-} ]] && continue
 		charged[$id]=1
@@ -209,16 +222,24 @@ sweep() {
 	done
 	((n)) && note+=("$n mounts")
 
-	# Cgroups that appeared during the test and are named like the suite's
-	# (/cgrouptest, testdir/cgrouptest/container, or a container's UUID);
-	# rmdir fails on a busy one, fine. runc and crun remove the leaf they
-	# made but not its parents, so a relative cgroupsPath always leaves
-	# testdir and testdir/cgrouptest. Counted once across v1 hierarchies.
-	local -A cg=()
+	# Cgroups that appeared during the test, named after one of its
+	# containers or with the suite's fixed paths (/cgrouptest and
+	# testdir/cgrouptest/container); rmdir fails on a busy one, fine.
+	# runc and crun remove the leaf they made but not its parents, so a
+	# relative cgroupsPath always leaves testdir and testdir/cgrouptest.
+	# Counted once across the v1 hierarchies.
+	local -A cg=() ids=()
+	while read -r id; do ids[$id]=1; done < <(created_ids "$calls")
 	for d in $(comm -13 <(echo "$before") <(cgroup_dirs) | sort -r); do
-		[[ $d =~ /((testdir|cgrouptest)(/.*)?|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-.*)$ ]] || continue
+		if [[ $d =~ /((testdir|cgrouptest)(/.*)?)$ ]]; then
+			id=${BASH_REMATCH[1]}
+		elif [[ -n ${ids[${d##*/}]:-} ]]; then
+			id=${d##*/}
+		else
+			continue
+		fi
 		echo "cgroup $d" >>"$log"
-		rmdir "$d" 2>/dev/null && cg[${BASH_REMATCH[1]}]=1
+		rmdir "$d" 2>/dev/null && cg[$id]=1
 	done
 	((${#cg[@]})) && note+=("${#cg[@]} cgroups")
 
@@ -230,10 +251,10 @@ sweep() {
 
 finish() {
 	local left
-	sweep "$(cgroup_dirs)" /dev/null
-	left=$(our_containers)
-	[[ -z $left ]] || echo "conformance: $(basename "$runtime") still lists containers it failed to delete: ${left//$'\n'/ }" >&2
-	rm -rf --one-file-system "$scratch" 2>/dev/null || true
+	sweep "$work/calls" "$(cgroup_dirs)" /dev/null
+	left=$(our_containers "$work/calls")
+	[[ -z $left ]] || echo "conformance: $(basename "$runtime") still has containers it failed to delete: ${left//$'\n'/ }" >&2
+	rm -rf --one-file-system "$work" 2>/dev/null || true
 }
 trap finish EXIT
 
@@ -322,10 +343,12 @@ for t in "${tests[@]}"; do
 	# relative to it. timeout kills the test's process group; what escaped
 	# the group (daemonized containers) is left to sweep.
 	rc=0
-	(cd "$suite" && RUNTIME=$runtime TMPDIR=$scratch \
+	: >"$results/$t.calls"
+	(cd "$suite" && RUNTIME=$wrapper TMPDIR=$scratch CONFORMANCE_CALLS=$results/$t.calls \
 		timeout -k 5 "$timeout_s" "bin/$t") >"$results/$t.tap" 2>"$results/$t.stderr" </dev/null || rc=$?
 	secs=$((SECONDS - t0))
-	sweep "$before" "$results/$t.leaks"
+	cat "$results/$t.calls" >>"$work/calls"
+	sweep "$results/$t.calls" "$before" "$results/$t.leaks"
 	[[ -s $results/$t.leaks ]] || rm -f "$results/$t.leaks"
 
 	judge "$t" "$rc"
