@@ -21,8 +21,12 @@ func Of(s *specs.Spec, kind string) []specs.Hook {
 		return nil
 	}
 	h := s.Hooks
+	// Prestart is deprecated in the spec but still sent by Docker (its
+	// network set-up hook), so it must run.
+	//lint:ignore SA1019 runtime-spec requires prestart hooks to run
+	prestart := h.Prestart
 	return map[string][]specs.Hook{
-		"prestart": h.Prestart, "createRuntime": h.CreateRuntime, "createContainer": h.CreateContainer,
+		"prestart": prestart, "createRuntime": h.CreateRuntime, "createContainer": h.CreateContainer,
 		"startContainer": h.StartContainer, "poststart": h.Poststart, "poststop": h.Poststop,
 	}[kind]
 }
