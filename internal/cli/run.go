@@ -2,6 +2,7 @@ package cli
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -82,10 +83,44 @@ func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) err
 		return err
 	}
 	relay.finish()
+	ws := ps.Sys().(syscall.WaitStatus)
+	reportOOM(rt, o.ID, ws)
 	if !keep {
 		cleanup(rt, o.ID)
 	}
-	return exitError(exitStatus(ps.Sys().(syscall.WaitStatus)))
+	return exitError(exitStatus(ws))
+}
+
+// reportOOM says plainly when the kernel's OOM killer ended the container,
+// which otherwise looks like any other SIGKILL (exit 137).
+func reportOOM(rt *container.Runtime, id string, ws syscall.WaitStatus) {
+	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		return
+	}
+	c, err := rt.Load(id)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	if c.OOMKills() == 0 {
+		return
+	}
+	msg := "hako: container " + id + " was killed by the OOM killer"
+	if l := c.MemoryLimit(); l > 0 {
+		msg += fmt.Sprintf(": memory limit %s", humanBytes(l))
+	}
+	fmt.Fprintln(os.Stderr, msg)
+}
+
+// humanBytes prints 16777216 as "16 MiB".
+func humanBytes(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for n >= 1024 && n%1024 == 0 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	return fmt.Sprintf("%d %s", n, units[i])
 }
 
 func cleanup(rt *container.Runtime, id string) {
