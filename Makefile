@@ -11,8 +11,10 @@ BUNDLE := $(CURDIR)/.cache/busybox-bundle
 
 all: build
 
+# One static binary: cgo only for the nsenter constructor (internal/nsenter),
+# linked statically; netgo/osusergo keep glibc's NSS out of it.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hako ./cmd/hako
+	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo -ldflags "-s -w -extldflags -static" -o bin/hako ./cmd/hako
 
 deps:
 	scripts/deps.sh

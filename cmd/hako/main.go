@@ -7,6 +7,9 @@ import (
 
 	"hako/internal/cli"
 	"hako/internal/initproc"
+	// The nsenter constructor joins namespaces before the Go runtime starts
+	// (hako exec); it does nothing unless asked to.
+	_ "hako/internal/nsenter"
 )
 
 func main() {

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -49,8 +50,8 @@ func (c *Container) Resume() error {
 // Update applies new resource limits and records them in the saved spec, so
 // a later `update` or `events` sees the limits in force.
 func (c *Container) Update(r *specs.LinuxResources) error {
-	if st := c.Status(); st == state.Stopped || st == state.Creating {
-		return fmt.Errorf("cannot update container %s: it is %s: %w", idOf(c), st, ErrState)
+	if err := c.live("update"); err != nil {
+		return err
 	}
 	m, err := c.mustCgroup()
 	if err != nil {
@@ -99,6 +100,92 @@ func (c *Container) Stats() (*cgroups.Stats, error) {
 		return nil, err
 	}
 	return m.Stats()
+}
+
+// Event is one line of `hako events`, shaped like runc's types.Event.
+type Event struct {
+	Type string         `json:"type"` // "stats" or "oom"
+	ID   string         `json:"id"`
+	Data *cgroups.Stats `json:"data,omitempty"`
+}
+
+// oomPoll is how often Events reads the OOM-kill counter and checks that
+// init lives: two small file reads, cheap at 10 Hz, and an oom event then
+// trails the kill by at most this much.
+const oomPoll = 100 * time.Millisecond
+
+// StatsEvent reads the container's counters as one stats event. Like runc
+// it refuses a stopped container, whose counters no longer mean anything
+// (and whose cgroup a foreground run has already removed).
+func (c *Container) StatsEvent() (Event, error) {
+	if err := c.live("read stats of"); err != nil {
+		return Event{}, err
+	}
+	s, err := c.Stats()
+	if err != nil {
+		return Event{}, err
+	}
+	return Event{Type: "stats", ID: idOf(c), Data: s}, nil
+}
+
+// Events emits a stats event every interval and an oom event each time the
+// cgroup's OOM-kill counter grows, until init exits or emit fails. It
+// releases the state lock first: it runs as long as the container does,
+// and holding the lock would make kill and delete wait for it.
+func (c *Container) Events(interval time.Duration, emit func(Event) error) error {
+	if interval <= 0 {
+		return fmt.Errorf("events: interval %s: must be positive", interval)
+	}
+	if err := c.live("watch"); err != nil {
+		return err
+	}
+	m, err := c.mustCgroup()
+	if err != nil {
+		return err
+	}
+	c.Close()
+	id := idOf(c)
+	ooms, _ := m.OOMKills() // only kills from now on are news
+	poll, tick := time.NewTicker(oomPoll), time.NewTicker(interval)
+	defer poll.Stop()
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			s, err := m.Stats()
+			if err != nil && !c.State.Alive() {
+				return nil // stopped (and maybe deleted) while we read
+			}
+			if err != nil {
+				return fmt.Errorf("events %s: %w", id, err)
+			}
+			if err := emit(Event{Type: "stats", ID: id, Data: s}); err != nil {
+				return err
+			}
+		case <-poll.C:
+			// Liveness before the counter: if the OOM killer ended init,
+			// the counter has grown by the time init is seen dead, so the
+			// last oom event is not lost.
+			alive := c.State.Alive()
+			if n, err := m.OOMKills(); err == nil && n > ooms {
+				ooms = n
+				if err := emit(Event{Type: "oom", ID: id}); err != nil {
+					return err
+				}
+			}
+			if !alive {
+				return nil
+			}
+		}
+	}
+}
+
+// live fails for a container that has stopped or never finished create.
+func (c *Container) live(verb string) error {
+	if st := c.Status(); st == state.Stopped || st == state.Creating {
+		return fmt.Errorf("cannot %s container %s: it is %s: %w", verb, idOf(c), st, ErrState)
+	}
+	return nil
 }
 
 // OOMKills counts the processes the kernel's OOM killer ended in the

@@ -165,7 +165,12 @@ func (cr *creation) consoleSocket() (*os.File, error) {
 	if cr.o.Console != nil {
 		return cr.o.Console, nil
 	}
-	conn, err := net.Dial("unix", cr.o.ConsoleSocket)
+	return dialConsole(cr.o.ConsoleSocket)
+}
+
+// dialConsole connects to a --console-socket path.
+func dialConsole(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("connect console socket: %w", err)
 	}

@@ -19,6 +19,8 @@ type Config struct {
 	Rootfs  string      `json:"rootfs"`
 	Pid     int         `json:"pid"` // init's pid as the host sees it, for hook state
 	NoPivot bool        `json:"noPivot,omitempty"`
+	// Exec is set for `hako exec`: the namespaces are joined, not built.
+	Exec bool `json:"exec,omitempty"`
 	// PreserveFDs is how many fds from 3 on the program inherits.
 	PreserveFDs int  `json:"preserveFds,omitempty"`
 	Trace       bool `json:"trace,omitempty"`

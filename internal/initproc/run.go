@@ -20,14 +20,12 @@ func (p *proc) run() error {
 	if s.Process == nil {
 		return errNoProcess
 	}
-	capset, err := caps.Parse(s.Process.Capabilities)
+	capset, err := p.capabilities()
 	if err != nil {
 		return err
 	}
-	if dropped, err := capset.Restrict(); err != nil {
-		return err
-	} else if len(dropped) > 0 {
-		p.warn("not granted, outside hako's own bounding set on this host: %s", strings.Join(dropped, ","))
+	if p.cfg.Exec {
+		return p.runExec(capset)
 	}
 	// umask 0 while creating device nodes and files, so modes are exact.
 	unix.Umask(0)
@@ -56,6 +54,45 @@ func (p *proc) run() error {
 	}
 	st := p.cfg.HookState("created")
 	if err := hooks.RunKind(s, "startContainer", st, p.log); err != nil {
+		return err
+	}
+	return p.exec(argv0)
+}
+
+func (p *proc) capabilities() (*caps.Set, error) {
+	capset, err := caps.Parse(p.cfg.Spec.Process.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	dropped, err := capset.Restrict()
+	if err != nil {
+		return nil, err
+	}
+	if len(dropped) > 0 {
+		p.warn("not granted, outside hako's own bounding set on this host: %s", strings.Join(dropped, ","))
+	}
+	return capset, nil
+}
+
+// runExec is `hako exec`'s init: the nsenter constructor has already joined
+// the container's namespaces (and its root), and the parent its cgroup, so
+// what is left is the process itself. No fifo: it execs once ready.
+func (p *proc) runExec(capset *caps.Set) error {
+	if _, err := unix.Setsid(); err != nil {
+		return p.log.Step("setsid", "", func() error { return err })
+	}
+	console, err := p.setupConsole(openContainerPtmx, nil)
+	if err != nil {
+		return err
+	}
+	if err := p.finishProcess(capset, console); err != nil {
+		return err
+	}
+	argv0, err := p.lookPath()
+	if err != nil {
+		return err
+	}
+	if err := p.sync.Send(syncproto.Msg{Type: syncproto.Ready}); err != nil {
 		return err
 	}
 	return p.exec(argv0)
@@ -176,7 +213,7 @@ func (p *proc) setupRootfs() (*os.File, error) {
 	if err := b.Prepare(); err != nil {
 		return nil, err
 	}
-	console, err := p.setupConsole(b)
+	console, err := p.setupConsole(b.OpenPtmx, b.BindConsole)
 	if err != nil {
 		return nil, err
 	}

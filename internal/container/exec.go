@@ -1,0 +1,231 @@
+package container
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"hako/internal/initproc"
+	"hako/internal/nsenter"
+	"hako/internal/state"
+	"hako/internal/syncproto"
+)
+
+// ExecOpts are the options of `hako exec`.
+type ExecOpts struct {
+	Process       *specs.Process
+	ConsoleSocket string
+	Console       *os.File // an already connected console socket (exec's own relay)
+	PidFile       string
+	PreserveFDs   int
+}
+
+// Exec starts another process in a running container: it joins every
+// namespace of the container (the user and mount namespaces through the
+// nsenter constructor, before the Go runtime starts), its cgroup, and gets
+// the process's user, capabilities, rlimits and no_new_privs. The returned
+// process is a child of the caller (hako becomes a child subreaper, so the
+// grandchild forked into the container's PID namespace is reparented to it).
+func (c *Container) Exec(o ExecOpts) (*os.Process, error) {
+	if st := c.Status(); st != state.Running && st != state.Created {
+		return nil, fmt.Errorf("cannot exec in container %s: it is %s: %w", idOf(c), st, ErrState)
+	}
+	if o.Process == nil || len(o.Process.Args) == 0 {
+		return nil, fmt.Errorf("exec: no command given")
+	}
+	if o.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
+		return nil, fmt.Errorf("exec: --tty needs --console-socket (or a foreground exec)")
+	}
+	e := &execution{c: c, o: o}
+	p, err := e.run()
+	if err != nil {
+		e.undo()
+		return nil, err
+	}
+	return p, nil
+}
+
+type execution struct {
+	c    *Container
+	o    ExecOpts
+	cmd  *exec.Cmd
+	sync *syncproto.Conn
+	pid  int
+}
+
+func (e *execution) run() (*os.Process, error) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("exec: become child subreaper: %w", err)
+	}
+	if err := e.spawn(); err != nil {
+		return nil, err
+	}
+	if m := e.c.cgroup(); m != nil {
+		if err := m.Apply(e.pid); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.handshake(); err != nil {
+		return nil, err
+	}
+	if e.o.PidFile != "" {
+		if err := writePidFile(e.o.PidFile, e.pid); err != nil {
+			return nil, err
+		}
+	}
+	return os.FindProcess(e.pid)
+}
+
+// namespacesToJoin lists the container's namespaces that differ from ours.
+func (e *execution) namespacesToJoin() map[string]string {
+	out := map[string]string{}
+	for _, t := range []string{"user", "ipc", "uts", "net", "pid", "cgroup", "time", "mnt"} {
+		theirs := fmt.Sprintf("/proc/%d/ns/%s", e.c.State.Pid, t)
+		a, err1 := os.Readlink(theirs)
+		b, err2 := os.Readlink("/proc/self/ns/" + t)
+		if err1 == nil && err2 == nil && a != b {
+			out[t] = theirs
+		}
+	}
+	return out
+}
+
+func (e *execution) spawn() error {
+	parent, child, err := socketpair()
+	if err != nil {
+		return err
+	}
+	defer child.Close()
+	e.sync = syncproto.New(parent)
+	e.sync.OnWarning = func(s string) { fmt.Fprintln(e.c.rt.warnOut(), "hako: warning:", s) }
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"hako", "init"}}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	for i := 0; i < e.o.PreserveFDs; i++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	var env []string
+	add := func(name string, f *os.File) int {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		fd := 2 + len(cmd.ExtraFiles)
+		if name != "" {
+			env = append(env, name+"="+strconv.Itoa(fd))
+		}
+		return fd
+	}
+	add(initproc.EnvSync, child)
+	pipeFd := add("", pw)
+	if err := e.addConsole(add); err != nil {
+		pw.Close()
+		return err
+	}
+	cmd.Env = append(env, nsenter.Env(e.namespacesToJoin(), pipeFd)...)
+	err = e.c.rt.Log.Step("clone", "hako init (exec: setns into the container's namespaces)", cmd.Start)
+	pw.Close()
+	closeExtra(cmd.ExtraFiles[e.o.PreserveFDs+2:])
+	if err != nil {
+		return err
+	}
+	e.cmd = cmd
+	return e.readPid(pr)
+}
+
+func (e *execution) addConsole(add func(string, *os.File) int) error {
+	if !e.o.Process.Terminal {
+		return nil
+	}
+	sock := e.o.Console
+	if sock == nil {
+		var err error
+		if sock, err = dialConsole(e.o.ConsoleSocket); err != nil {
+			return err
+		}
+	}
+	add(initproc.EnvConsole, sock)
+	return nil
+}
+
+// readPid reads the nsenter constructor's report: the pid that will run the
+// program, or why joining failed.
+func (e *execution) readPid(pr *os.File) error {
+	line, _ := bufio.NewReader(pr).ReadString('\n')
+	line = strings.TrimSpace(line)
+	if e.cmd.Process != nil && line != "pid "+strconv.Itoa(e.cmd.Process.Pid) {
+		// The constructor forked into the PID namespace: reap the
+		// intermediate process; its child is ours as subreaper.
+		e.cmd.Wait()
+	}
+	if msg, ok := strings.CutPrefix(line, "error "); ok {
+		return fmt.Errorf("%s", msg)
+	}
+	pid, err := strconv.Atoi(strings.TrimPrefix(line, "pid "))
+	if err != nil || pid <= 0 {
+		return fmt.Errorf("exec: nsenter reported %q", line)
+	}
+	e.pid = pid
+	e.c.rt.Log.Note("exec pid", strconv.Itoa(pid))
+	return nil
+}
+
+func (e *execution) handshake() error {
+	spec := *e.c.State.Spec
+	spec.Process = e.o.Process
+	cfg := initproc.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle, Pid: e.pid,
+		Exec: true, Trace: e.c.rt.Trace, PreserveFDs: e.o.PreserveFDs}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	if err := e.sync.Send(syncproto.Msg{Type: syncproto.Config, Config: data}); err != nil {
+		return err
+	}
+	onTrace := e.c.rt.Log.Forward
+	if len(spec.Process.Rlimits) > 0 {
+		if _, err := e.sync.Expect(syncproto.Rlimits, onTrace); err != nil {
+			return e.initErr(err)
+		}
+		if err := setRlimits(e.pid, &spec, e.c.rt.Log); err != nil {
+			return err
+		}
+		if err := e.sync.Send(syncproto.Msg{Type: syncproto.RlimitsDone}); err != nil {
+			return err
+		}
+	}
+	if _, err := e.sync.Expect(syncproto.Ready, onTrace); err != nil {
+		return e.initErr(err)
+	}
+	// Init's last steps, until its execve closes the socket.
+	e.sync.Expect("", onTrace)
+	e.sync.Close()
+	return nil
+}
+
+func (e *execution) initErr(err error) error {
+	if err == syncproto.ErrClosed {
+		return fmt.Errorf("exec: the process exited before it was ready (no error was reported; see its stderr above)")
+	}
+	return err
+}
+
+func (e *execution) undo() {
+	if e.pid > 0 {
+		unix.Kill(e.pid, unix.SIGKILL)
+		var ws syscall.WaitStatus
+		syscall.Wait4(e.pid, &ws, 0, nil)
+	}
+	if e.sync != nil {
+		e.sync.Close()
+	}
+}

@@ -1,0 +1,24 @@
+// Package nsenter joins existing namespaces before the Go runtime starts.
+//
+// The kernel refuses setns(2) into a user namespace from a multithreaded
+// process, and into a mount namespace while threads share filesystem state;
+// a Go program is multithreaded before main. So, like runc and podman, hako
+// carries a small C constructor (nsenter.c) that runs in every hako process
+// before the Go runtime, does nothing unless _HAKO_NSENTER is set, and
+// otherwise:
+//
+//  1. opens every namespace path given (while the old mount namespace still
+//     resolves them),
+//  2. joins them, the user namespace first (joining it grants the
+//     capabilities needed to join the others) and the mount namespace last,
+//  3. if a PID namespace was joined, forks: setns(CLONE_NEWPID) only places
+//     children in it. The intermediate process reports the child's pid and
+//     exits; the child goes on into the Go runtime as `hako init`.
+//
+// It reports "pid <n>" (or "error <text>") on the fd named by
+// _HAKO_NSENTER_PIPE, so the parent learns the pid of the process it must
+// wait for and never has to guess why the child died.
+//
+// This is the only cgo in hako. Import it (for its side effect) only from
+// the main package. Use Env to build the environment for a child.
+package nsenter

@@ -1,0 +1,99 @@
+// See doc.go. Keep this file small: every line runs in every hako process.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define MAX_NS 10
+
+struct ns {
+	int type; // CLONE_NEW*
+	int fd;
+	const char *path;
+};
+
+// report writes one line to the parent's pipe; errors are final.
+static void report(int pipe, const char *fmt, const char *a, int err) {
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), fmt, a, err ? strerror(err) : "");
+	if (n > 0 && pipe >= 0)
+		(void)!write(pipe, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static void fail(int pipe, const char *fmt, const char *a, int err) {
+	report(pipe, fmt, a, err);
+	_exit(1);
+}
+
+static int nstype(const char *name) {
+	static const struct { const char *name; int type; } t[] = {
+		{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+		{"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
+		{"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(name, t[i].name) == 0)
+			return t[i].type;
+	return 0;
+}
+
+// parse reads "user:/proc/1/ns/user,mnt:/proc/1/ns/mnt,..." (in the order to
+// join: the Go side sorts it) and opens each path.
+static int parse(char *spec, struct ns *out, int pipe) {
+	int n = 0;
+	for (char *tok = strtok(spec, ","); tok && n < MAX_NS; tok = strtok(NULL, ",")) {
+		char *colon = strchr(tok, ':');
+		if (!colon)
+			fail(pipe, "error nsenter: bad entry %s%s\n", tok, 0);
+		*colon = '\0';
+		out[n].type = nstype(tok);
+		out[n].path = colon + 1;
+		if (!out[n].type)
+			fail(pipe, "error nsenter: unknown namespace type %s%s\n", tok, 0);
+		out[n].fd = open(out[n].path, O_RDONLY | O_CLOEXEC);
+		if (out[n].fd < 0)
+			fail(pipe, "error nsenter: open %s: %s\n", out[n].path, errno);
+		n++;
+	}
+	return n;
+}
+
+__attribute__((constructor)) static void hako_nsenter(void) {
+	char *spec = getenv("_HAKO_NSENTER");
+	if (!spec)
+		return;
+	const char *p = getenv("_HAKO_NSENTER_PIPE");
+	int pipe = p ? atoi(p) : -1;
+	struct ns ns[MAX_NS];
+	int n = parse(spec, ns, pipe), joined_pid = 0;
+	for (int i = 0; i < n; i++) {
+		if (setns(ns[i].fd, ns[i].type) < 0)
+			fail(pipe, "error nsenter: setns %s: %s\n", ns[i].path, errno);
+		close(ns[i].fd);
+		joined_pid |= ns[i].type == CLONE_NEWPID;
+	}
+	unsetenv("_HAKO_NSENTER");
+	unsetenv("_HAKO_NSENTER_PIPE");
+	if (joined_pid) {
+		pid_t child = fork();
+		if (child < 0)
+			fail(pipe, "error nsenter: fork into the pid namespace: %s%s\n", "", errno);
+		if (child > 0) {
+			char num[32];
+			snprintf(num, sizeof(num), "%d", child);
+			report(pipe, "pid %s%s\n", num, 0);
+			_exit(0);
+		}
+	} else {
+		char num[32];
+		snprintf(num, sizeof(num), "%d", getpid());
+		report(pipe, "pid %s%s\n", num, 0);
+	}
+	if (pipe >= 0)
+		close(pipe);
+}
