@@ -75,6 +75,10 @@ func Main(args []string) int {
 		fmt.Fprintf(os.Stderr, "hako: unknown command %q (see hako --help)\n", rest[0])
 		return 2
 	}
+	if g.root == "" && rest[0] != "spec" && rest[0] != "features" {
+		fmt.Fprintf(os.Stderr, "hako: running as uid %d without XDG_RUNTIME_DIR: set it (usually /run/user/%d) or pass --root DIR for hako's state\n", os.Geteuid(), os.Geteuid())
+		return 1
+	}
 	if err := g.openLog(); err != nil {
 		fmt.Fprintln(os.Stderr, "hako:", err)
 		return 1
@@ -96,13 +100,16 @@ type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// defaultRoot is /run/hako for root and $XDG_RUNTIME_DIR/hako for anyone
+// else ("" when that is unset: see globals.runtime).
 func defaultRoot() string {
-	if os.Geteuid() != 0 {
-		if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
-			return x + "/hako"
-		}
+	if os.Geteuid() == 0 {
+		return "/run/hako"
 	}
-	return "/run/hako"
+	if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
+		return x + "/hako"
+	}
+	return ""
 }
 
 func usage(fs *flag.FlagSet) {

@@ -6,16 +6,45 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"hako/internal/spec"
+	"hako/internal/userns"
 )
 
 func init() { register("spec", "write a default config.json into the bundle", specCmd) }
 
 func specVersion() string { return specs.Version }
+
+// rootlessSpec is runc's rootless template, plus (as podman does) the
+// caller's subordinate ID ranges when /etc/subuid and /etc/subgid give it
+// some and newuidmap is installed: then container IDs 1.. are usable
+// (`chown` works inside) and devpts keeps gid=5, which is mapped.
+func rootlessSpec(s *specs.Spec) error {
+	uid, gid := uint32(os.Geteuid()), uint32(os.Getegid())
+	spec.ToRootless(s, uid, gid)
+	subu, err1 := userns.SubIDs("/etc/subuid")
+	subg, err2 := userns.SubIDs("/etc/subgid")
+	_, err3 := exec.LookPath("newuidmap")
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("spec --rootless: %w", err)
+	}
+	if len(subu) == 0 || len(subg) == 0 || err3 != nil {
+		fmt.Fprintln(os.Stderr, "hako: note: single-ID mapping (no /etc/subuid+subgid range for this user, or no newuidmap): only uid 0 exists inside")
+		return nil
+	}
+	s.Linux.UIDMappings = userns.Mappings(uid, subu)
+	s.Linux.GIDMappings = userns.Mappings(gid, subg)
+	for i := range s.Mounts {
+		if s.Mounts[i].Type == "devpts" {
+			s.Mounts[i].Options = append(s.Mounts[i].Options, "gid=5")
+		}
+	}
+	return nil
+}
 
 func specCmd(g *globals, args []string) error {
 	fs := flag.NewFlagSet("spec", flag.ContinueOnError)
@@ -27,7 +56,9 @@ func specCmd(g *globals, args []string) error {
 	}
 	s := spec.Default()
 	if *rootless {
-		spec.ToRootless(s, uint32(os.Geteuid()), uint32(os.Getegid()))
+		if err := rootlessSpec(s); err != nil {
+			return err
+		}
 	}
 	path := filepath.Join(*bundle, "config.json")
 	if _, err := os.Stat(path); err == nil {

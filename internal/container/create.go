@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -42,6 +43,8 @@ type creation struct {
 	cmd    *exec.Cmd
 	sync   *syncproto.Conn
 	bundle string
+	// waitMap: ID maps are written by newuidmap after clone (rootless).
+	waitMap bool
 }
 
 // Create builds the container and leaves init waiting for Start. On
@@ -112,14 +115,55 @@ func (cr *creation) makeCgroup() error {
 	cfg := cgroups.Config{Path: cr.spec.Linux.CgroupsPath, ID: cr.o.ID, Resources: cr.spec.Linux.Resources,
 		Rootless: os.Geteuid() != 0}
 	m, err := cgroups.New(cfg, cr.rt.Log)
+	if err == nil {
+		err = m.Create()
+	}
+	if err != nil && cfg.Rootless {
+		// Users complain that limits are dropped silently: say which.
+		fmt.Fprintf(cr.rt.warnOut(), "hako: warning: rootless: no cgroup this user may use (%v): not applied: %s\n",
+			err, describeLimits(cfg.Resources))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	if err := m.Create(); err != nil {
-		return err
+	if s := m.Skipped(); len(s) > 0 && hasLimits(cfg.Resources) {
+		fmt.Fprintf(cr.rt.warnOut(), "hako: warning: rootless: cgroup controllers not usable by this user, their limits are not applied: %s\n", strings.Join(s, ", "))
 	}
 	cr.cg = m
 	return nil
+}
+
+func hasLimits(r *specs.LinuxResources) bool { return describeLimits(r) != "(none asked)" }
+
+// describeLimits names the limits a resources block asks for.
+func describeLimits(r *specs.LinuxResources) string {
+	if r == nil {
+		return "(none asked)"
+	}
+	var l []string
+	add := func(cond bool, name string) {
+		if cond {
+			l = append(l, name)
+		}
+	}
+	add(r.Memory != nil, "memory")
+	add(r.CPU != nil, "cpu")
+	add(r.Pids != nil, "pids")
+	add(r.BlockIO != nil, "blkio")
+	add(len(r.HugepageLimits) > 0, "hugetlb")
+	add(r.Network != nil, "network")
+	add(len(r.Unified) > 0, "unified")
+	for _, d := range r.Devices {
+		if d.Allow {
+			add(true, "devices")
+			break
+		}
+	}
+	if len(l) == 0 {
+		return "(none asked)"
+	}
+	return strings.Join(l, ", ")
 }
 
 // handshake drives init through the sync protocol (see syncproto's table).

@@ -16,6 +16,7 @@ import (
 
 	"hako/internal/initproc"
 	"hako/internal/syncproto"
+	"hako/internal/userns"
 )
 
 // cloneFlags maps namespace types to the clone(2) flag creating one. time
@@ -85,12 +86,31 @@ func (cr *creation) spawn() error {
 		cr.rt.Log.Note("id maps", fmt.Sprintf("uid_map %s, gid_map %s, setgroups %s (written by hako before init ran)",
 			mapString(cmd.SysProcAttr.UidMappings), mapString(cmd.SysProcAttr.GidMappings), setgroupsWord(cmd.SysProcAttr)))
 	}
+	if cr.waitMap {
+		if err := cr.writeMaps(); err != nil {
+			return err
+		}
+	}
 	if cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD {
 		if err := cr.cg.Apply(cmd.Process.Pid); err != nil {
 			return err
 		}
 	}
 	return cr.sendConfig()
+}
+
+// writeMaps runs newuidmap/newgidmap for init, then wakes it with one byte
+// on the sync socket (JSON decoders skip the newline).
+func (cr *creation) writeMaps() error {
+	l := cr.spec.Linux
+	ops := fmt.Sprintf("uid_map %v gid_map %v via newuidmap/newgidmap", l.UIDMappings, l.GIDMappings)
+	if err := cr.rt.Log.Step("write id maps", ops, func() error {
+		return userns.WriteMaps(cr.cmd.Process.Pid, l.UIDMappings, l.GIDMappings)
+	}); err != nil {
+		return err
+	}
+	_, err := cr.sync.File().Write([]byte("\n"))
+	return err
 }
 
 func setgroupsWord(a *syscall.SysProcAttr) string {
@@ -150,8 +170,11 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, error) {
 	if console != nil {
 		add(initproc.EnvConsole, console) // closed by spawn once init has it
 	}
-	cmd.Env = env
 	attr, err := cr.sysProcAttr()
+	if cr.waitMap {
+		env = append(env, initproc.EnvWaitMap+"=1")
+	}
+	cmd.Env = env
 	cmd.SysProcAttr = attr
 	return cmd, err
 }
@@ -185,6 +208,13 @@ func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
 			a.Cloneflags |= cloneFlags[ns.Type]
 		}
 	}
+	if a.Cloneflags&unix.CLONE_NEWUSER != 0 && cr.helperMaps() {
+		// newuidmap/newgidmap write the maps after clone; init waits for
+		// them, then re-executes itself to gain its capabilities (see
+		// initproc.EnvWaitMap).
+		cr.waitMap = true
+		return a, cr.cgroupFD(a)
+	}
 	if a.Cloneflags&unix.CLONE_NEWUSER != 0 {
 		a.UidMappings = idMaps(cr.spec.Linux.UIDMappings)
 		a.GidMappings = idMaps(cr.spec.Linux.GIDMappings)
@@ -196,16 +226,28 @@ func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
 		// would drop every capability init needs (capabilities(7)).
 		a.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !a.GidMappingsEnableSetgroups}
 	}
-	if cr.cg != nil {
-		fd, err := cr.cg.CgroupFD()
-		if err != nil {
-			return nil, err
-		}
-		if fd >= 0 {
-			a.UseCgroupFD, a.CgroupFD = true, fd
-		}
+	return a, cr.cgroupFD(a)
+}
+
+// helperMaps reports whether the ID maps need newuidmap/newgidmap.
+func (cr *creation) helperMaps() bool {
+	l := cr.spec.Linux
+	return userns.NeedsHelper(l.UIDMappings, uint32(os.Geteuid())) || userns.NeedsHelper(l.GIDMappings, uint32(os.Getegid()))
+}
+
+// cgroupFD asks for CLONE_INTO_CGROUP where the host allows it.
+func (cr *creation) cgroupFD(a *syscall.SysProcAttr) error {
+	if cr.cg == nil {
+		return nil
 	}
-	return a, nil
+	fd, err := cr.cg.CgroupFD()
+	if err != nil {
+		return err
+	}
+	if fd >= 0 {
+		a.UseCgroupFD, a.CgroupFD = true, fd
+	}
+	return nil
 }
 
 func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {

@@ -9,6 +9,11 @@ const (
 	EnvSync    = "_HAKO_SYNC_FD"    // the sync socket
 	EnvFifo    = "_HAKO_FIFO_FD"    // O_PATH fd of exec.fifo
 	EnvConsole = "_HAKO_CONSOLE_FD" // connected console socket (terminal: true)
+	// EnvWaitMap: the ID maps are written by newuidmap after clone. init
+	// started as an unmapped uid, which execve stripped of capabilities;
+	// once the maps exist it is uid 0 of the namespace, and executing
+	// itself again gives it the namespace's full capability set.
+	EnvWaitMap = "_HAKO_WAIT_MAP"
 )
 
 // Config is the first sync message: everything init needs to know.

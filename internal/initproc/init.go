@@ -25,6 +25,9 @@ func init() {
 
 // Main is `hako init`. It never returns: it execs the user program or exits.
 func Main() {
+	if os.Getenv(EnvWaitMap) != "" {
+		reexecAfterMap()
+	}
 	conn, err := fdFromEnv(EnvSync, "sync socket")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hako init:", err)
@@ -46,6 +49,22 @@ func Main() {
 	if sendErr := sync.SendError(err); sendErr != nil {
 		fmt.Fprintln(os.Stderr, "hako init:", err)
 	}
+	os.Exit(1)
+}
+
+// reexecAfterMap waits for the parent's byte saying the ID maps are written,
+// then executes hako init again (see EnvWaitMap).
+func reexecAfterMap() {
+	fd, err := strconv.Atoi(os.Getenv(EnvSync))
+	var b [1]byte
+	if err == nil {
+		_, err = unix.Read(fd, b[:])
+	}
+	if err == nil {
+		os.Unsetenv(EnvWaitMap)
+		err = unix.Exec("/proc/self/exe", os.Args, os.Environ())
+	}
+	fmt.Fprintln(os.Stderr, "hako init: waiting for ID maps:", err)
 	os.Exit(1)
 }
 
