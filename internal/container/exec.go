@@ -131,6 +131,7 @@ func (e *execution) spawn() error {
 		pw.Close()
 		return err
 	}
+	cmd.Path = initPath(&cmd.ExtraFiles)
 	cmd.Env = append(env, nsenter.Env(e.namespacesToJoin(), pipeFd)...)
 	err = e.c.rt.Log.Step("clone", "hako init (exec: setns into the container's namespaces)", cmd.Start)
 	pw.Close()

@@ -170,6 +170,7 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, error) {
 	if console != nil {
 		add(initproc.EnvConsole, console) // closed by spawn once init has it
 	}
+	cmd.Path = initPath(&cmd.ExtraFiles)
 	attr, err := cr.sysProcAttr()
 	if cr.waitMap {
 		env = append(env, initproc.EnvWaitMap+"=1")
@@ -342,6 +343,8 @@ func (cr *creation) sendConfig() error {
 
 func closeExtra(fs []*os.File) {
 	for _, f := range fs {
-		f.Close()
+		if f != sealedSelf() { // kept for the next spawn of this process
+			f.Close()
+		}
 	}
 }

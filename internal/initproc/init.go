@@ -28,6 +28,11 @@ func Main() {
 	if os.Getenv(EnvWaitMap) != "" {
 		reexecAfterMap()
 	}
+	// Non-dumpable until execve: processes already in the container (exec
+	// joins a running one) can neither ptrace init nor open its /proc
+	// files, fds and memory (CVE-2016-9962). execve of the user program
+	// makes it dumpable again, as any program.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	conn, err := fdFromEnv(EnvSync, "sync socket")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hako init:", err)

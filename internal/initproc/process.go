@@ -55,7 +55,22 @@ func (p *proc) finishProcess(capset *caps.Set, console *os.File) error {
 	if cwd == "" {
 		cwd = "/"
 	}
-	return p.log.Step("chdir", cwd, func() error { return unix.Chdir(cwd) })
+	return p.log.Step("chdir", cwd, func() error { return chdirInside(cwd) })
+}
+
+// chdirInside changes to cwd and checks the result is inside the
+// container's root: a cwd such as /proc/self/fd/N through a leaked host fd
+// would otherwise land outside it (CVE-2024-21626). getcwd(2) reports such a
+// directory as "(unreachable)/...", or fails.
+func chdirInside(cwd string) error {
+	if err := unix.Chdir(cwd); err != nil {
+		return err
+	}
+	wd, err := unix.Getwd()
+	if err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("working directory %q is outside the container's root (%q, %v)", cwd, wd, err)
+	}
+	return nil
 }
 
 // rlimits hands over to the parent, which applies process.rlimits to init

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -67,6 +68,9 @@ __attribute__((constructor)) static void hako_nsenter(void) {
 	char *spec = getenv("_HAKO_NSENTER");
 	if (!spec)
 		return;
+	// Non-dumpable before joining: the container's processes must not
+	// ptrace or read a process that still holds host fds (CVE-2016-9962).
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	const char *p = getenv("_HAKO_NSENTER_PIPE");
 	int pipe = p ? atoi(p) : -1;
 	struct ns ns[MAX_NS];

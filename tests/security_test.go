@@ -1,0 +1,49 @@
+package tests
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// TestInitBinarySealed: the created container's init runs hako from a
+// read-only view of the binary, so /proc/<init>/exe (which a container
+// process can reach, CVE-2019-5736) can't be opened for writing.
+func TestInitBinarySealed(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, withSh("true"))
+	c.ok(c.withID("create", nil)...)
+	st, _ := c.state()
+	exe := fmt.Sprintf("/proc/%d/exe", st.Pid)
+	if err := unix.Access(exe, unix.W_OK); !errors.Is(err, unix.EROFS) {
+		t.Errorf("access(%s, W_OK) = %v, want EROFS (the binary must be sealed)", exe, err)
+	}
+	if target, _ := os.Readlink(exe); target == *hakoBin {
+		t.Errorf("init runs the host's binary path %s directly", target)
+	}
+}
+
+// TestCwdThroughLeakedFd reproduces CVE-2024-21626: hako is handed a host
+// directory as fd 7 (not to be preserved) and the config asks for cwd
+// /proc/self/fd/7. The process must not start with its cwd on the host.
+func TestCwdThroughLeakedFd(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, func(s *specs.Spec) { s.Process.Cwd = "/proc/self/fd/7" }, withSh("pwd; ls"))
+	dir, err := os.Open(c.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	null, _ := os.Open(os.DevNull)
+	defer null.Close()
+	extra := []*os.File{null, null, null, null, dir} // fds 3..7
+	r := c.start(extra, c.withID("run", nil)...).wait()
+	if r.code == 0 || !strings.Contains(r.err, "outside the container's root") {
+		t.Errorf("cwd through a leaked host fd: %s", r)
+	}
+}
