@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -46,4 +48,31 @@ func TestCwdThroughLeakedFd(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.err, "outside the container's root") {
 		t.Errorf("cwd through a leaked host fd: %s", r)
 	}
+}
+
+// TestCreateKilledMidway: a `hako create` killed with SIGKILL while init is
+// half set up (here: waiting for a slow createRuntime hook) leaves a
+// container that `delete --force` removes completely.
+func TestCreateKilledMidway(t *testing.T) {
+	t.Parallel()
+	c := newCtr(t, withSh("true"))
+	marker := filepath.Join(c.dir, "hook-ran")
+	hook := writeScript(t, filepath.Join(c.dir, "slow.sh"), "#!/bin/sh\ntouch "+marker+"\nsleep 5\n")
+	c.edit(withHooks(t, map[string][]specs.Hook{"createRuntime": {{Path: hook}}}))
+	p := c.start(nil, c.withID("create", nil)...)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hook never ran: %s", p.wait())
+		}
+	}
+	st, _ := c.state()
+	if st.Status != "creating" || st.Pid <= 0 {
+		t.Errorf("state during create: %+v", st)
+	}
+	p.cmd.Process.Kill()
+	p.wait()
+	c.ok("delete", "--force", c.id) // the cleanup then checks nothing is left
 }

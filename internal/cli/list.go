@@ -30,7 +30,7 @@ func listCmd(g *globals, args []string) error {
 	}
 	var all []container.OCIState
 	for _, id := range ids {
-		c, err := rt.Load(id)
+		c, err := rt.View(id)
 		if err != nil {
 			continue // deleted meanwhile
 		}

@@ -14,7 +14,7 @@ func stateCmd(g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := g.runtime().Load(pos[0])
+	c, err := g.runtime().View(pos[0])
 	if err != nil {
 		return err
 	}

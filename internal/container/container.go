@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"hako/internal/cgroups"
+	"hako/internal/spec"
 	"hako/internal/state"
 	"hako/internal/syncproto"
 	"hako/internal/trace"
@@ -42,9 +43,27 @@ type Container struct {
 
 // Load opens container id and locks it for the duration of the command.
 func (rt *Runtime) Load(id string) (*Container, error) {
+	return rt.load(id, true)
+}
+
+// View opens container id without the lock, for commands that only read
+// (state, list): state.json is replaced atomically, so a reader sees a whole
+// old or new state and never waits behind a slow create (hooks).
+func (rt *Runtime) View(id string) (*Container, error) {
+	return rt.load(id, false)
+}
+
+func (rt *Runtime) load(id string, lock bool) (*Container, error) {
+	if err := spec.ValidateID(id); err != nil {
+		return nil, err
+	}
 	d, err := state.Open(rt.Root, id)
 	if err != nil {
 		return nil, err
+	}
+	if !lock {
+		st, err := d.Load()
+		return &Container{rt: rt, dir: d, State: st}, err
 	}
 	if err := d.Lock(); err != nil {
 		return nil, err
@@ -70,6 +89,9 @@ func (c *Container) Status() state.Status {
 	}
 	if !c.State.Alive() {
 		return state.Stopped
+	}
+	if c.State.Creating {
+		return state.Creating
 	}
 	if _, err := os.Stat(c.dir.Fifo()); err == nil {
 		return state.Created

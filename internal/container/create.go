@@ -87,10 +87,31 @@ func (cr *creation) run() (*Container, error) {
 	if err := cr.spawn(); err != nil {
 		return nil, err
 	}
+	// Recorded before the handshake: if this create is killed from here on,
+	// `delete --force` still finds init and the cgroup to remove.
+	st, err := cr.record(true)
+	if err != nil {
+		return nil, err
+	}
 	if err := cr.handshake(); err != nil {
 		return nil, err
 	}
-	return cr.save()
+	return cr.save(st)
+}
+
+// record saves state.json; creating marks a create still in progress.
+func (cr *creation) record(creating bool) (*state.State, error) {
+	pid := cr.cmd.Process.Pid
+	start, err := state.StartTime(pid)
+	if err != nil {
+		return nil, fmt.Errorf("read start time of init %d: %w", pid, err)
+	}
+	st := &state.State{ID: cr.o.ID, Pid: pid, PidStart: start, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
+		Created: time.Now().UTC(), Owner: owner(), Annotations: cr.spec.Annotations, Spec: cr.spec, Creating: creating}
+	if cr.cg != nil {
+		st.Cgroups = cr.cg.Paths()
+	}
+	return st, cr.dir.Save(st)
 }
 
 // makeFifo creates exec.fifo, mode 0622 so an init running as a mapped
@@ -248,22 +269,13 @@ func hasRuntimeHooks(s *specs.Spec) bool {
 
 // save records the created container: pid file first, then state.json,
 // whose presence marks create as finished.
-func (cr *creation) save() (*Container, error) {
-	pid := cr.cmd.Process.Pid
-	start, err := state.StartTime(pid)
-	if err != nil {
-		return nil, fmt.Errorf("read start time of init %d: %w", pid, err)
-	}
-	st := &state.State{ID: cr.o.ID, Pid: pid, PidStart: start, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
-		Created: time.Now().UTC(), Owner: owner(), Annotations: cr.spec.Annotations, Spec: cr.spec}
-	if cr.cg != nil {
-		st.Cgroups = cr.cg.Paths()
-	}
+func (cr *creation) save(st *state.State) (*Container, error) {
 	if cr.o.PidFile != "" {
-		if err := writePidFile(cr.o.PidFile, pid); err != nil {
+		if err := writePidFile(cr.o.PidFile, st.Pid); err != nil {
 			return nil, err
 		}
 	}
+	st.Creating = false
 	if err := cr.dir.Save(st); err != nil {
 		return nil, err
 	}

@@ -21,9 +21,12 @@ func (c *Container) Delete(force bool) error {
 			return fmt.Errorf("cannot delete container %s that is %s (stop it first, or use --force): %w", idOf(c), st, ErrState)
 		}
 		fallthrough
-	case state.Created:
-		if err := c.killAll(st == state.Paused); err != nil {
-			return err
+	case state.Created, state.Creating:
+		// Creating seen under the lock means create died midway.
+		if c.State != nil {
+			if err := c.killAll(st == state.Paused); err != nil {
+				return err
+			}
 		}
 	}
 	m := c.cgroup()

@@ -47,6 +47,9 @@ type State struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Cgroups     map[string]string `json:"cgroups,omitempty"`
 	Spec        *specs.Spec       `json:"spec"`
+	// Creating: create had not finished when this was written. Whoever
+	// holds the lock and reads it knows that create died midway.
+	Creating bool `json:"creating,omitempty"`
 }
 
 // Dir is a container's state directory.
