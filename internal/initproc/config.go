@@ -33,6 +33,7 @@ type Config struct {
 	UserNS      bool `json:"userns,omitempty"`
 	NetNS       bool `json:"netns,omitempty"`
 	CgroupNS    bool `json:"cgroupns,omitempty"`
+	Rootless    bool `json:"rootless,omitempty"`
 }
 
 // HookState is the runtime-spec state hooks read on stdin.

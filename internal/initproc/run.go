@@ -205,7 +205,7 @@ func (p *proc) setupRootfs() (*os.File, error) {
 		return nil, p.chrootOnly()
 	}
 	b, err := rootfs.New(rootfs.Config{Rootfs: p.cfg.Rootfs, Spec: s, UserNS: p.cfg.UserNS,
-		NetNS: p.cfg.NetNS, CgroupNS: p.cfg.CgroupNS, NoPivot: p.cfg.NoPivot}, p.log)
+		NetNS: p.cfg.NetNS, CgroupNS: p.cfg.CgroupNS, NoPivot: p.cfg.NoPivot, Rootless: p.cfg.Rootless}, p.log)
 	if err != nil {
 		return nil, err
 	}

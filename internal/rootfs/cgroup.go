@@ -24,6 +24,12 @@ func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
 	}
 	o := specOpts(m)
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
+	if b.cfg.Rootless {
+		// A rootless container must never get a writable cgroupfs: it could
+		// move itself out of its cgroup or write to the user's other
+		// cgroups (CVE-2023-25809).
+		flags |= unix.MS_RDONLY
+	}
 	if len(hier) == 1 && hier[0].FSType == "cgroup2" && hier[0].Mountpoint == "/sys/fs/cgroup" {
 		return b.mountOneCgroup(m.Destination, hier[0], flags, desc)
 	}

@@ -23,6 +23,7 @@ type Config struct {
 	UserNS   bool // the container has its own user namespace: no mknod, locked mount flags
 	NetNS    bool // the container has its own network namespace (sysfs needs one in a user ns)
 	CgroupNS bool
+	Rootless bool // hako runs unprivileged: /sys/fs/cgroup is always read-only
 	NoPivot  bool
 }
 
