@@ -160,11 +160,33 @@ func (g *globals) fatal(err error) {
 }
 
 func (g *globals) runtime() *container.Runtime {
-	rt := &container.Runtime{Root: g.root, Warn: os.Stderr, Trace: g.trace}
+	rt := &container.Runtime{Root: g.root, Warn: os.Stderr, Trace: g.trace || g.debug}
+	var sinks []trace.Sink
 	if g.trace {
-		rt.Log = trace.New("hako", trace.Writer(os.Stderr))
+		sinks = append(sinks, trace.Writer(os.Stderr))
+	}
+	if g.debug {
+		// --debug: every step as a debug line in the log (--log), as runc
+		// writes its debug messages there for containerd to collect.
+		sinks = append(sinks, func(ev trace.Event) {
+			g.logf("debug", "%s %s %s (%s)%s", ev.Who, ev.Step, ev.Operands, ev.Dur, errSuffix(ev.Err))
+		})
+	}
+	if len(sinks) > 0 {
+		rt.Log = trace.New("hako", func(ev trace.Event) {
+			for _, s := range sinks {
+				s(ev)
+			}
+		})
 	}
 	return rt
+}
+
+func errSuffix(e string) string {
+	if e == "" {
+		return ""
+	}
+	return ": " + e
 }
 
 // parse parses a verb's flags, allowing flags after positional arguments
