@@ -54,5 +54,11 @@ test: deps lint unit e2e fuzz
 conformance: deps build
 	scripts/conformance/run.sh $(CURDIR)/bin/hako
 
+# The CPU-limit experiment: run time vs CFS quota, plotted against 1/quota
+# into docs/cpu-sweep.png and docs/cgroups.md (about a minute).
+.PHONY: cpu-sweep
+cpu-sweep: build
+	scripts/cpu-sweep/run.sh $(CURDIR)/bin/hako
+
 clean:
 	rm -rf bin .cache

@@ -23,7 +23,7 @@ func eventsCmd(g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := g.runtime().Load(pos[0])
+	c, err := g.runtime().View(pos[0]) // only reads: no lock to hold up kill or delete
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func psCmd(g *globals, args []string) error {
 	if *format != "table" && *format != "json" {
 		return fmt.Errorf("ps --format %q: want table or json", *format)
 	}
-	c, err := g.runtime().Load(pos[0])
+	c, err := g.runtime().View(pos[0]) // only reads: no lock to hold up kill or delete
 	if err != nil {
 		return err
 	}

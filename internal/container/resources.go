@@ -129,9 +129,10 @@ func (c *Container) StatsEvent() (Event, error) {
 }
 
 // Events emits a stats event every interval and an oom event each time the
-// cgroup's OOM-kill counter grows, until init exits or emit fails. It
-// releases the state lock first: it runs as long as the container does,
-// and holding the lock would make kill and delete wait for it.
+// cgroup's OOM-kill counter grows, until init exits or emit fails. It runs
+// as long as the container does, so it must not hold the state lock (kill
+// and delete would wait for it): open c with View, or Events releases the
+// lock of a Load.
 func (c *Container) Events(interval time.Duration, emit func(Event) error) error {
 	if interval <= 0 {
 		return fmt.Errorf("events: interval %s: must be positive", interval)
@@ -163,9 +164,9 @@ func (c *Container) Events(interval time.Duration, emit func(Event) error) error
 				return err
 			}
 		case <-poll.C:
-			// Liveness before the counter: if the OOM killer ended init,
-			// the counter has grown by the time init is seen dead, so the
-			// last oom event is not lost.
+			// Liveness before the counter: the kernel counts an OOM kill as
+			// it sends the SIGKILL, well before the victim has exited, so
+			// a kill that ended init still gets its event.
 			alive := c.State.Alive()
 			if n, err := m.OOMKills(); err == nil && n > ooms {
 				ooms = n
