@@ -19,8 +19,12 @@ func hintFor(step, operands string, err error) string {
 		return "devpts refuses uid=/gid= options naming an ID that is not mapped in the container's user namespace"
 	case step == "mount" && errno == unix.EPERM && strings.Contains(operands, "sysfs"):
 		return "sysfs can only be mounted in a user namespace that also owns a new network namespace; bind-mount /sys instead"
+	case step == "mount" && errno == unix.EPERM && strings.HasPrefix(operands, "proc "):
+		return "proc can only be mounted in a user namespace that also owns a new PID namespace (linux.namespaces: pid) and when nothing is mounted over the host's /proc files"
 	case step == "mount" && errno == unix.EPERM:
-		return "the container's user namespace does not own what this mount needs (a locked mount flag, or a filesystem type that needs host privilege)"
+		return "the container's user namespace does not own what this mount needs (a locked mount flag, or a filesystem type that needs host privilege: mount it on the host and bind-mount it in)"
+	case step == "mount" && errno == unix.EACCES:
+		return "the container's root is an unprivileged host user (in rootless mode, the user running hako) and may not reach the mount source: every directory on its path needs search permission for that user"
 	case step == "mount" && errno == unix.ENOENT:
 		return "the mount source does not exist"
 	case step == "pivot_root" && errno == unix.EINVAL:
@@ -33,6 +37,12 @@ func hintFor(step, operands string, err error) string {
 		return "raising a hard limit above hako's own needs CAP_SYS_RESOURCE, which this host withholds; ask for at most the current hard limit (ulimit -H)"
 	case step == "sethostname" && errno == unix.EPERM:
 		return "setting a hostname needs a new UTS namespace (linux.namespaces: uts)"
+	case step == "clone" && strings.Contains(operands, "CLONE_NEWUSER") && (errno == unix.ENOSPC || errno == unix.EUSERS):
+		return "the kernel allows this user no new user namespace: sysctl user.max_user_namespaces is 0 (user namespaces disabled) or its limit is reached; ask root to raise it (sysctl -w user.max_user_namespaces=15000)"
+	case step == "clone" && strings.Contains(operands, "CLONE_NEWUSER") && errno == unix.EPERM:
+		return "unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone=0 on Debian-patched kernels), or a seccomp filter or LSM forbids them (hako itself in a container, or in a chroot); ask root to allow them"
+	case step == "clone" && errno == unix.EPERM:
+		return "creating namespaces needs CAP_SYS_ADMIN, which an unprivileged user has only in a user namespace of its own: run as root, or add a user namespace to the config (hako spec --rootless writes one)"
 	case strings.HasPrefix(step, "write uid_map") || strings.HasPrefix(step, "write gid_map"):
 		if errno == unix.EPERM {
 			return "each mapped host ID must be owned by the caller unless hako runs as root; use newuidmap/newgidmap for ranges"

@@ -11,8 +11,10 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Range is one line of /etc/subuid or /etc/subgid.
@@ -86,7 +88,7 @@ func WriteMaps(pid int, uids, gids []specs.LinuxIDMapping) error {
 func helper(name string, pid int, m []specs.LinuxIDMapping, subfile string) error {
 	path, err := exec.LookPath(name)
 	if err != nil {
-		return fmt.Errorf("%s not found: multi-range ID mappings for an unprivileged user need it (Debian package uidmap)", name)
+		return fmt.Errorf("%s not found in $PATH: multi-range ID mappings for an unprivileged user need it (install the uidmap package), or map only your own uid and gid (size 1)", name)
 	}
 	args := []string{strconv.Itoa(pid)}
 	for _, e := range m {
@@ -101,12 +103,38 @@ func helper(name string, pid int, m []specs.LinuxIDMapping, subfile string) erro
 	return nil
 }
 
-// helperHint guesses why newuidmap refused: not setuid, or the ranges are
-// not the caller's in /etc/subuid.
+// helperHint guesses why newuidmap refused: it is neither setuid root nor
+// given CAP_SETUID by a file capability (Fedora ships it that way), or the
+// ranges are not the caller's in subfile.
 func helperHint(path, subfile string) string {
-	st, err := os.Stat(path)
-	if err == nil && st.Mode()&os.ModeSetuid == 0 {
-		return fmt.Sprintf(" (%s is not setuid root: reinstall the uidmap package)", path)
+	if !privileged(path) {
+		return fmt.Sprintf(" (%s is neither setuid root nor has file capabilities, so the kernel refuses its write: use the one from the uidmap package, mode -rwsr-xr-x owned by root)", path)
 	}
-	return fmt.Sprintf(" (check that %s gives your user these host IDs)", subfile)
+	ranges, err := SubIDs(subfile)
+	switch {
+	case err != nil:
+		return fmt.Sprintf(" (check that %s gives your user these host IDs: %v)", subfile, err)
+	case len(ranges) == 0:
+		return fmt.Sprintf(" (%s gives your user no range: ask root for one (usermod --add-subuids/--add-subgids FIRST-LAST USER), or map only your own ID with size 1)", subfile)
+	}
+	var own []string
+	for _, r := range ranges {
+		own = append(own, fmt.Sprintf("%d-%d", r.Start, uint64(r.Start)+uint64(r.Count)-1))
+	}
+	return fmt.Sprintf(" (%s gives your user only host IDs %s: map onto those, as hako spec --rootless does)", subfile, strings.Join(own, ", "))
+}
+
+// privileged reports whether the helper at path can write maps: setuid
+// root, or a security.capability xattr. When unsure it says yes, so the
+// hint does not blame the helper wrongly.
+func privileged(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return true
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && st.Mode()&os.ModeSetuid != 0 && sys.Uid == 0 {
+		return true
+	}
+	n, err := unix.Getxattr(path, "security.capability", nil)
+	return err == nil && n > 0
 }
