@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/user"
 	"text/tabwriter"
 	"time"
 
@@ -13,6 +14,14 @@ import (
 )
 
 func init() { register("list", "list containers", listCmd) }
+
+// ownerName shows a uid as its user name, as runc's list does.
+func ownerName(uid string) string {
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username
+	}
+	return uid
+}
 
 func listCmd(g *globals, args []string) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
@@ -51,7 +60,7 @@ func listCmd(g *globals, args []string) error {
 		w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
 		fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
 		for _, s := range all {
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Pid, s.Status, s.Bundle, s.Created.Format(time.RFC3339Nano), s.Owner)
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Pid, s.Status, s.Bundle, s.Created.Format(time.RFC3339Nano), ownerName(s.Owner))
 		}
 		return w.Flush()
 	default:

@@ -23,6 +23,16 @@ func specVersion() string { return specs.Version }
 // caller's subordinate ID ranges when /etc/subuid and /etc/subgid give it
 // some and newuidmap is installed: then container IDs 1.. are usable
 // (`chown` works inside) and devpts keeps gid=5, which is mapped.
+func missingSubFiles(subu, subg []userns.Range) string {
+	switch {
+	case len(subu) == 0 && len(subg) == 0:
+		return "/etc/subuid and /etc/subgid"
+	case len(subu) == 0:
+		return "/etc/subuid"
+	}
+	return "/etc/subgid"
+}
+
 func rootlessSpec(s *specs.Spec) error {
 	uid, gid := uint32(os.Geteuid()), uint32(os.Getegid())
 	spec.ToRootless(s, uid, gid)
@@ -32,8 +42,13 @@ func rootlessSpec(s *specs.Spec) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("spec --rootless: %w", err)
 	}
-	if len(subu) == 0 || len(subg) == 0 || err3 != nil {
-		fmt.Fprintln(os.Stderr, "hako: note: single-ID mapping (no /etc/subuid+subgid range for this user, or no newuidmap): only uid 0 exists inside")
+	switch {
+	case err3 != nil:
+		fmt.Fprintln(os.Stderr, "hako: note: single-ID mapping, only uid 0 exists inside: newuidmap is not installed (Debian package uidmap) to map a subordinate range")
+		return nil
+	case len(subu) == 0 || len(subg) == 0:
+		fmt.Fprintf(os.Stderr, "hako: note: single-ID mapping, only uid 0 exists inside: this user has no range in %s (add one: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER)\n",
+			missingSubFiles(subu, subg))
 		return nil
 	}
 	s.Linux.UIDMappings = userns.Mappings(uid, subu)

@@ -135,6 +135,12 @@ func (cr *creation) makeFifo() error {
 func (cr *creation) makeCgroup() error {
 	cfg := cgroups.Config{Path: cr.spec.Linux.CgroupsPath, ID: cr.o.ID, Resources: cr.spec.Linux.Resources,
 		Rootless: os.Geteuid() != 0}
+	if cfg.Rootless && cfg.Path == "" {
+		// A user never owns /hako; a delegated subtree (systemd's
+		// user@UID.service on cgroup v2) is where the user's own cgroup is:
+		// a relative path puts the container below it.
+		cfg.Path = "hako-" + cr.o.ID
+	}
 	m, err := cgroups.New(cfg, cr.rt.Log)
 	if err == nil {
 		err = m.Create()

@@ -84,7 +84,7 @@ func (cr *creation) spawn() error {
 	cr.rt.Log.Note("init pid", strconv.Itoa(cmd.Process.Pid))
 	if len(cmd.SysProcAttr.UidMappings) > 0 {
 		cr.rt.Log.Note("id maps", fmt.Sprintf("uid_map %s, gid_map %s, setgroups %s (written by hako before init ran)",
-			mapString(cmd.SysProcAttr.UidMappings), mapString(cmd.SysProcAttr.GidMappings), setgroupsWord(cmd.SysProcAttr)))
+			mapString(cr.spec.Linux.UIDMappings), mapString(cr.spec.Linux.GIDMappings), setgroupsWord(cmd.SysProcAttr)))
 	}
 	if cr.waitMap {
 		if err := cr.writeMaps(); err != nil {
@@ -103,7 +103,7 @@ func (cr *creation) spawn() error {
 // on the sync socket (JSON decoders skip the newline).
 func (cr *creation) writeMaps() error {
 	l := cr.spec.Linux
-	ops := fmt.Sprintf("uid_map %v gid_map %v via newuidmap/newgidmap", l.UIDMappings, l.GIDMappings)
+	ops := fmt.Sprintf("uid_map %s, gid_map %s via newuidmap/newgidmap", mapString(l.UIDMappings), mapString(l.GIDMappings))
 	if err := cr.rt.Log.Step("write id maps", ops, func() error {
 		return userns.WriteMaps(cr.cmd.Process.Pid, l.UIDMappings, l.GIDMappings)
 	}); err != nil {
@@ -120,7 +120,8 @@ func setgroupsWord(a *syscall.SysProcAttr) string {
 	return "deny"
 }
 
-func mapString(m []syscall.SysProcIDMap) string {
+// mapString prints ID maps as the kernel's map files read: "inside outside count".
+func mapString(m []specs.LinuxIDMapping) string {
 	var parts []string
 	for _, e := range m {
 		parts = append(parts, fmt.Sprintf("%d %d %d", e.ContainerID, e.HostID, e.Size))
