@@ -49,7 +49,13 @@ fuzz:
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=2m
 
-test: deps lint unit e2e fuzz
+# A pure cgroup v2 kernel in a small VM (qemu, software emulation; ~30 s):
+# hako's cgroup tests and limited containers where v1 can't be used at all.
+.PHONY: vm-test
+vm-test: build
+	scripts/vm/run.sh
+
+test: deps lint unit e2e fuzz vm-test
 
 conformance: deps build
 	scripts/conformance/run.sh $(CURDIR)/bin/hako

@@ -1,5 +1,12 @@
 // Command hako is an OCI container runtime. `hako init` is the container's
 // first process (run by hako itself); everything else is the CLI.
+//
+// hako processes live for milliseconds: the Go runtime's cgroup-aware
+// GOMAXPROCS (reading /proc/self/cgroup, mountinfo and cpu.max at start,
+// and again from sysmon while running) is work they never benefit from.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (

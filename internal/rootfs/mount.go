@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -176,7 +175,7 @@ func (b *Builder) applyPropagation(m *specs.Mount, t *os.File) error {
 // reopen resolves dest again: a handle taken before a mount points at the
 // directory underneath it, not at the new mount.
 func (b *Builder) reopen(dest string) (*os.File, error) {
-	f, err := pathrs.OpenatInRoot(b.root, dest)
+	f, err := b.lookup(dest, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reopen %s after mount: %w", dest, err)
 	}

@@ -179,6 +179,9 @@ func mountDesc(m *specs.Mount) string {
 
 // openDir resolves dir inside the rootfs, creating it (and its parents).
 func (b *Builder) openDir(dir string, mode os.FileMode) (*os.File, error) {
+	if f, err := b.lookup(dir, unix.O_DIRECTORY); err == nil {
+		return f, nil
+	}
 	return pathrs.MkdirAllHandle(b.root, dir, mode)
 }
 
@@ -186,7 +189,7 @@ func (b *Builder) openDir(dir string, mode os.FileMode) (*os.File, error) {
 // file if nothing is there. It never truncates and never follows a symlink
 // out of the root.
 func (b *Builder) openFile(p string) (*os.File, error) {
-	f, err := pathrs.OpenatInRoot(b.root, p)
+	f, err := b.lookup(p, 0)
 	if err == nil {
 		return f, nil
 	}
@@ -205,7 +208,23 @@ func (b *Builder) openFile(p string) (*os.File, error) {
 	if err == nil {
 		unix.Close(fd)
 	}
-	return pathrs.OpenatInRoot(b.root, p)
+	return b.lookup(p, 0)
+}
+
+// lookup opens an existing path inside the rootfs as an O_PATH handle with
+// one openat2(RESOLVE_IN_ROOT) call: symlinks (absolute ones included)
+// resolve as if the rootfs were /, ".." stops at it, and magic links are
+// refused. It is the fast path: most targets exist (/proc, /dev, /sys in the
+// image, or were just made in a fresh tmpfs); creating what is missing goes
+// through pathrs-lite's MkdirAllHandle, which is careful and slow.
+func (b *Builder) lookup(p string, flags uint64) (*os.File, error) {
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC | flags,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(int(b.root.Fd()), p, &how)
+	if err != nil {
+		return nil, &os.PathError{Op: "openat2 (in rootfs)", Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(fd), p), nil
 }
 
 // realPath is where an fd really is, for checks and messages.
