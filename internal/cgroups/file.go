@@ -29,15 +29,17 @@ type cg struct {
 func (c cg) write(file, value string) error {
 	p := filepath.Join(c.dir, file)
 	return c.log.Step("cgroup write", p+" = "+value, func() error {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC|unix.O_CLOEXEC, 0)
+		// Raw open/write/close: an *os.File would add fcntl and epoll
+		// calls to each of the dozens of writes on the start path.
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return bare(err)
+			return err
 		}
-		_, err = f.WriteString(value)
-		if cerr := f.Close(); err == nil {
+		_, err = unix.Write(fd, []byte(value))
+		if cerr := unix.Close(fd); err == nil {
 			err = cerr
 		}
-		return bare(err)
+		return err
 	})
 }
 
