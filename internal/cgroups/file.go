@@ -2,10 +2,8 @@ package cgroups
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -120,14 +118,4 @@ func parseKeyed(r io.Reader) (map[string]uint64, error) {
 		m[k] = n
 	}
 	return m, sc.Err()
-}
-
-// bare strips *fs.PathError: the step's operands already name the file, and
-// trace prints the errno by name.
-func bare(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

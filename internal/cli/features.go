@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 
+	"hako/internal/seccomp"
 	"hako/internal/spec"
 )
 
@@ -18,8 +19,8 @@ func init() {
 	register("features", "print what this hako supports (runtime-spec features.json)", featuresCmd)
 }
 
-// featuresCmd lists only what works today: no seccomp, AppArmor or SELinux
-// yet, and no idmapped mounts, so those say enabled=false.
+// featuresCmd lists only what works today: no AppArmor or SELinux and no
+// idmapped mounts, so those say enabled=false.
 func featuresCmd(g *globals, args []string) error {
 	fs := flag.NewFlagSet("features", flag.ContinueOnError)
 	if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
@@ -35,7 +36,7 @@ func featuresCmd(g *globals, args []string) error {
 			Namespaces:      []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 			Capabilities:    capNames(),
 			Cgroup:          &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no},
-			Seccomp:         &features.Seccomp{Enabled: &no},
+			Seccomp:         seccomp.Features(),
 			Apparmor:        &features.Apparmor{Enabled: &no},
 			Selinux:         &features.Selinux{Enabled: &no},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},

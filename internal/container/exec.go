@@ -131,6 +131,14 @@ func (e *execution) spawn() error {
 		pw.Close()
 		return err
 	}
+	listener, err := dialListener(e.c.State.Spec)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	if listener != nil {
+		add(initproc.EnvSeccompListener, listener)
+	}
 	cmd.Path = initPath(&cmd.ExtraFiles)
 	cmd.Env = append(env, nsenter.Env(e.namespacesToJoin(), pipeFd)...)
 	err = e.c.rt.Log.Step("clone", "hako init (exec: setns into the container's namespaces)", cmd.Start)

@@ -15,8 +15,24 @@ import (
 // against the recorded start time, so a recycled pid is never signalled.
 func (c *Container) Kill(sig unix.Signal, all bool) error {
 	st := c.Status()
+	if st == state.Stopped && all {
+		// runc signals what is left in a stopped container's cgroup and
+		// succeeds. containerd's WithProcessKill sends exactly this (SIGKILL,
+		// all) before deleting a task, e.g. the CRI plugin on every exit.
+		if m := c.cgroup(); m != nil {
+			if pids, err := m.Pids(); err == nil && len(pids) > 0 {
+				return c.rt.Log.Step("kill", fmt.Sprintf("all processes left in cgroup, %s", unix.SignalName(sig)), func() error {
+					return m.Kill(sig)
+				})
+			}
+		}
+		return nil
+	}
 	if st == state.Stopped || st == state.Creating {
-		return fmt.Errorf("cannot kill container %s: it is %s: %w", idOf(c), st, ErrState)
+		// "container not running" is runc's wording, and containerd's shim
+		// matches that text (checkKillError) to tell "already exited" from
+		// a failed kill.
+		return fmt.Errorf("cannot kill container %s: container not running (it is %s): %w", idOf(c), st, ErrState)
 	}
 	if all {
 		if m := c.cgroup(); m != nil {

@@ -171,6 +171,13 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, error) {
 	if console != nil {
 		add(initproc.EnvConsole, console) // closed by spawn once init has it
 	}
+	listener, err := dialListener(cr.spec)
+	if err != nil {
+		return nil, err
+	}
+	if listener != nil {
+		add(initproc.EnvSeccompListener, listener)
+	}
 	cmd.Path = initPath(&cmd.ExtraFiles)
 	attr, err := cr.sysProcAttr()
 	if cr.waitMap {
@@ -191,6 +198,31 @@ func (cr *creation) consoleSocket() (*os.File, error) {
 		return cr.o.Console, nil
 	}
 	return dialConsole(cr.o.ConsoleSocket)
+}
+
+// dialListener connects to linux.seccomp.listenerPath when the profile has
+// notify rules: init sends the listener fd there itself, right after loading
+// the filter (the path is out of its reach after pivot_root).
+func dialListener(s *specs.Spec) (*os.File, error) {
+	sc := s.Linux.Seccomp
+	if sc == nil || sc.ListenerPath == "" || !hasNotify(sc) {
+		return nil, nil
+	}
+	conn, err := net.Dial("unix", sc.ListenerPath)
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+	}
+	defer conn.Close()
+	return conn.(*net.UnixConn).File()
+}
+
+func hasNotify(sc *specs.LinuxSeccomp) bool {
+	for _, r := range sc.Syscalls {
+		if r.Action == specs.ActNotify {
+			return true
+		}
+	}
+	return false
 }
 
 // dialConsole connects to a --console-socket path.

@@ -9,6 +9,8 @@ const (
 	EnvSync    = "_HAKO_SYNC_FD"    // the sync socket
 	EnvFifo    = "_HAKO_FIFO_FD"    // O_PATH fd of exec.fifo
 	EnvConsole = "_HAKO_CONSOLE_FD" // connected console socket (terminal: true)
+	// EnvSeccompListener: a socket connected to linux.seccomp.listenerPath.
+	EnvSeccompListener = "_HAKO_SECCOMP_FD"
 	// EnvWaitMap: the ID maps are written by newuidmap after clone. init
 	// started as an unmapped uid, which execve stripped of capabilities;
 	// once the maps exist it is uid 0 of the namespace, and executing

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hako/internal/seccomp"
 	"hako/internal/syncproto"
 	"hako/internal/trace"
 )
@@ -81,6 +82,9 @@ type proc struct {
 	fifo chan fifoResult
 	// fifoW is kept referenced so no finalizer closes it before execve.
 	fifoW *os.File
+	// filter is the compiled linux.seccomp, if any.
+	filter        *seccomp.Program
+	seccompLoaded bool
 }
 
 func start(sync *syncproto.Conn) (*proc, error) {

@@ -33,6 +33,12 @@ func (p *proc) finishProcess(capset *caps.Set, console *os.File) error {
 	if err := p.rlimits(); err != nil {
 		return err
 	}
+	// Before the uid change: loading a filter without no_new_privs needs
+	// CAP_SYS_ADMIN in the effective set, which setuid to a non-root uid
+	// clears.
+	if err := p.loadSeccompEarly(); err != nil {
+		return err
+	}
 	if err := p.setUser(); err != nil {
 		return err
 	}
@@ -202,6 +208,9 @@ func (p *proc) exec(argv0 string) error {
 	// extreme case): everything from 3+preserved on closes at execve.
 	if err := unix.CloseRange(uint(3+p.cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return p.log.Step("close_range", fmt.Sprintf("%d.. CLOEXEC", 3+p.cfg.PreserveFDs), func() error { return err })
+	}
+	if err := p.loadSeccompLate(); err != nil {
+		return err
 	}
 	p.log.Note("exec", strings.Join(p.cfg.Spec.Process.Args, " "))
 	err := unix.Exec(argv0, p.cfg.Spec.Process.Args, env)

@@ -24,6 +24,9 @@ func (p *proc) run() error {
 	if err != nil {
 		return err
 	}
+	if err := p.compileSeccomp(); err != nil {
+		return err
+	}
 	if p.cfg.Exec {
 		return p.runExec(capset)
 	}
