@@ -36,7 +36,7 @@ func (c *Container) Delete(force bool) error {
 		}
 	}
 	if c.State != nil {
-		if err := hooks.RunKind(c.State.Spec, "poststop", c.hookState(state.Stopped), c.rt.Log); err != nil {
+		if err := hooks.RunAll(c.State.Spec, "poststop", c.hookState(state.Stopped), c.rt.Log); err != nil {
 			c.warn("%v", err)
 		}
 	}

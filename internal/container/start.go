@@ -25,7 +25,7 @@ func (c *Container) Start() error {
 		c.initTrace.Close()
 		c.initTrace = nil
 	}
-	if err := hooks.RunKind(c.State.Spec, "poststart", c.hookState(state.Running), c.rt.Log); err != nil {
+	if err := hooks.RunAll(c.State.Spec, "poststart", c.hookState(state.Running), c.rt.Log); err != nil {
 		c.warn("%v", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -36,9 +37,20 @@ func RunKind(s *specs.Spec, kind string, st specs.State, log *trace.Log) error {
 	return Run(kind, Of(s, kind), st, log)
 }
 
+// RunAll runs every hook of a kind even when some fail, and returns their
+// failures joined: poststart and poststop failures are warnings, and the
+// remaining hooks must still run (runtime-spec, "Lifecycle").
+func RunAll(s *specs.Spec, kind string, st specs.State, log *trace.Log) error {
+	return runHooks(kind, Of(s, kind), st, log, false)
+}
+
 // Run runs hooks in order and stops at the first failure, which names the
 // hook kind, its index and path, its exit status and what it printed.
 func Run(kind string, hs []specs.Hook, st specs.State, log *trace.Log) error {
+	return runHooks(kind, hs, st, log, true)
+}
+
+func runHooks(kind string, hs []specs.Hook, st specs.State, log *trace.Log, stop bool) error {
 	if len(hs) == 0 {
 		return nil
 	}
@@ -46,13 +58,17 @@ func Run(kind string, hs []specs.Hook, st specs.State, log *trace.Log) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for i, h := range hs {
 		desc := fmt.Sprintf("%s[%d] %s", kind, i, h.Path)
 		if err := log.Step("hook", desc, func() error { return run(h, data) }); err != nil {
-			return err
+			if stop {
+				return err
+			}
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func run(h specs.Hook, state []byte) error {

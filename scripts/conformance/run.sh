@@ -127,6 +127,9 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/hako-conformance.XXXXXX")
 scratch=$work/tmp
 mkdir "$scratch"
+# mktemp -d makes 0700; a user namespace's root must be able to traverse
+# these, as it can /tmp, so that only the suite's own modes matter.
+chmod 755 "$work" "$scratch"
 wrapper=$work/runtime
 cat >"$wrapper" <<EOF
 #!/bin/bash
@@ -264,9 +267,12 @@ trap finish EXIT
 # unindented lines count: a test's YAML diagnostics quote runtimetest's own
 # TAP output, indented. Several tests (hooks, prestart, poststart, ...) emit
 # no test point at all and report a failure only as a YAML block with an
-# "error" key before "1..0"; "error" is the first such message, or "-".
+# "error" key right after the header; "error" is the first such message, or
+# "-". (Descriptions may run over several lines, "Refer to: ..." in state:
+# a YAML block after those still belongs to its test point.)
 tap_counts() {
 	awk '
+		/^TAP version/                    { point = 0; next }
 		/^ok / && tolower($0) ~ /# *skip/ { skip++; point = 1; next }
 		/^ok /                            { ok++; point = 1; next }
 		/^not ok /                        { notok++; point = 1; next }
@@ -276,7 +282,6 @@ tap_counts() {
 		orphan && err == "" && /"error":/ {
 			err = $0; sub(/^ *"error": *"/, "", err); sub(/\\n.*|",?$/, "", err)
 		}
-		/^[^ ]/                           { point = 0 }
 		END { printf "%d %d %d %d %s\n", ok, notok, skip, plan, (err == "" ? "-" : err) }' "$1"
 }
 
