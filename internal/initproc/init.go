@@ -16,16 +16,15 @@ import (
 	"hako/internal/trace"
 )
 
-func init() {
-	// Called from an init function, this keeps main() on the main thread:
-	// every per-thread attribute init sets (capabilities, no_new_privs,
-	// seccomp, the time namespace for children) must be on the thread that
-	// finally calls execve.
-	runtime.LockOSThread()
-}
-
 // Main is `hako init`. It never returns: it execs the user program or exits.
+//
+// It locks itself to its OS thread first: every per-thread attribute init
+// sets (capabilities, no_new_privs, seccomp, the time and cgroup namespaces
+// for children) must be on the thread that finally calls execve. Only init
+// locks: in the CLI a locked main goroutine would cost a thread hand-off
+// (two context switches) each time it blocks.
 func Main() {
+	runtime.LockOSThread()
 	if os.Getenv(EnvWaitMap) != "" {
 		reexecAfterMap()
 	}
