@@ -55,7 +55,15 @@ fuzz-long:
 vm-test: build
 	scripts/vm/run.sh
 
-test: deps lint unit e2e fuzz vm-test
+# containerd (ctr and CRI), Docker and podman from Debian's packages, each
+# started by the tests with private state, driving bin/hako (~10 s; the
+# first run installs the engines and builds crictl).
+.PHONY: engines
+engines: build
+	scripts/engines/setup.sh
+	$(GO) test -count=1 -timeout 15m ./tests/engines/ -hako.bin=$(CURDIR)/bin/hako
+
+test: deps lint unit e2e engines fuzz vm-test
 
 conformance: deps build
 	scripts/conformance/run.sh $(CURDIR)/bin/hako
