@@ -120,7 +120,20 @@ func (m *manager) skip(dir string) {
 	sort.Strings(m.skipped)
 }
 
+// mkdirAll makes dir and its missing parents. A parent removed meanwhile by
+// another container's Destroy (ENOENT) is made again.
 func mkdirAll(log *trace.Log, dir string) ([]string, error) {
+	var made []string
+	for try := 0; ; try++ {
+		n, err := mkdirAllOnce(log, dir)
+		made = append(made, n...)
+		if !errors.Is(err, unix.ENOENT) || try == 3 {
+			return made, err
+		}
+	}
+}
+
+func mkdirAllOnce(log *trace.Log, dir string) ([]string, error) {
 	var missing []string
 	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
 		if _, err := os.Stat(d); err == nil {
