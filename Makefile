@@ -49,6 +49,12 @@ fuzz:
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=2m
 
+# hako against runc, crun and a C floor (docs/benchmarks.md; ~4 min,
+# BENCH_N=20 for a quick look).
+.PHONY: bench
+bench: build
+	scripts/bench/run.sh
+
 # A pure cgroup v2 kernel in a small VM (qemu, software emulation; ~30 s):
 # hako's cgroup tests and limited containers where v1 can't be used at all.
 .PHONY: vm-test

@@ -250,7 +250,7 @@ func setRlimits(pid int, s *specs.Spec, log *trace.Log) error {
 
 // initErr turns "init went away" into something a person can act on.
 func (cr *creation) initErr(err error) error {
-	if !errors.Is(err, syncproto.ErrClosed) {
+	if !errors.Is(err, syncproto.ErrClosed) && !errors.Is(err, unix.ECONNRESET) {
 		return err
 	}
 	ws := ""
@@ -259,7 +259,20 @@ func (cr *creation) initErr(err error) error {
 			ws = ": " + st.String()
 		}
 	}
+	if cr.cg != nil {
+		if n, _ := cr.cg.OOMKills(); n > 0 {
+			return fmt.Errorf("container init was killed by the OOM killer while setting up%s: linux.resources.memory.limit %s is too low for the container's set-up (hako's init needs about 1 MiB)",
+				ws, limitString(cr.spec))
+		}
+	}
 	return fmt.Errorf("container init exited before it was ready%s (no error was reported; see its stderr above)", ws)
+}
+
+func limitString(s *specs.Spec) string {
+	if r := s.Linux.Resources; r != nil && r.Memory != nil && r.Memory.Limit != nil {
+		return fmt.Sprintf("%d bytes", *r.Memory.Limit)
+	}
+	return "(unset)"
 }
 
 func (cr *creation) onTrace() func(ev trace.Event) {

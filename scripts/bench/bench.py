@@ -159,6 +159,7 @@ class Runtime:
     def __init__(self, name, binary, root, bundles, base_config):
         self.name, self.bin, self.root, self.bundles = name, binary, root, bundles
         self.base_config = base_config  # rewritten into bundles["mem"] per limit tried
+        self.has_exec = True
         self.exec_target = None  # id of the running container `exec` goes into
         self.seq = 0
         os.makedirs(root, exist_ok=True)
@@ -247,6 +248,8 @@ def op_batch(sp, rt):
 
 
 def op_exec(sp, rt):
+    if rt.exec_target is None:  # it did not start: every exec counts as failed
+        return 0, False, None
     t0 = time.perf_counter_ns()
     code = sp.run(rt.cmd("exec", rt.exec_target, "/bin/true"), rt.name)
     return time.perf_counter_ns() - t0, code == 0, None
@@ -490,10 +493,10 @@ def markdown(res):
             lines.append(f"| {label}, {mode} | " + " | ".join(cells) + " |")
     rss = res["rss"]
     lines.append("| peak RSS, largest process of `run /bin/true` | " + " | ".join(
-        cell(rss[c], rss["crun"], fmt_kib) for c in COLUMNS) + " |")
+        cell(rss[c], rss["crun"], fmt_kib) if rss[c] else "failed" for c in COLUMNS) + " |")
     lim = {c: (None if v is None else {"median": v}) for c, v in res["limit"].items()}
     lines.append("| smallest `memory.limit` for `run /bin/true` | " + " | ".join(
-        cell(lim[c], lim["crun"], fmt_kib) if lim[c] else "> 64 MiB" for c in COLUMNS) + " |")
+        cell(lim[c], lim["crun"], fmt_kib) if lim[c] else "fails even at 64 MiB" for c in COLUMNS) + " |")
     lines.append("")
     for mode in ("warm", "cold"):  # the goal: `run` within 2.5x of the floor
         run = res["time"][mode]["run"]
@@ -559,7 +562,7 @@ def time_all(sp, rts, floor, n, warm_bin):
             for key, label, who in MEASURES:
                 members = [r for r in rts + [floor] if r.name in who]
                 if key == "exec":
-                    members = [r for r in members if r.exec_target]
+                    members = [r for r in members if r.has_exec]
                 iters = max(3, n // 10) if key == "batch" else n
                 print(f"bench: {mode}: {label} x{iters}", file=sys.stderr, flush=True)
                 raw = measure(sp, key, members, iters, cold=(mode == "cold"))
@@ -573,8 +576,8 @@ def time_all(sp, rts, floor, n, warm_bin):
 
 def start_exec_targets(sp, rts):
     for rt in rts:
-        rt.exec_target = None
-        if not has_exec(rt):
+        rt.has_exec = has_exec(rt)
+        if not rt.has_exec:
             continue
         cid = rt.new_id()
         if sp.run(rt.cmd("run", "--detach", "--bundle", rt.bundles["sleep"], cid), rt.name) == 0:

@@ -6,7 +6,7 @@
 #   scripts/bench/run.sh             full run (N=100); appends to docs/benchmarks.md
 #   BENCH_N=20 scripts/bench/run.sh  quick check; prints the table, leaves docs/ alone
 #                                    (BENCH_APPEND=1 appends anyway)
-#   HAKO=path/to/hako                another hako binary (default: bin/hako)
+#   HAKO=path/to/hako                another hako binary (default: build bin/hako)
 #
 # Needs root on Debian. Scratch files, logs and raw samples (JSON) stay in
 # .cache/bench/.
@@ -25,7 +25,9 @@ stamp=$(date -u +%Y-%m-%d)
 
 # Debian packages, fetched only when missing (deps.sh checks dpkg first).
 HAKO_DEPS_EXTRA="runc crun gcc libc6-dev python3-matplotlib" "$repo/scripts/deps.sh"
-[ -x "$hako" ] || make -C "$repo" build
+# Build unless told which binary to use, so the revision in the report is
+# the one measured (a no-op after `make bench`'s own build).
+[ -n "${HAKO:-}" ] || make -s -C "$repo" build
 
 rm -rf "$work"
 mkdir -p "$work/helpers"
