@@ -196,6 +196,17 @@ func describeLimits(r *specs.LinuxResources) string {
 // handshake drives init through the sync protocol (see syncproto's table).
 func (cr *creation) handshake() error {
 	onTrace := cr.onTrace()
+	if cr.lateJoin() {
+		if _, err := cr.sync.Expect(syncproto.Cgroup, onTrace); err != nil {
+			return cr.initErr(err)
+		}
+		if err := cr.cg.Apply(cr.cmd.Process.Pid); err != nil {
+			return err
+		}
+		if err := cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone}); err != nil {
+			return err
+		}
+	}
 	if hasRuntimeHooks(cr.spec) {
 		if _, err := cr.sync.Expect(syncproto.Hooks, onTrace); err != nil {
 			return cr.initErr(err)
@@ -246,6 +257,15 @@ func setRlimits(pid int, s *specs.Spec, log *trace.Log) error {
 		}
 	}
 	return nil
+}
+
+// lateJoin: init joins its cgroup (v1: cgroup.procs, written by hako) at
+// sync message "cgroup", after the Go runtime's start-up and before the
+// container is built, so the memory init used to start is charged to hako's
+// own cgroup, not to the container's limit. On v2 init is cloned straight
+// into the cgroup instead (no migration at all).
+func (cr *creation) lateJoin() bool {
+	return cr.cg != nil && !cr.cmd.SysProcAttr.UseCgroupFD
 }
 
 // initErr turns "init went away" into something a person can act on.

@@ -91,11 +91,6 @@ func (cr *creation) spawn() error {
 			return err
 		}
 	}
-	if cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD {
-		if err := cr.cg.Apply(cmd.Process.Pid); err != nil {
-			return err
-		}
-	}
 	return cr.sendConfig()
 }
 
@@ -365,7 +360,7 @@ func (cr *creation) sendConfig() error {
 		return false
 	}
 	cfg := initproc.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
-		Pid: cr.cmd.Process.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec),
+		Pid: cr.cmd.Process.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinCgroup: cr.lateJoin(),
 		UserNS: has(specs.UserNamespace), NetNS: has(specs.NetworkNamespace), CgroupNS: has(specs.CgroupNamespace), Rootless: os.Geteuid() != 0}
 	data, err := json.Marshal(cfg)
 	if err != nil {

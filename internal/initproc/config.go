@@ -32,10 +32,13 @@ type Config struct {
 	PreserveFDs int  `json:"preserveFds,omitempty"`
 	Trace       bool `json:"trace,omitempty"`
 	Hooks       bool `json:"hooks,omitempty"` // parent runs prestart/createRuntime: pause for it
-	UserNS      bool `json:"userns,omitempty"`
-	NetNS       bool `json:"netns,omitempty"`
-	CgroupNS    bool `json:"cgroupns,omitempty"`
-	Rootless    bool `json:"rootless,omitempty"`
+	// JoinCgroup: ask the parent to move init into its cgroup (sync
+	// message "cgroup") before building the container.
+	JoinCgroup bool `json:"joinCgroup,omitempty"`
+	UserNS     bool `json:"userns,omitempty"`
+	NetNS      bool `json:"netns,omitempty"`
+	CgroupNS   bool `json:"cgroupns,omitempty"`
+	Rootless   bool `json:"rootless,omitempty"`
 }
 
 // HookState is the runtime-spec state hooks read on stdin.

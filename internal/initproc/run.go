@@ -101,6 +101,19 @@ func (p *proc) runExec(capset *caps.Set) error {
 	return p.exec(argv0)
 }
 
+// joinCgroup has the parent move init into the container's cgroup (see
+// syncproto's table and container.lateJoin for why now).
+func (p *proc) joinCgroup() error {
+	if !p.cfg.JoinCgroup {
+		return nil
+	}
+	if err := p.sync.Send(syncproto.Msg{Type: syncproto.Cgroup}); err != nil {
+		return err
+	}
+	_, err := p.sync.Expect(syncproto.CgroupDone, nil)
+	return err
+}
+
 // early does what must happen before the filesystem changes: the time
 // namespace (its offsets can only be set before any process is in it),
 // oom_score_adj, hostname and sysctls, all through the host's
@@ -110,8 +123,11 @@ func (p *proc) early() error {
 	if err := p.timeNamespace(); err != nil {
 		return err
 	}
-	// The parent put init in its cgroup before sending the config, so the
-	// new cgroup namespace is rooted at the container's own cgroup.
+	if err := p.joinCgroup(); err != nil {
+		return err
+	}
+	// Init is in its cgroup now, so the new cgroup namespace is rooted at
+	// the container's own cgroup.
 	if p.hasNewNS("cgroup") {
 		if err := p.log.Step("unshare", "CLONE_NEWCGROUP", func() error { return unix.Unshare(unix.CLONE_NEWCGROUP) }); err != nil {
 			return err

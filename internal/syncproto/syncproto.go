@@ -18,6 +18,8 @@ type Type string
 const (
 	Config      Type = "config"
 	Trace       Type = "trace"
+	Cgroup      Type = "cgroup"
+	CgroupDone  Type = "cgroup-ok"
 	Hooks       Type = "hooks"
 	HooksDone   Type = "hooks-done"
 	Rlimits     Type = "rlimits"
