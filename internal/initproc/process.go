@@ -33,6 +33,16 @@ func (p *proc) finishProcess(capset *caps.Set, console *os.File) error {
 	if err := p.rlimits(); err != nil {
 		return err
 	}
+	cwd := p.cfg.Spec.Process.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	// Checked once as root and before any seccomp filter (which may deny
+	// getcwd); the chdir as the user below resolves the same path in the
+	// same root.
+	if err := p.log.Step("chdir", cwd+" (check it is inside the root)", func() error { return chdirInside(cwd) }); err != nil {
+		return err
+	}
 	// Before the uid change: loading a filter without no_new_privs needs
 	// CAP_SYS_ADMIN in the effective set, which setuid to a non-root uid
 	// clears.
@@ -57,11 +67,8 @@ func (p *proc) finishProcess(capset *caps.Set, console *os.File) error {
 		mask = int(*u)
 	}
 	unix.Umask(mask)
-	cwd := p.cfg.Spec.Process.Cwd
-	if cwd == "" {
-		cwd = "/"
-	}
-	return p.log.Step("chdir", cwd, func() error { return chdirInside(cwd) })
+	// Again as the user: the kernel checks search permission as that user.
+	return p.log.Step("chdir", cwd, func() error { return unix.Chdir(cwd) })
 }
 
 // chdirInside changes to cwd and checks the result is inside the
@@ -206,8 +213,13 @@ func (p *proc) exec(argv0 string) error {
 	// Whatever hako itself inherited without close-on-exec (a caller's
 	// stray fds) must not reach the container (CVE-2024-21626 is the
 	// extreme case): everything from 3+preserved on closes at execve.
-	if err := unix.CloseRange(uint(3+p.cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return p.log.Step("close_range", fmt.Sprintf("%d.. CLOEXEC", 3+p.cfg.PreserveFDs), func() error { return err })
+	// This runs before a late seccomp filter is loaded; an early one (no
+	// no_new_privs) may already deny close_range, hence the fallback.
+	first := 3 + p.cfg.PreserveFDs
+	if err := p.log.Step("close_range", fmt.Sprintf("%d.. CLOEXEC", first), func() error {
+		return cloexecFrom(first)
+	}); err != nil {
+		return err
 	}
 	if err := p.loadSeccompLate(); err != nil {
 		return err
@@ -215,6 +227,28 @@ func (p *proc) exec(argv0 string) error {
 	p.log.Note("exec", strings.Join(p.cfg.Spec.Process.Args, " "))
 	err := unix.Exec(argv0, p.cfg.Spec.Process.Args, env)
 	return p.log.Step("exec", argv0, func() error { return err })
+}
+
+// cloexecFrom marks every fd >= first close-on-exec: close_range(2) where the
+// kernel (and any seccomp filter already loaded) allows it, else one fcntl
+// per open fd as listed in /proc/self/fd.
+func cloexecFrom(first int) error {
+	err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	ents, rerr := os.ReadDir("/proc/self/fd")
+	if rerr != nil {
+		return fmt.Errorf("close_range: %w; listing /proc/self/fd: %v", err, rerr)
+	}
+	for _, e := range ents {
+		if fd, aerr := strconv.Atoi(e.Name()); aerr == nil && fd >= first {
+			if _, ferr := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); ferr != nil && ferr != unix.EBADF {
+				return fmt.Errorf("mark fd %d close-on-exec: %w", fd, ferr)
+			}
+		}
+	}
+	return nil
 }
 
 // homeDir finds uid's home in the container's /etc/passwd, defaulting to "/".
