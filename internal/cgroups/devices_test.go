@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cilium/ebpf/asm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -42,41 +41,112 @@ func TestDeviceRules(t *testing.T) {
 	}
 }
 
+// TestDeviceFilterProgram checks the assembled program, listed as the
+// kernel's verifier log prints instructions (kernel/bpf/disasm.c), with
+// deviceFilter's labels.
 func TestDeviceFilterProgram(t *testing.T) {
 	rules := []deviceRule{denyAll, {'c', 1, 3, "rw", true}, {'b', 8, -1, "w", false}}
 	want := `
-		0: LdXMemW dst: r2 src: r1 off: 0 imm: 0
-		1: AndImm32 dst: r2 imm: 65535
-		2: LdXMemW dst: r3 src: r1 off: 0 imm: 0
-		3: RShImm32 dst: r3 imm: 16
-		4: LdXMemW dst: r4 src: r1 off: 4 imm: 0
-		5: LdXMemW dst: r5 src: r1 off: 8 imm: 0
+		0: (61) r2 = *(u32 *)(r1 +0)
+		1: (54) w2 &= 65535
+		2: (61) r3 = *(u32 *)(r1 +0)
+		3: (74) w3 >>= 16
+		4: (61) r4 = *(u32 *)(r1 +4)
+		5: (61) r5 = *(u32 *)(r1 +8)
 	rule-2:
-		6: JNEImm dst: r2 off: -1 imm: 1 <rule-1>
-		7: MovReg32 dst: r1 src: r3
-		8: AndImm32 dst: r1 imm: 4
-		9: JEqImm dst: r1 off: -1 imm: 0 <rule-1>
-		10: JNE32Imm dst: r4 off: -1 imm: 8 <rule-1>
-		11: MovImm32 dst: r0 imm: 0
-		12: Exit
+		6: (55) if r2 != 0x1 goto pc+6
+		7: (bc) w1 = w3
+		8: (54) w1 &= 4
+		9: (15) if r1 == 0x0 goto pc+3
+		10: (56) if w4 != 0x8 goto pc+2
+		11: (b4) w0 = 0
+		12: (95) exit
 	rule-1:
-		13: JNEImm dst: r2 off: -1 imm: 2 <rule-0>
-		14: MovReg32 dst: r1 src: r3
-		15: AndImm32 dst: r1 imm: 6
-		16: JNEReg dst: r1 off: -1 src: r3 <rule-0>
-		17: JNE32Imm dst: r4 off: -1 imm: 1 <rule-0>
-		18: JNE32Imm dst: r5 off: -1 imm: 3 <rule-0>
-		19: MovImm32 dst: r0 imm: 1
-		20: Exit
+		13: (55) if r2 != 0x2 goto pc+7
+		14: (bc) w1 = w3
+		15: (54) w1 &= 6
+		16: (5d) if r1 != r3 goto pc+4
+		17: (56) if w4 != 0x1 goto pc+3
+		18: (56) if w5 != 0x3 goto pc+2
+		19: (b4) w0 = 1
+		20: (95) exit
 	rule-0:
-		21: MovImm32 dst: r0 imm: 0
-		22: Exit`
-	if got := deviceFilter(rules).String(); squash(got) != squash(want) {
+		21: (b4) w0 = 0
+		22: (95) exit`
+	if got := listing(t, deviceFilter(rules)); squash(got) != squash(want) {
 		t.Errorf("program:\n%s\nwant:\n%s", got, want)
 	}
 }
 
 func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// listing assembles prog and prints it with its labels.
+func listing(t *testing.T, prog []insn) string {
+	t.Helper()
+	insns, err := assemble(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i, in := range insns {
+		if prog[i].label != "" {
+			fmt.Fprintf(&b, "%s:\n", prog[i].label)
+		}
+		fmt.Fprintf(&b, "\t%d: (%02x) %s\n", i, in.code, disasm(in))
+	}
+	return b.String()
+}
+
+// disasm prints the instructions deviceFilter emits as the kernel does.
+func disasm(in bpfInsn) string {
+	op := map[uint8]string{unix.BPF_JNE: "!=", unix.BPF_JEQ: "=="}[in.code&0xf0]
+	w := 'r'
+	if c := in.code & 0x07; c == unix.BPF_ALU {
+		op = map[uint8]string{unix.BPF_AND: "&=", unix.BPF_RSH: ">>=", unix.BPF_MOV: "="}[in.code&0xf0]
+	} else if c == unix.BPF_JMP32 {
+		w = 'w'
+	}
+	switch c, x := in.code&0x07, in.code&unix.BPF_X != 0; {
+	case in.code == unix.BPF_LDX|unix.BPF_MEM|unix.BPF_W:
+		return fmt.Sprintf("r%d = *(u32 *)(r%d %+d)", in.dst(), in.src(), in.off)
+	case in.code == unix.BPF_JMP|unix.BPF_EXIT:
+		return "exit"
+	case c == unix.BPF_ALU && x:
+		return fmt.Sprintf("w%d %s w%d", in.dst(), op, in.src())
+	case c == unix.BPF_ALU:
+		return fmt.Sprintf("w%d %s %d", in.dst(), op, in.imm)
+	case x:
+		return fmt.Sprintf("if %c%d %s %c%d goto pc%+d", w, in.dst(), op, w, in.src(), in.off)
+	default:
+		return fmt.Sprintf("if %c%d %s %#x goto pc%+d", w, in.dst(), op, uint32(in.imm), in.off)
+	}
+}
+
+func (in bpfInsn) dst() reg {
+	if bigEndian {
+		return reg(in.regs >> 4)
+	}
+	return reg(in.regs & 0xf)
+}
+
+func (in bpfInsn) src() reg {
+	if bigEndian {
+		return reg(in.regs & 0xf)
+	}
+	return reg(in.regs >> 4)
+}
+
+func TestAssembleErrors(t *testing.T) {
+	if _, err := assemble([]insn{jump(unix.BPF_JMP, unix.BPF_JEQ, r1, 0, "nowhere"), exit()}); err == nil {
+		t.Error("jump to an unknown label assembled")
+	}
+	far := make([]insn, 1<<15+2)
+	far[0] = jump(unix.BPF_JMP, unix.BPF_JEQ, r1, 0, "end")
+	far[len(far)-1] = exit().named("end")
+	if _, err := assemble(far); err == nil {
+		t.Error("jump past 32767 instructions assembled")
+	}
+}
 
 // TestDeviceFilterSemantics runs generated programs in a small interpreter
 // of the instructions deviceFilter emits, against the access checks the
@@ -122,60 +192,58 @@ func TestDeviceFilterSemantics(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got != tt.allow {
-				t.Errorf("allowed = %v, want %v\n%s", got, tt.allow, deviceFilter(tt.rules))
+				t.Errorf("allowed = %v, want %v\n%s", got, tt.allow, listing(t, deviceFilter(tt.rules)))
 			}
 		})
 	}
 }
 
-// runFilter interprets the subset of eBPF deviceFilter emits.
-func runFilter(insts asm.Instructions, ctx [3]uint32) (bool, error) {
-	labels := map[string]int{}
-	for i, ins := range insts {
-		if s := ins.Symbol(); s != "" {
-			labels[s] = i
-		}
+// runFilter interprets the subset of eBPF deviceFilter emits, as
+// assembled: it follows the encoded jump offsets.
+func runFilter(prog []insn, ctx [3]uint32) (bool, error) {
+	insns, err := assemble(prog)
+	if err != nil {
+		return false, err
 	}
 	var reg [11]uint64
-	for pc := 0; pc < len(insts); pc++ {
-		ins := insts[pc]
-		op := ins.OpCode
-		src := uint64(ins.Constant)
-		if op.Source() == asm.RegSource {
-			src = reg[ins.Src]
+	for pc := 0; pc >= 0 && pc < len(insns); pc++ {
+		in := insns[pc]
+		src := uint64(int64(in.imm)) // sign-extended, as the kernel does
+		if in.code&unix.BPF_X != 0 {
+			src = reg[in.src()]
 		}
-		switch cls := op.Class(); {
-		case cls == asm.LdXClass:
-			reg[ins.Dst] = uint64(ctx[ins.Offset/4])
-		case cls == asm.ALUClass:
-			reg[ins.Dst] = uint64(uint32(alu(op.ALUOp(), reg[ins.Dst], src)))
-		case op.JumpOp() == asm.Exit:
-			return reg[asm.R0] == 1, nil
-		case cls == asm.JumpClass || cls == asm.Jump32Class:
-			a := reg[ins.Dst]
-			if cls == asm.Jump32Class {
+		switch cls, op := in.code&0x07, in.code&0xf0; {
+		case in.code == unix.BPF_LDX|unix.BPF_MEM|unix.BPF_W && in.src() == r1 && in.off%4 == 0 && in.off < 12:
+			reg[in.dst()] = uint64(ctx[in.off/4])
+		case cls == unix.BPF_ALU:
+			reg[in.dst()] = uint64(alu(op, uint32(reg[in.dst()]), uint32(src)))
+		case in.code == unix.BPF_JMP|unix.BPF_EXIT:
+			return reg[r0] == 1, nil
+		case (cls == unix.BPF_JMP || cls == unix.BPF_JMP32) && (op == unix.BPF_JNE || op == unix.BPF_JEQ):
+			a := reg[in.dst()]
+			if cls == unix.BPF_JMP32 {
 				a, src = uint64(uint32(a)), uint64(uint32(src))
 			}
-			if (op.JumpOp() == asm.JNE && a != src) || (op.JumpOp() == asm.JEq && a == src) {
-				pc = labels[ins.Reference()] - 1
+			if (op == unix.BPF_JNE) == (a != src) {
+				pc += int(in.off)
 			}
 		default:
-			return false, fmt.Errorf("instruction %v not interpreted", ins)
+			return false, fmt.Errorf("instruction %d (%02x) not interpreted", pc, in.code)
 		}
 	}
-	return false, fmt.Errorf("fell off the end")
+	return false, fmt.Errorf("jumped out of the program")
 }
 
-func alu(op asm.ALUOp, a, b uint64) uint64 {
+func alu(op uint8, a, b uint32) uint32 {
 	switch op {
-	case asm.And:
+	case unix.BPF_AND:
 		return a & b
-	case asm.RSh:
-		return uint64(uint32(a) >> b)
-	case asm.Mov:
+	case unix.BPF_RSH:
+		return a >> b
+	case unix.BPF_MOV:
 		return b
 	}
-	panic("alu op " + op.String())
+	panic(fmt.Sprintf("alu op %#x", op))
 }
 
 func TestDevicesV1Writes(t *testing.T) {

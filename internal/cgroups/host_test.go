@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -379,11 +377,11 @@ func attachedFilters(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	q, err := link.QueryPrograms(link.QueryOptions{Target: fd, Attach: ebpf.AttachCGroupDevice})
+	ids, err := attachedDeviceFilters(fd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(q.Programs)
+	return len(ids)
 }
 
 // runCloned runs a shell cloned straight into dir (CLONE_INTO_CGROUP).
