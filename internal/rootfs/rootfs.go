@@ -182,7 +182,26 @@ func (b *Builder) openDir(dir string, mode os.FileMode) (*os.File, error) {
 	if f, err := b.lookup(dir, unix.O_DIRECTORY); err == nil {
 		return f, nil
 	}
+	if f, err := b.mkdirOne(dir, mode); err == nil {
+		return f, nil
+	}
 	return pathrs.MkdirAllHandle(b.root, dir, mode)
+}
+
+// mkdirOne is the common case of a missing directory whose parent exists
+// (/dev/pts in a fresh /dev tmpfs): mkdirat in the parent, opened inside the
+// root, then the new directory by the same lookup. Anything else (several
+// levels missing, a race) is left to MkdirAllHandle.
+func (b *Builder) mkdirOne(dir string, mode os.FileMode) (*os.File, error) {
+	parent, err := b.lookup(filepath.Dir(dir), unix.O_DIRECTORY)
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	if err := unix.Mkdirat(int(parent.Fd()), filepath.Base(dir), uint32(mode.Perm())); err != nil {
+		return nil, err
+	}
+	return b.lookup(dir, unix.O_DIRECTORY)
 }
 
 // openFile resolves a non-directory inside the rootfs, creating an empty
