@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"hako/internal/container"
 	"hako/internal/trace"
 )
@@ -41,6 +43,13 @@ func register(name, usage string, run func(g *globals, args []string) error) {
 
 // Main runs the CLI and returns the exit status.
 func Main(args []string) int {
+	// Whatever fds hako's caller left open without close-on-exec must not
+	// reach a container: Go passes only the fds it is told to, but an fd
+	// that is not close-on-exec survives every fork+exec. A leaked host
+	// directory fd is how CVE-2024-21626 escaped (an args or cwd through
+	// /proc/self/fd/N resolves before execve closes anything). Fds to pass on
+	// (--preserve-fds) are handed over explicitly, which clears the flag.
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	g := &globals{}
 	fs := flag.NewFlagSet("hako", flag.ContinueOnError)
 	fs.StringVar(&g.root, "root", defaultRoot(), "state directory")

@@ -45,6 +45,8 @@ type creation struct {
 	bundle string
 	// waitMap: ID maps are written by newuidmap after clone (rootless).
 	waitMap bool
+	// proc is init (cmd.Process, or the nsenter constructor's grandchild).
+	proc *os.Process
 }
 
 // Create builds the container and leaves init waiting for Start. On
@@ -101,7 +103,7 @@ func (cr *creation) run() (*Container, error) {
 
 // record saves state.json; creating marks a create still in progress.
 func (cr *creation) record(creating bool) (*state.State, error) {
-	pid := cr.cmd.Process.Pid
+	pid := cr.proc.Pid
 	start, err := state.StartTime(pid)
 	if err != nil {
 		return nil, fmt.Errorf("read start time of init %d: %w", pid, err)
@@ -200,7 +202,7 @@ func (cr *creation) handshake() error {
 		if _, err := cr.sync.Expect(syncproto.Cgroup, onTrace); err != nil {
 			return cr.initErr(err)
 		}
-		if err := cr.cg.Apply(cr.cmd.Process.Pid); err != nil {
+		if err := cr.cg.Apply(cr.proc.Pid); err != nil {
 			return err
 		}
 		if err := cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone}); err != nil {
@@ -214,7 +216,7 @@ func (cr *creation) handshake() error {
 		// "created", as crun reports and runtime-tools' hooks_stdin expects:
 		// the container exists and its process is waiting.
 		st := specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreated,
-			Pid: cr.cmd.Process.Pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
+			Pid: cr.proc.Pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
 		if err := hooks.RunKind(cr.spec, "prestart", st, cr.rt.Log); err != nil {
 			return err
 		}
@@ -229,7 +231,7 @@ func (cr *creation) handshake() error {
 		if _, err := cr.sync.Expect(syncproto.Rlimits, onTrace); err != nil {
 			return cr.initErr(err)
 		}
-		if err := setRlimits(cr.cmd.Process.Pid, cr.spec, cr.rt.Log); err != nil {
+		if err := setRlimits(cr.proc.Pid, cr.spec, cr.rt.Log); err != nil {
 			return err
 		}
 		if err := cr.sync.Send(syncproto.Msg{Type: syncproto.RlimitsDone}); err != nil {
@@ -274,10 +276,8 @@ func (cr *creation) initErr(err error) error {
 		return err
 	}
 	ws := ""
-	if cr.cmd.ProcessState == nil {
-		if st, werr := cr.cmd.Process.Wait(); werr == nil {
-			ws = ": " + st.String()
-		}
+	if st, werr := cr.proc.Wait(); werr == nil {
+		ws = ": " + st.String()
 	}
 	if cr.cg != nil {
 		if n, _ := cr.cg.OOMKills(); n > 0 {
@@ -319,7 +319,7 @@ func (cr *creation) save(st *state.State) (*Container, error) {
 		return nil, err
 	}
 	cr.fifo.Close()
-	c := &Container{rt: cr.rt, dir: cr.dir, State: st, Process: cr.cmd.Process}
+	c := &Container{rt: cr.rt, dir: cr.dir, State: st, Process: cr.proc}
 	if cr.rt.Log.Enabled() {
 		// Keep listening: init's last steps (startContainer hooks, exec)
 		// come after ready, and Start prints them if it runs in this process.
@@ -346,11 +346,13 @@ func owner() string {
 
 // undo removes whatever a failed create made, in reverse order.
 func (cr *creation) undo() {
-	if cr.cmd != nil && cr.cmd.Process != nil {
-		cr.cmd.Process.Kill()
-		if cr.cmd.ProcessState == nil {
-			cr.cmd.Process.Wait()
-		}
+	if cr.proc != nil {
+		cr.proc.Kill()
+		cr.proc.Wait()
+	}
+	if cr.cmd != nil && cr.cmd.Process != nil && cr.cmd.ProcessState == nil {
+		cr.cmd.Process.Kill() // the nsenter intermediate, if still there
+		cr.cmd.Wait()
 	}
 	if cr.sync != nil {
 		cr.sync.Close()

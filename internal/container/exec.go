@@ -166,26 +166,37 @@ func (e *execution) addConsole(add func(string, *os.File) int) error {
 	return nil
 }
 
-// readPid reads the nsenter constructor's report: the pid that will run the
-// program, or why joining failed.
 func (e *execution) readPid(pr *os.File) error {
-	line, _ := bufio.NewReader(pr).ReadString('\n')
-	line = strings.TrimSpace(line)
-	if e.cmd.Process != nil && line != "pid "+strconv.Itoa(e.cmd.Process.Pid) {
-		// The constructor forked into the PID namespace: reap the
-		// intermediate process; its child is ours as subreaper.
-		e.cmd.Wait()
-	}
-	if msg, ok := strings.CutPrefix(line, "error "); ok {
-		return fmt.Errorf("%s", msg)
-	}
-	pid, err := strconv.Atoi(strings.TrimPrefix(line, "pid "))
-	if err != nil || pid <= 0 {
-		return fmt.Errorf("exec: nsenter reported %q", line)
+	pid, err := readNsenterPid(pr, e.cmd)
+	if err != nil {
+		return err
 	}
 	e.pid = pid
 	e.c.rt.Log.Note("exec pid", strconv.Itoa(pid))
 	return nil
+}
+
+// readNsenterPid reads the nsenter constructor's report: the pid that will
+// run the program, or why joining failed. When the constructor forked into
+// a PID namespace it reaps the intermediate process; the caller, a child
+// subreaper, inherits the grandchild.
+func readNsenterPid(pr *os.File, cmd *exec.Cmd) (int, error) {
+	line, _ := bufio.NewReader(pr).ReadString('\n')
+	line = strings.TrimSpace(line)
+	if cmd.Process != nil && line != "pid "+strconv.Itoa(cmd.Process.Pid) {
+		cmd.Wait()
+	}
+	if msg, ok := strings.CutPrefix(line, "error "); ok {
+		return 0, fmt.Errorf("%s", msg)
+	}
+	pid, err := strconv.Atoi(strings.TrimPrefix(line, "pid "))
+	if err != nil || pid <= 0 {
+		if line == "" {
+			return 0, fmt.Errorf("nsenter: the process exited before reporting (%v)", cmd.ProcessState)
+		}
+		return 0, fmt.Errorf("nsenter reported %q", line)
+	}
+	return pid, nil
 }
 
 func (e *execution) handshake() error {

@@ -65,7 +65,7 @@ func (cr *creation) spawn() error {
 	defer child.Close()
 	cr.sync = syncproto.New(parent)
 	cr.sync.OnWarning = func(s string) { fmt.Fprintln(cr.rt.warnOut(), "hako: warning:", s) }
-	cmd, err := cr.command(child)
+	cmd, report, err := cr.command(child)
 	if err != nil {
 		return err
 	}
@@ -74,14 +74,11 @@ func (cr *creation) spawn() error {
 	if cmd.SysProcAttr.UseCgroupFD {
 		defer unix.Close(cmd.SysProcAttr.CgroupFD)
 	}
-	flags := cmd.SysProcAttr.Cloneflags
-	if err := cr.rt.Log.Step("clone", flagString(flags)+" + exec hako init", func() error {
-		return withJoined(cr.spec.Linux.Namespaces, cmd.Start)
-	}); err != nil {
+	cr.cmd = cmd
+	if err := cr.start(cmd, report); err != nil {
 		return err
 	}
-	cr.cmd = cmd
-	cr.rt.Log.Note("init pid", strconv.Itoa(cmd.Process.Pid))
+	cr.rt.Log.Note("init pid", strconv.Itoa(cr.proc.Pid))
 	if len(cmd.SysProcAttr.UidMappings) > 0 {
 		cr.rt.Log.Note("id maps", fmt.Sprintf("uid_map %s, gid_map %s, setgroups %s (written by hako before init ran)",
 			mapString(cr.spec.Linux.UIDMappings), mapString(cr.spec.Linux.GIDMappings), setgroupsWord(cmd.SysProcAttr)))
@@ -94,13 +91,33 @@ func (cr *creation) spawn() error {
 	return cr.sendConfig()
 }
 
+// start starts init: straight from a thread that joined the path
+// namespaces, or through the nsenter constructor when a user namespace must
+// be joined.
+func (cr *creation) start(cmd *exec.Cmd, report *os.File) error {
+	if report != nil {
+		defer report.Close()
+		return cr.rt.Log.Step("clone", "hako init via nsenter (join the user namespace by path, then unshare)", func() error {
+			p, err := cr.startViaNsenter(cmd, report)
+			cr.proc = p
+			return err
+		})
+	}
+	flags := cmd.SysProcAttr.Cloneflags
+	return cr.rt.Log.Step("clone", flagString(flags)+" + exec hako init", func() error {
+		err := withJoined(cr.spec.Linux.Namespaces, cmd.Start)
+		cr.proc = cmd.Process
+		return err
+	})
+}
+
 // writeMaps runs newuidmap/newgidmap for init, then wakes it with one byte
 // on the sync socket (JSON decoders skip the newline).
 func (cr *creation) writeMaps() error {
 	l := cr.spec.Linux
 	ops := fmt.Sprintf("uid_map %s, gid_map %s via newuidmap/newgidmap", mapString(l.UIDMappings), mapString(l.GIDMappings))
 	if err := cr.rt.Log.Step("write id maps", ops, func() error {
-		return userns.WriteMaps(cr.cmd.Process.Pid, l.UIDMappings, l.GIDMappings)
+		return userns.WriteMaps(cr.proc.Pid, l.UIDMappings, l.GIDMappings)
 	}); err != nil {
 		return err
 	}
@@ -134,7 +151,10 @@ func socketpair() (*os.File, *os.File, error) {
 
 // command builds the exec.Cmd for init. Preserved fds come first (3..3+N-1,
 // where the caller had them), then hako's own, named by environment.
-func (cr *creation) command(sync *os.File) (*exec.Cmd, error) {
+//
+// With a user namespace to join it also returns the read end of the pipe
+// the nsenter constructor reports init's pid on (nil otherwise).
+func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"hako", "init"}, Dir: cr.bundle}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	for i, f := range cr.o.Stdio {
@@ -161,17 +181,27 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, error) {
 	add(initproc.EnvFifo, cr.fifo)
 	console, err := cr.consoleSocket()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if console != nil {
 		add(initproc.EnvConsole, console) // closed by spawn once init has it
 	}
 	listener, err := dialListener(cr.spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if listener != nil {
 		add(initproc.EnvSeccompListener, listener)
+	}
+	var report *os.File
+	if cr.joinsUserNS() {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return nil, nil, err
+		}
+		report = pr
+		cmd.ExtraFiles = append(cmd.ExtraFiles, pw) // closed with the others after start
+		env = append(env, cr.nsenterEnv(2+len(cmd.ExtraFiles))...)
 	}
 	cmd.Path = initPath(&cmd.ExtraFiles)
 	attr, err := cr.sysProcAttr()
@@ -180,7 +210,7 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, error) {
 	}
 	cmd.Env = env
 	cmd.SysProcAttr = attr
-	return cmd, err
+	return cmd, report, err
 }
 
 // consoleSocket connects to --console-socket now, in the runtime's mount
@@ -232,6 +262,11 @@ func dialConsole(path string) (*os.File, error) {
 
 func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
 	a := &syscall.SysProcAttr{Setsid: true}
+	if cr.joinsUserNS() {
+		// The constructor joins and unshares everything after exec; init
+		// joins its cgroup by pid (no CLONE_INTO_CGROUP).
+		return a, nil
+	}
 	for _, ns := range cr.spec.Linux.Namespaces {
 		if ns.Path == "" {
 			a.Cloneflags |= cloneFlags[ns.Type]
@@ -360,7 +395,7 @@ func (cr *creation) sendConfig() error {
 		return false
 	}
 	cfg := initproc.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
-		Pid: cr.cmd.Process.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinCgroup: cr.lateJoin(),
+		Pid: cr.proc.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinCgroup: cr.lateJoin(),
 		UserNS: has(specs.UserNamespace), NetNS: has(specs.NetworkNamespace), CgroupNS: has(specs.CgroupNamespace), Rootless: os.Geteuid() != 0}
 	data, err := json.Marshal(cfg)
 	if err != nil {

@@ -33,6 +33,9 @@ func Main() {
 	// files, fds and memory (CVE-2016-9962). execve of the user program
 	// makes it dumpable again, as any program.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// A session of its own (for the controlling terminal), also when the
+	// nsenter constructor forked init off the session leader hako started.
+	unix.Setsid()
 	conn, err := fdFromEnv(EnvSync, "sync socket")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hako init:", err)

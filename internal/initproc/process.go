@@ -124,20 +124,24 @@ func (p *proc) setUser() error {
 	})
 }
 
-// setGroups sets the supplementary groups, unless the user namespace was
-// made with setgroups "deny" (then only an empty list is acceptable).
+// setGroups sets the supplementary groups (none: clears hako's own). It
+// never asks /proc whether setgroups is allowed: the container's /proc may
+// be anything by now (CVE-2019-16884), so it tries, and EPERM means a user
+// namespace made with setgroups "deny", where only an unprivileged
+// caller's empty list is possible anyway.
 func setGroups(gids []uint32) error {
-	if b, err := os.ReadFile("/proc/self/setgroups"); err == nil && strings.TrimSpace(string(b)) == "deny" {
-		if len(gids) > 0 {
-			return fmt.Errorf("additionalGids %v: setgroups is denied in this user namespace", gids)
-		}
-		return nil
-	}
 	g := make([]int, len(gids))
 	for i, v := range gids {
 		g[i] = int(v)
 	}
-	if err := syscall.Setgroups(g); err != nil {
+	err := syscall.Setgroups(g)
+	if err == syscall.EPERM && len(gids) == 0 {
+		return nil
+	}
+	if err == syscall.EPERM {
+		return fmt.Errorf("additionalGids %v: setgroups is denied in this user namespace (it was created by an unprivileged user)", gids)
+	}
+	if err != nil {
 		return fmt.Errorf("setgroups %v: %w", gids, err)
 	}
 	return nil

@@ -81,9 +81,6 @@ func (p *proc) capabilities() (*caps.Set, error) {
 // the container's namespaces (and its root), and the parent its cgroup, so
 // what is left is the process itself. No fifo: it execs once ready.
 func (p *proc) runExec(capset *caps.Set) error {
-	if _, err := unix.Setsid(); err != nil {
-		return p.log.Step("setsid", "", func() error { return err })
-	}
 	console, err := p.setupConsole(openContainerPtmx, nil)
 	if err != nil {
 		return err
@@ -224,7 +221,7 @@ func (p *proc) setupRootfs() (*os.File, error) {
 		return nil, p.chrootOnly()
 	}
 	b, err := rootfs.New(rootfs.Config{Rootfs: p.cfg.Rootfs, Spec: s, UserNS: p.cfg.UserNS,
-		NetNS: p.cfg.NetNS, CgroupNS: p.cfg.CgroupNS, NoPivot: p.cfg.NoPivot, Rootless: p.cfg.Rootless}, p.log)
+		NetNS: p.cfg.NetNS, CgroupNS: p.cfg.CgroupNS, NoPivot: p.cfg.NoPivot, Rootless: p.cfg.Rootless, Bundle: p.cfg.Bundle}, p.log)
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,17 @@ static int parse(char *spec, struct ns *out, int pipe) {
 	return n;
 }
 
+// become_root makes the process uid/gid 0 of the user namespace it just
+// joined: its host ids are usually not mapped there, and files it creates
+// or an execve would otherwise happen as the overflow id. setns(2) gave it
+// every capability in the namespace, which setresuid to 0 keeps.
+static void become_root(int pipe) {
+	if (setresgid(0, 0, 0) < 0)
+		fail(pipe, "error nsenter: setresgid 0 in the joined user namespace: %s%s\n", "", errno);
+	if (setresuid(0, 0, 0) < 0)
+		fail(pipe, "error nsenter: setresuid 0 in the joined user namespace: %s%s\n", "", errno);
+}
+
 __attribute__((constructor)) static void hako_nsenter(void) {
 	char *spec = getenv("_HAKO_NSENTER");
 	if (!spec)
@@ -73,6 +84,8 @@ __attribute__((constructor)) static void hako_nsenter(void) {
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	const char *p = getenv("_HAKO_NSENTER_PIPE");
 	int pipe = p ? atoi(p) : -1;
+	const char *u = getenv("_HAKO_NSENTER_UNSHARE");
+	int unshare_flags = u ? atoi(u) : 0;
 	struct ns ns[MAX_NS];
 	int n = parse(spec, ns, pipe), joined_pid = 0;
 	for (int i = 0; i < n; i++) {
@@ -80,10 +93,17 @@ __attribute__((constructor)) static void hako_nsenter(void) {
 			fail(pipe, "error nsenter: setns %s: %s\n", ns[i].path, errno);
 		close(ns[i].fd);
 		joined_pid |= ns[i].type == CLONE_NEWPID;
+		if (ns[i].type == CLONE_NEWUSER)
+			become_root(pipe);
 	}
+	// New namespaces after the joined ones, so a joined user namespace
+	// owns them (create with linux.namespaces[user].path).
+	if (unshare_flags && unshare(unshare_flags) < 0)
+		fail(pipe, "error nsenter: unshare %s: %s\n", u, errno);
 	unsetenv("_HAKO_NSENTER");
 	unsetenv("_HAKO_NSENTER_PIPE");
-	if (joined_pid) {
+	unsetenv("_HAKO_NSENTER_UNSHARE");
+	if (joined_pid || (unshare_flags & CLONE_NEWPID)) {
 		pid_t child = fork();
 		if (child < 0)
 			fail(pipe, "error nsenter: fork into the pid namespace: %s%s\n", "", errno);

@@ -16,6 +16,12 @@ var joinOrder = map[string]int{"user": 0, "ipc": 1, "uts": 2, "net": 3, "pid": 4
 // given namespaces (type name as in /proc/PID/ns -> path) and report on
 // pipeFd (as numbered in the child).
 func Env(paths map[string]string, pipeFd int) []string {
+	return EnvUnshare(paths, 0, pipeFd)
+}
+
+// EnvUnshare is Env plus new namespaces (CLONE_NEW* flags) to unshare after
+// joining, so they belong to a joined user namespace.
+func EnvUnshare(paths map[string]string, unshareFlags uintptr, pipeFd int) []string {
 	types := make([]string, 0, len(paths))
 	for t := range paths {
 		types = append(types, t)
@@ -25,7 +31,11 @@ func Env(paths map[string]string, pipeFd int) []string {
 	for i, t := range types {
 		parts[i] = t + ":" + paths[t]
 	}
-	return []string{"_HAKO_NSENTER=" + strings.Join(parts, ","), "_HAKO_NSENTER_PIPE=" + itoa(pipeFd)}
+	env := []string{"_HAKO_NSENTER=" + strings.Join(parts, ","), "_HAKO_NSENTER_PIPE=" + itoa(pipeFd)}
+	if unshareFlags != 0 {
+		env = append(env, "_HAKO_NSENTER_UNSHARE="+itoa(int(unshareFlags)))
+	}
+	return env
 }
 
 func itoa(n int) string {

@@ -13,6 +13,10 @@ import (
 // Finish runs after pivot_root: masked paths, readonly paths, then the
 // read-only root last, so the steps before it can still create files.
 func (b *Builder) Finish() error {
+	if err := b.enterFdDir(); err != nil {
+		return err
+	}
+	defer unix.Chdir("/")
 	l := b.cfg.Spec.Linux
 	if p := l.RootfsPropagation; p != "" {
 		flag := propagation[p]
@@ -96,18 +100,29 @@ func (b *Builder) maskPath(p string, null *os.File) error {
 	})
 }
 
-// readonlyPath binds p onto itself and remounts the bind read-only.
+// readonlyPath binds p onto itself and remounts the bind read-only, both
+// through an fd of p (see fdPath).
 func (b *Builder) readonlyPath(p string) error {
-	err := b.log.Step("mount", "bind "+p+" on itself (readonly path)", func() error {
-		return unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, "")
-	})
+	t, err := os.OpenFile(p, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
+		return b.log.Step("mount", "bind "+p+" on itself (readonly path)", func() error { return err })
+	}
+	defer t.Close()
+	if err := b.log.Step("mount", "bind "+p+" on itself (readonly path)", func() error {
+		return unix.Mount(fdPath(t), fdPath(t), "", unix.MS_BIND|unix.MS_REC, "")
+	}); err != nil {
 		return err
 	}
-	return b.remount(p, unix.MS_RDONLY|unix.MS_REC, p+" read-only")
+	// The handle is below the new bind: take the bind itself to remount it.
+	t2, err := os.OpenFile(p, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer t2.Close()
+	return b.remount(fdPath(t2), unix.MS_RDONLY|unix.MS_REC, p+" read-only")
 }
 
 // parentMount finds the mount point holding path and whether it is shared.

@@ -84,6 +84,9 @@ func (b *Builder) target(m *specs.Mount, dir bool) (*os.File, error) {
 // apply flags, since MS_BIND ignores all flags but MS_REC.
 func (b *Builder) bindMount(m *specs.Mount, desc string) error {
 	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(b.cfg.Bundle, src)
+	}
 	st, err := os.Stat(src)
 	if err != nil {
 		return b.log.Step("mount", desc, func() error { return fmt.Errorf("bind source: %w", err) })

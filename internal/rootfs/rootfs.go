@@ -23,7 +23,8 @@ type Config struct {
 	UserNS   bool // the container has its own user namespace: no mknod, locked mount flags
 	NetNS    bool // the container has its own network namespace (sysfs needs one in a user ns)
 	CgroupNS bool
-	Rootless bool // hako runs unprivileged: /sys/fs/cgroup is always read-only
+	Rootless bool   // hako runs unprivileged: /sys/fs/cgroup is always read-only
+	Bundle   string // relative bind-mount sources are relative to it
 	NoPivot  bool
 }
 
@@ -32,23 +33,46 @@ type Builder struct {
 	cfg  Config
 	log  *trace.Log
 	root *os.File
+	// fdDir is the host's /proc/self/fd, opened before anything in the
+	// container exists. Mounts name their source and target as "N"
+	// relative to it (the working directory while building), so no mount
+	// ever resolves a path through the container's /proc, which a volume
+	// or the image may have replaced (CVE-2019-16884).
+	fdDir *os.File
 }
 
-// New opens the rootfs. Close it with Close.
+// New opens the rootfs and the host's /proc/self/fd. Close them with Close.
 func New(cfg Config, log *trace.Log) (*Builder, error) {
 	root, err := os.OpenFile(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open rootfs %s: %w", cfg.Rootfs, err)
 	}
-	return &Builder{cfg: cfg, log: log, root: root}, nil
+	fdDir, err := os.OpenFile("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		root.Close()
+		return nil, fmt.Errorf("open /proc/self/fd: %w", err)
+	}
+	return &Builder{cfg: cfg, log: log, root: root, fdDir: fdDir}, nil
 }
 
-// Close releases the rootfs handle.
-func (b *Builder) Close() { b.root.Close() }
+// Close releases the handles.
+func (b *Builder) Close() {
+	b.root.Close()
+	b.fdDir.Close()
+}
+
+// enterFdDir makes the host's /proc/self/fd the working directory, so the
+// relative names fdPath returns resolve there.
+func (b *Builder) enterFdDir() error {
+	return unix.Fchdir(int(b.fdDir.Fd()))
+}
 
 // Prepare does everything before pivot_root: root propagation, the rootfs
 // bind, the config's mounts, /dev and the console.
 func (b *Builder) Prepare() error {
+	if err := b.enterFdDir(); err != nil {
+		return err
+	}
 	if err := b.prepareRoot(); err != nil {
 		return err
 	}
@@ -161,8 +185,10 @@ func isBind(m *specs.Mount) bool {
 	return false
 }
 
-// fdPath names an open fd so mount(2) acts on exactly the file we resolved.
-func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+// fdPath names an open fd so mount(2) acts on exactly the file we resolved:
+// its number, relative to the working directory, the host's /proc/self/fd
+// (see Builder.fdDir).
+func fdPath(f *os.File) string { return strconv.Itoa(int(f.Fd())) }
 
 // mountDesc renders "type on dest (opts)" for traces and errors.
 func mountDesc(m *specs.Mount) string {
@@ -248,7 +274,7 @@ func (b *Builder) lookup(p string, flags uint64) (*os.File, error) {
 
 // realPath is where an fd really is, for checks and messages.
 func realPath(f *os.File) string {
-	p, _ := os.Readlink(fdPath(f))
+	p, _ := os.Readlink(fdPath(f)) // relative to the host's /proc/self/fd
 	return p
 }
 
