@@ -1,19 +1,9 @@
 package cli
 
-import "flag"
+import "hako/internal/container"
 
-func init() { register("start", "start a created container", startCmd) }
-
-func startCmd(g *globals, args []string) error {
-	fs := flag.NewFlagSet("start", flag.ContinueOnError)
-	pos, err := parse(fs, args, 1, 1, "one container ID")
-	if err != nil {
-		return err
-	}
-	c, err := g.runtime().Load(pos[0])
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return c.Start()
+func init() {
+	register("start", "start a created container", func(g *globals, args []string) error {
+		return withContainer(g, "start", args, (*container.Container).Start)
+	})
 }

@@ -42,14 +42,8 @@ func (p *proc) run() error {
 	if err != nil {
 		return err
 	}
-	if err := p.finishProcess(capset, console); err != nil {
-		return err
-	}
-	argv0, err := p.lookPath()
+	argv0, err := p.becomeProcess(capset, console)
 	if err != nil {
-		return err
-	}
-	if err := p.sync.Send(syncproto.Msg{Type: syncproto.Ready}); err != nil {
 		return err
 	}
 	if err := p.waitStart(); err != nil {
@@ -85,17 +79,25 @@ func (p *proc) runExec(capset *caps.Set) error {
 	if err != nil {
 		return err
 	}
-	if err := p.finishProcess(capset, console); err != nil {
-		return err
-	}
-	argv0, err := p.lookPath()
+	argv0, err := p.becomeProcess(capset, console)
 	if err != nil {
 		return err
 	}
-	if err := p.sync.Send(syncproto.Msg{Type: syncproto.Ready}); err != nil {
-		return err
-	}
 	return p.exec(argv0)
+}
+
+// becomeProcess turns init into the configured process (see
+// finishProcess), finds the program, and reports ready: from here on
+// nothing but the start signal, startContainer hooks and execve remain.
+func (p *proc) becomeProcess(capset *caps.Set, console *os.File) (string, error) {
+	if err := p.finishProcess(capset, console); err != nil {
+		return "", err
+	}
+	argv0, err := p.lookPath()
+	if err != nil {
+		return "", err
+	}
+	return argv0, p.sync.Send(syncproto.Msg{Type: syncproto.Ready})
 }
 
 // joinCgroup has the parent move init into the container's cgroup (see
