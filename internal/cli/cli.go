@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -170,6 +172,13 @@ func (g *globals) fatal(err error) {
 
 func (g *globals) runtime() *container.Runtime {
 	rt := &container.Runtime{Root: g.root, Warn: os.Stderr, Trace: g.trace || g.debug}
+	if g.trace {
+		// `hako --trace run ... | head` must not die of SIGPIPE halfway
+		// through building a container: a trace line to a closed pipe
+		// fails (EPIPE) instead. Notify, unlike Ignore, is not inherited
+		// by init and the program.
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	}
 	var sinks []trace.Sink
 	if g.trace {
 		sinks = append(sinks, trace.Writer(os.Stderr))
