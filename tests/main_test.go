@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,7 +54,27 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	removeCgroupParents()
 	os.Exit(code)
+}
+
+// removeCgroupParents removes the /hako parent cgroups the suite's
+// containers were made under, if empty: hako keeps them between containers
+// (as Docker keeps /docker), but the tests leave the host as they found it.
+// One still in use (another hako on the machine) is busy and stays.
+func removeCgroupParents() {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/hako")
+	if d := "/sys/fs/cgroup/hako"; fileExists(d) {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		syscall.Rmdir(d)
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func makeTemplate() (string, error) {

@@ -58,6 +58,9 @@ in_ns() {
 driver=
 on_exit() {
 	[ -z "$driver" ] || in_ns "$python" "$bench/bench.py" --hako "$hako" --work "$work" --sweep "$driver"
+	# hako keeps its /hako parent cgroups between containers; the
+	# benchmark leaves none behind (a parent still in use stays: EBUSY).
+	rmdir /sys/fs/cgroup/*/hako /sys/fs/cgroup/hako 2>/dev/null || true
 }
 trap on_exit EXIT
 trap 'if [ -n "$driver" ]; then kill -TERM "$driver" 2>/dev/null || true; else exit 130; fi' INT TERM

@@ -258,6 +258,8 @@ finish() {
 	left=$(our_containers "$work/calls")
 	[[ -z $left ]] || echo "conformance: $(basename "$runtime") still has containers it failed to delete: ${left//$'\n'/ }" >&2
 	rm -rf --one-file-system "$work" 2>/dev/null || true
+	# hako keeps its /hako parent cgroups between containers; leave none.
+	rmdir /sys/fs/cgroup/*/hako /sys/fs/cgroup/hako 2>/dev/null || true
 }
 trap finish EXIT
 
