@@ -216,16 +216,25 @@ func (e *env) ctr(edits ...func(*specs.Spec)) *ctr {
 // edit changes the spec and rewrites config.json.
 func (c *ctr) edit(edits ...func(*specs.Spec)) {
 	c.t.Helper()
+	editConfig(c.t, c.bundle, c.spec, edits)
+}
+
+// editConfig applies edits to s and writes it as bundle/config.json,
+// returning the file's path.
+func editConfig(t *testing.T, bundle string, s *specs.Spec, edits []func(*specs.Spec)) string {
+	t.Helper()
 	for _, f := range edits {
-		f(c.spec)
+		f(s)
 	}
-	b, err := json.MarshalIndent(c.spec, "", "\t")
+	b, err := json.MarshalIndent(s, "", "\t")
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(c.bundle, "config.json"), b, 0o644); err != nil {
-		c.t.Fatal(err)
+	p := filepath.Join(bundle, "config.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
+	return p
 }
 
 // run is foreground `hako run --bundle B [flags] ID`.

@@ -324,17 +324,7 @@ func (u *rlUser) ctr(t *testing.T, edits ...func(*specs.Spec)) *rlCtr {
 
 func (c *rlCtr) edit(edits ...func(*specs.Spec)) {
 	c.t.Helper()
-	for _, f := range edits {
-		f(c.spec)
-	}
-	b, err := json.MarshalIndent(c.spec, "", "\t")
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	p := filepath.Join(c.bundle, "config.json")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		c.t.Fatal(err)
-	}
+	p := editConfig(c.t, c.bundle, c.spec, edits)
 	if err := os.Chown(p, c.u.uid, c.u.gid); err != nil {
 		c.t.Fatal(err)
 	}
