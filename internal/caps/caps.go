@@ -154,3 +154,38 @@ func (s *Set) Apply(log *trace.Log) error {
 		return nil
 	})
 }
+
+// Masks are the configured sets as bit masks (bit n = capability n), for
+// the init plan, and whether process.capabilities was given at all.
+type Masks struct {
+	Given                                                bool
+	Bounding, Effective, Permitted, Inheritable, Ambient uint64
+	Last                                                 uint64 // the highest capability this kernel knows
+}
+
+// Masks returns the sets as bit masks.
+func (s *Set) Masks() Masks {
+	last, err := capability.LastCap()
+	if err != nil {
+		last = capability.CAP_CHECKPOINT_RESTORE
+	}
+	m := Masks{Given: s.spec != nil, Last: uint64(last)}
+	for kind, dst := range map[capability.CapType]*uint64{
+		capability.BOUNDING: &m.Bounding, capability.EFFECTIVE: &m.Effective,
+		capability.PERMITTED: &m.Permitted, capability.INHERITABLE: &m.Inheritable,
+		capability.AMBIENT: &m.Ambient,
+	} {
+		for _, c := range s.sets[kind] {
+			*dst |= 1 << uint(c)
+		}
+	}
+	return m
+}
+
+// Names lists one set as the trace shows it ("CAP_KILL,CAP_CHOWN" or
+// "(none)"); kind is "bounding", "effective", "permitted", "inheritable" or
+// "ambient".
+func (s *Set) Names(kind string) string {
+	return s.names(map[string]capability.CapType{"bounding": capability.BOUNDING, "effective": capability.EFFECTIVE,
+		"permitted": capability.PERMITTED, "inheritable": capability.INHERITABLE, "ambient": capability.AMBIENT}[kind])
+}

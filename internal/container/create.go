@@ -14,6 +14,7 @@ import (
 
 	"hako/internal/cgroups"
 	"hako/internal/hooks"
+	"hako/internal/initplan"
 	"hako/internal/spec"
 	"hako/internal/state"
 	"hako/internal/syncproto"
@@ -47,6 +48,9 @@ type creation struct {
 	waitMap bool
 	// proc is init (cmd.Process, or the nsenter constructor's grandchild).
 	proc *os.Process
+	// plan, when set, is what init executes instead of running the Go init.
+	plan              *initplan.Plan
+	fifoFd, consoleFd int
 }
 
 // Create builds the container and leaves init waiting for Start. On

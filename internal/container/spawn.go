@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"hako/internal/initplan"
 	"hako/internal/initproc"
 	"hako/internal/syncproto"
 	"hako/internal/userns"
@@ -173,18 +174,19 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	env := []string{}
-	add := func(name string, f *os.File) {
+	add := func(name string, f *os.File) int {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 		env = append(env, name+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+		return 2 + len(cmd.ExtraFiles)
 	}
-	add(initproc.EnvSync, sync)
-	add(initproc.EnvFifo, cr.fifo)
+	syncFd := add(initproc.EnvSync, sync)
+	cr.fifoFd, cr.consoleFd = add(initproc.EnvFifo, cr.fifo), -1
 	console, err := cr.consoleSocket()
 	if err != nil {
 		return nil, nil, err
 	}
 	if console != nil {
-		add(initproc.EnvConsole, console) // closed by spawn once init has it
+		cr.consoleFd = add(initproc.EnvConsole, console) // closed by spawn once init has it
 	}
 	listener, err := dialListener(cr.spec)
 	if err != nil {
@@ -210,7 +212,48 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 	}
 	cmd.Env = env
 	cmd.SysProcAttr = attr
+	if err == nil && report == nil && !cr.waitMap {
+		err = cr.compilePlan(cmd, syncFd)
+	}
 	return cmd, report, err
+}
+
+// compilePlan compiles init's work into a plan for the executor that runs
+// before the Go runtime (internal/initplan, internal/nsenter/plan.c), when
+// the plan can express this container; otherwise init is the Go init.
+// HAKO_INIT=go forces the Go init (tests compare the two).
+func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
+	if os.Getenv("HAKO_INIT") == "go" {
+		return nil
+	}
+	pl, err := initplan.Compile(initplan.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
+		NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace,
+		JoinCgroup: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
+		UserNS:     cr.hasNS(specs.UserNamespace), NetNS: cr.hasNS(specs.NetworkNamespace),
+		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: os.Geteuid() != 0,
+		FifoFd: cr.fifoFd, ConsoleFd: cr.consoleFd})
+	if initplan.IsUnsupported(err) {
+		cr.rt.Log.Note("init", "Go init: "+err.Error())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, w := range pl.Warnings {
+		fmt.Fprintln(cr.rt.warnOut(), "hako: warning:", w)
+	}
+	cr.plan = pl
+	cmd.Env = []string{"_HAKO_PLAN=" + strconv.Itoa(syncFd)}
+	return nil
+}
+
+func (cr *creation) hasNS(t specs.LinuxNamespaceType) bool {
+	for _, ns := range cr.spec.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
 }
 
 // consoleSocket connects to --console-socket now, in the runtime's mount
@@ -386,6 +429,12 @@ func setns(ns specs.LinuxNamespace) error {
 
 // sendConfig hands init everything it needs, as sync message 1.
 func (cr *creation) sendConfig() error {
+	if cr.plan != nil {
+		if _, err := cr.sync.File().Write(cr.plan.Bytes()); err != nil {
+			return fmt.Errorf("sync: send init plan: %w", err)
+		}
+		return nil
+	}
 	has := func(t specs.LinuxNamespaceType) bool {
 		for _, ns := range cr.spec.Linux.Namespaces {
 			if ns.Type == t {

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "plan.h"
+
 #define MAX_NS 10
 
 struct ns {
@@ -75,10 +77,20 @@ static void become_root(int pipe) {
 		fail(pipe, "error nsenter: setresuid 0 in the joined user namespace: %s%s\n", "", errno);
 }
 
+// start_plan hands over to the plan executor (plan.c) when the parent asked
+// for it: init then never reaches the Go runtime.
+static void start_plan(void) {
+	const char *p = getenv("_HAKO_PLAN");
+	if (p)
+		hako_plan_main(atoi(p));
+}
+
 __attribute__((constructor)) static void hako_nsenter(void) {
 	char *spec = getenv("_HAKO_NSENTER");
-	if (!spec)
+	if (!spec) {
+		start_plan();
 		return;
+	}
 	// Non-dumpable before joining: the container's processes must not
 	// ptrace or read a process that still holds host fds (CVE-2016-9962).
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -120,4 +132,5 @@ __attribute__((constructor)) static void hako_nsenter(void) {
 	}
 	if (pipe >= 0)
 		close(pipe);
+	start_plan();
 }

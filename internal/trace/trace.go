@@ -140,10 +140,20 @@ func errText(err error) string {
 }
 
 // Remote rebuilds a StepError that crossed the sync socket from init.
+//
+// The plan executor (C, see internal/initplan) sends only the errno for
+// plain syscall failures: the text and the hint are made here, as Step
+// would have made them in the Go init.
 func Remote(step, operands, msg, hint string, errno int) *StepError {
+	if msg == "" && errno != 0 {
+		msg = unix.Errno(errno).Error()
+	}
 	var err error = errors.New(msg)
 	if errno != 0 {
 		err = &remoteErrno{msg: msg, errno: unix.Errno(errno)}
+	}
+	if hint == "" && errno != 0 {
+		hint = hintFor(step, operands, unix.Errno(errno))
 	}
 	return &StepError{Step: step, Operands: operands, Err: err, Hint: hint}
 }

@@ -1,0 +1,673 @@
+package initplan
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"hako/internal/caps"
+	"hako/internal/hooks"
+	"hako/internal/rootfs"
+	"hako/internal/seccomp"
+	"hako/internal/spec"
+	"hako/internal/syncproto"
+	"hako/internal/trace"
+)
+
+// Config is what the plan is compiled from: the spec and where hako put
+// things for init (fd numbers as init sees them; -1 for none).
+type Config struct {
+	Spec        *specs.Spec
+	ID          string
+	Bundle      string
+	Rootfs      string
+	NoPivot     bool
+	PreserveFDs int
+	Trace       bool
+	// JoinCgroup: init asks the parent to move it into its cgroup first
+	// (cgroup v1, where it cannot be cloned into it).
+	JoinCgroup bool
+	UserNS     bool
+	NetNS      bool
+	CgroupNS   bool
+	Rootless   bool
+	FifoFd     int
+	ConsoleFd  int
+}
+
+// Plan is a compiled init: what plan.c executes.
+type Plan struct {
+	ops   []op
+	steps []step
+	str   []byte
+	strs  map[string]uint32
+	trace bool
+	// Warnings are things not applied as asked (printed by the caller).
+	Warnings []string
+}
+
+// Unsupported says the plan cannot express this container; hako then runs
+// its Go init (internal/initproc), which handles everything.
+type Unsupported struct{ Reason string }
+
+func (u *Unsupported) Error() string { return "init plan: unsupported: " + u.Reason }
+
+// IsUnsupported reports whether err is an *Unsupported.
+func IsUnsupported(err error) bool {
+	var u *Unsupported
+	return errors.As(err, &u)
+}
+
+// Registers (fds held by the executor).
+const (
+	rRoot = iota
+	rFdDir
+	rNull
+	rT1
+	rT2
+	rDir
+	rPtmx
+	rPts // set by opOpenpty together with rPtmx
+)
+
+// --- emission ----------------------------------------------------------------
+
+func (p *Plan) s(v string) uint64 {
+	if off, ok := p.strs[v]; ok {
+		return uint64(off)
+	}
+	off := uint32(len(p.str))
+	p.str = append(append(p.str, v...), 0)
+	p.strs[v] = off
+	return uint64(off)
+}
+
+func (p *Plan) blob(b []byte) uint64 {
+	off := uint32(len(p.str))
+	p.str = append(append(p.str, b...), 0)
+	return uint64(off)
+}
+
+func (p *Plan) step(name, operands string) int32 {
+	p.steps = append(p.steps, step{name: uint32(p.s(name)), operands: uint32(p.s(operands))})
+	return int32(len(p.steps) - 1)
+}
+
+func imm(v uint64) arg            { return arg{kImm, v} }
+func reg(r int) arg               { return arg{kReg, uint64(r)} }
+func fdname(r int) arg            { return arg{kFdName, uint64(r)} }
+func (p *Plan) str_(v string) arg { return arg{kStr, p.s(v)} }
+
+func (p *Plan) emit(code uint16, flags uint16, st int32, out int, args ...arg) {
+	o := op{code: code, flags: flags, step: st, out: int32(out)}
+	copy(o.args[:], args)
+	p.ops = append(p.ops, o)
+}
+
+func (p *Plan) sys(nr uintptr, flags uint16, st int32, out int, args ...arg) {
+	o := op{code: opSyscall, flags: flags, step: st, out: int32(out), nr: int32(nr)}
+	copy(o.args[:], args)
+	p.ops = append(p.ops, o)
+}
+
+// traced emits a step that shows in --trace.
+func (p *Plan) traced(name, operands string) int32 { return p.step(name, operands) }
+
+func (p *Plan) send(t syncproto.Type) {
+	line := fmt.Sprintf(`{"type":%q}`, t)
+	p.emit(opSend, 0, -1, -1, p.str_(line), imm(uint64(len(line))))
+}
+
+func (p *Plan) wait(what string) {
+	p.emit(opWait, 0, p.step("sync", "wait for "+what), -1)
+}
+
+// --- compile -----------------------------------------------------------------
+
+// Compile turns a container's set-up into a plan, deciding everything the
+// Go init (internal/initproc, internal/rootfs) decides, in the same order.
+// An *Unsupported error means: use the Go init.
+func Compile(c Config) (*Plan, error) {
+	s := c.Spec
+	if s.Process == nil {
+		return nil, errors.New("config has no process")
+	}
+	if err := supported(c); err != nil {
+		return nil, err
+	}
+	p := &Plan{strs: map[string]uint32{}, trace: c.Trace}
+	capset, err := caps.Parse(s.Process.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	dropped, err := capset.Restrict()
+	if err != nil {
+		return nil, err
+	}
+	if len(dropped) > 0 {
+		p.Warnings = append(p.Warnings, "not granted, outside hako's own bounding set on this host: "+strings.Join(dropped, ","))
+	}
+	var filter *seccomp.Program
+	if sc := s.Linux.Seccomp; sc != nil {
+		if filter, err = seccomp.Compile(sc); err != nil {
+			return nil, &trace.StepError{Step: "seccomp compile", Operands: fmt.Sprintf("default %s, %d rules", sc.DefaultAction, len(sc.Syscalls)), Err: err}
+		}
+		for _, w := range filter.Warnings {
+			p.Warnings = append(p.Warnings, "seccomp: "+w)
+		}
+	}
+	if err := p.early(c); err != nil {
+		return nil, err
+	}
+	if err := p.rootfs(c); err != nil {
+		return nil, err
+	}
+	p.process(c, capset, filter)
+	return p, nil
+}
+
+// supported rejects what only the Go init does.
+func supported(c Config) error {
+	s := c.Spec
+	for _, k := range []string{"createContainer", "startContainer"} {
+		if len(hooks.Of(s, k)) > 0 {
+			return &Unsupported{k + " hooks (run inside the container by init)"}
+		}
+	}
+	if !hasNS(s, specs.MountNamespace) {
+		return &Unsupported{"no mount namespace"}
+	}
+	if sc := s.Linux.Seccomp; sc != nil {
+		for _, r := range sc.Syscalls {
+			if r.Action == specs.ActNotify {
+				return &Unsupported{"seccomp notify"}
+			}
+		}
+	}
+	for i := range s.Mounts {
+		m := &s.Mounts[i]
+		o := spec.ParseMountOptions(m.Options)
+		switch {
+		case o.IDMap || o.CopyUp:
+			return &Unsupported{"mount option idmap/tmpcopyup"}
+		case m.Type == "sysfs" && c.UserNS && !c.NetNS && !rootfs.IsBind(m):
+			return &Unsupported{"sysfs in a user namespace without a network namespace"}
+		case (m.Type == "cgroup" || m.Type == "cgroup2") && !rootfs.IsBind(m) && !c.CgroupNS:
+			return &Unsupported{"cgroup mount without a cgroup namespace"}
+		}
+	}
+	return nil
+}
+
+func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNewNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// early: time namespace, cgroup join, cgroup namespace, oom_score_adj,
+// hostname, sysctls (initproc's early).
+func (p *Plan) early(c Config) error {
+	s := c.Spec
+	if hasNewNS(s, specs.TimeNamespace) {
+		p.sys(unix.SYS_UNSHARE, fTrace, p.traced("unshare", "CLONE_NEWTIME"), -1, imm(unix.CLONE_NEWTIME))
+		var b strings.Builder
+		for _, clock := range sortedKeys(s.Linux.TimeOffsets) {
+			off := s.Linux.TimeOffsets[clock]
+			fmt.Fprintf(&b, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+		}
+		if b.Len() > 0 {
+			p.writeFile("/proc/self/timens_offsets", b.String(), "/proc/self/timens_offsets = "+strings.TrimSpace(b.String()))
+		}
+	}
+	if c.JoinCgroup {
+		p.send(syncproto.Cgroup)
+		p.wait("cgroup-ok")
+	}
+	if hasNewNS(s, specs.CgroupNamespace) {
+		p.sys(unix.SYS_UNSHARE, fTrace, p.traced("unshare", "CLONE_NEWCGROUP"), -1, imm(unix.CLONE_NEWCGROUP))
+	}
+	if s.Process.OOMScoreAdj != nil {
+		v := fmt.Sprint(*s.Process.OOMScoreAdj)
+		p.writeFile("/proc/self/oom_score_adj", v, "/proc/self/oom_score_adj = "+v)
+	}
+	if s.Hostname != "" {
+		p.sys(unix.SYS_SETHOSTNAME, fTrace, p.traced("sethostname", s.Hostname), -1, p.str_(s.Hostname), imm(uint64(len(s.Hostname))))
+	}
+	if s.Domainname != "" {
+		p.sys(unix.SYS_SETDOMAINNAME, fTrace, p.traced("setdomainname", s.Domainname), -1, p.str_(s.Domainname), imm(uint64(len(s.Domainname))))
+	}
+	for _, k := range sortedKeys(s.Linux.Sysctl) {
+		v := s.Linux.Sysctl[k]
+		st := p.traced("sysctl", k+" = "+v)
+		path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		p.emit(opWriteFile, fTrace, st, -1, p.str_(path), p.str_(v), imm(uint64(len(v))))
+	}
+	return nil
+}
+
+func (p *Plan) writeFile(path, data, operands string) {
+	p.emit(opWriteFile, fTrace, p.traced("write", operands), -1, p.str_(path), p.str_(data), imm(uint64(len(data))))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// --- the root filesystem (rootfs.Builder's Prepare, Pivot, Finish) -----------
+
+const rootOpen = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
+
+func (p *Plan) rootfs(c Config) error {
+	s := c.Spec
+	open := p.step("open", "rootfs "+c.Rootfs)
+	p.sys(unix.SYS_OPENAT, 0, open, rRoot, imm(uint64(atFdcwd)), p.str_(c.Rootfs), imm(rootOpen))
+	p.sys(unix.SYS_OPENAT, 0, p.step("open", "/proc/self/fd"), rFdDir, imm(uint64(atFdcwd)), p.str_("/proc/self/fd"), imm(rootOpen))
+	p.sys(unix.SYS_FCHDIR, 0, -1, -1, reg(rFdDir))
+	// prepareRoot
+	flag := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if pr := s.Linux.RootfsPropagation; pr != "" {
+		f, ok := rootfs.Propagation(pr)
+		if !ok {
+			return fmt.Errorf("linux.rootfsPropagation: unknown value %q", pr)
+		}
+		if f&unix.MS_PRIVATE != 0 {
+			flag = unix.MS_PRIVATE | unix.MS_REC
+		}
+	}
+	p.mount(p.traced("mount", "/ propagation "+rootfs.PropName(flag)), p.str_(""), p.str_("/"), "", flag, "")
+	p.mount(p.traced("mount", "bind "+c.Rootfs+" on itself (rbind)"), p.str_(c.Rootfs), p.str_(c.Rootfs), "", unix.MS_BIND|unix.MS_REC, "")
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rRoot))
+	p.sys(unix.SYS_OPENAT, 0, open, rRoot, imm(uint64(atFdcwd)), p.str_(c.Rootfs), imm(rootOpen))
+	mp, shared, err := rootfs.ParentMount(c.Rootfs)
+	if err != nil {
+		return err
+	}
+	if shared {
+		p.mount(p.traced("mount", mp+" propagation private (parent of rootfs)"), p.str_(""), p.str_(mp), "", unix.MS_PRIVATE, "")
+	}
+	devMounted := false
+	for i := range s.Mounts {
+		m := &s.Mounts[i]
+		if err := p.specMount(c, m); err != nil {
+			return err
+		}
+		if filepath.Clean(m.Destination) == "/dev" && !rootfs.IsBind(m) {
+			devMounted = true
+		}
+	}
+	if devMounted {
+		var devs []specs.LinuxDevice
+		for _, d := range rootfs.DefaultDevices() {
+			if !rootfs.Listed(s.Linux.Devices, d.Path) {
+				devs = append(devs, d)
+			}
+		}
+		if err := p.devices(c, devs); err != nil {
+			return err
+		}
+		links := [][2]string{
+			{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
+			{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+			{"pts/ptmx", "/dev/ptmx"},
+		}
+		if _, err := os.Stat("/proc/kcore"); err == nil {
+			links = append(links, [2]string{"/proc/kcore", "/dev/core"})
+		}
+		for _, l := range links {
+			p.symlink(l[0], l[1])
+		}
+	}
+	if err := p.devices(c, s.Linux.Devices); err != nil {
+		return err
+	}
+	if s.Process.Terminal {
+		if c.ConsoleFd < 0 {
+			return errors.New("process.terminal is true but no console socket was given (use --console-socket)")
+		}
+		p.emit(opOpenpty, fTrace, p.traced("openpty", "/dev/pts/ptmx"), rPtmx, reg(rRoot), reg(rFdDir))
+		t := p.step("mount", "console on /dev/console")
+		p.emit(opOpenFile, 0, t, rT1, reg(rRoot), p.str_("/dev/console"))
+		p.mount(p.traced("mount", "bind pty on /dev/console"), fdname(rPts), fdname(rT1), "", unix.MS_BIND, "")
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+		payload := "/dev/ptmx"
+		p.emit(opSendFd, fTrace, p.traced("send console", "pty master over console socket"), -1,
+			imm(uint64(c.ConsoleFd)), reg(rPtmx), p.str_(payload), imm(uint64(len(payload))))
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rPtmx))
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ConsoleFd)))
+	}
+	if len(hooks.Of(s, "prestart")) > 0 || len(hooks.Of(s, "createRuntime")) > 0 {
+		p.send(syncproto.Hooks)
+		p.wait("hooks-done")
+	}
+	if c.NoPivot {
+		p.emit(opMoveChroot, fTrace, p.traced("chroot", "MS_MOVE "+c.Rootfs+" to / + chroot (--no-pivot)"), -1, reg(rRoot))
+	} else {
+		p.emit(opPivot, fTrace, p.traced("pivot_root", c.Rootfs), -1, reg(rRoot))
+	}
+	return p.finish(c)
+}
+
+const atFdcwd = ^uint64(99) // AT_FDCWD (-100) as the VM's 64-bit argument
+
+func (p *Plan) mount(st int32, src, target arg, fstype string, flags uintptr, data string) {
+	p.sys(unix.SYS_MOUNT, fTrace, st, -1, src, target, p.str_(fstype), imm(uint64(flags)), p.str_(data))
+}
+
+// specMount is Builder.mount for one entry of config.json's mounts.
+func (p *Plan) specMount(c Config, m *specs.Mount) error {
+	desc := rootfs.MountDesc(m)
+	if !filepath.IsAbs(m.Destination) {
+		return &trace.StepError{Step: "mount", Operands: desc, Err: fmt.Errorf("destination %q is not absolute", m.Destination)}
+	}
+	switch {
+	case rootfs.IsBind(m):
+		return p.bindMount(c, m, desc)
+	case m.Type == "cgroup" || m.Type == "cgroup2":
+		return p.mountCgroup(c, m, desc)
+	}
+	st := p.traced("mount", desc)
+	p.target(c, m, true, st, rT1)
+	o := spec.ParseMountOptions(m.Options)
+	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
+	p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags, o.DataString())
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	p.propagation(m, o)
+	return nil
+}
+
+// target resolves (creating it) the mount point into register r; procfs
+// and sysfs only on a real directory at exactly that path.
+func (p *Plan) target(c Config, m *specs.Mount, dir bool, st int32, r int) {
+	if dir {
+		p.emit(opOpenDir, 0, st, r, reg(rRoot), p.str_(m.Destination), imm(0o755))
+	} else {
+		p.emit(opOpenFile, 0, st, r, reg(rRoot), p.str_(m.Destination))
+	}
+	if m.Type == "proc" || m.Type == "sysfs" {
+		want := filepath.Join(c.Rootfs, filepath.Clean(m.Destination))
+		p.emit(opCheckReal, 0, st, -1, reg(r), p.str_(want), p.str_(filepath.Clean(m.Destination)), p.str_(m.Type), p.str_(c.Rootfs))
+	}
+}
+
+func (p *Plan) bindMount(c Config, m *specs.Mount, desc string) error {
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(c.Bundle, src)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return &trace.StepError{Step: "mount", Operands: desc, Err: fmt.Errorf("bind source: %w", err)}
+	}
+	st := p.traced("mount", desc)
+	p.target(c, m, fi.IsDir(), st, rT1)
+	o := spec.ParseMountOptions(m.Options)
+	rec := o.Flags & unix.MS_REC
+	p.mount(st, p.str_(src), fdname(rT1), "", unix.MS_BIND|rec, "")
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	p.emit(opLookup, 0, p.step("reopen", m.Destination+" after mount"), rT2, reg(rRoot), p.str_(m.Destination), imm(0))
+	if rest := o.Flags &^ (unix.MS_BIND | unix.MS_REC); rest != 0 || o.ClearFlags != 0 {
+		p.emit(opRemount, fTrace, p.traced("remount", desc), -1, fdname(rT2), imm(uint64(rest|rec)))
+	}
+	if o.RecAttrSet != 0 || o.RecAttrClr != 0 {
+		attr := make([]byte, 32) // struct mount_attr
+		binary.LittleEndian.PutUint64(attr[0:], o.RecAttrSet)
+		binary.LittleEndian.PutUint64(attr[8:], o.RecAttrClr)
+		p.sys(unix.SYS_MOUNT_SETATTR, fTrace, p.traced("mount_setattr", desc+" (recursive)"), -1,
+			reg(rT2), p.str_(""), imm(unix.AT_EMPTY_PATH|unix.AT_RECURSIVE), arg{kStr, p.blob(attr)}, imm(32))
+	}
+	p.propagationOn(m, o, rT2)
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
+	return nil
+}
+
+func (p *Plan) propagation(m *specs.Mount, o spec.MountOptions) {
+	if len(o.Propagation) == 0 {
+		return
+	}
+	p.emit(opLookup, 0, p.step("reopen", m.Destination+" after mount"), rT2, reg(rRoot), p.str_(m.Destination), imm(0))
+	p.propagationOn(m, o, rT2)
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
+}
+
+func (p *Plan) propagationOn(m *specs.Mount, o spec.MountOptions, r int) {
+	for _, pr := range o.Propagation {
+		p.mount(p.traced("mount", m.Destination+" propagation "+rootfs.PropName(pr)), p.str_(""), fdname(r), "", pr, "")
+	}
+}
+
+// mountCgroup: with a cgroup namespace (supported() checked), a cgroup2
+// mount on a pure v2 host, else a tmpfs with one fresh mount per hierarchy.
+func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
+	hier, err := rootfs.HostHierarchies()
+	if err != nil {
+		return &trace.StepError{Step: "mount", Operands: desc, Err: err}
+	}
+	o := spec.ParseMountOptions(m.Options)
+	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
+	if c.Rootless {
+		flags |= unix.MS_RDONLY // CVE-2023-25809
+	}
+	one := func(dest, fstype, data string) {
+		st := p.traced("mount", fmt.Sprintf("%s on %s (%s)", fstype, dest, data))
+		p.emit(opOpenDir, 0, st, rT1, reg(rRoot), p.str_(dest), imm(0o755))
+		p.mount(st, p.str_(fstype), fdname(rT1), fstype, flags, data)
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	}
+	if len(hier) == 1 && hier[0].FSType == "cgroup2" && hier[0].Mountpoint == "/sys/fs/cgroup" {
+		one(m.Destination, "cgroup2", "")
+		return nil
+	}
+	base := m.Destination
+	tmpfs := &specs.Mount{Destination: base, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "noexec", "mode=755"}}
+	if err := p.specMount(c, tmpfs); err != nil {
+		return err
+	}
+	for _, h := range hier {
+		dest := filepath.Join(base, filepath.Base(h.Mountpoint))
+		data := ""
+		if h.FSType == "cgroup" {
+			data = rootfs.CgroupV1Opts(h.VFSOptions)
+		}
+		one(dest, h.FSType, data)
+		if name := filepath.Base(h.Mountpoint); strings.Contains(name, ",") {
+			for _, ctl := range strings.Split(name, ",") {
+				p.symlink(name, filepath.Join(base, ctl))
+			}
+		}
+	}
+	if flags&unix.MS_RDONLY != 0 {
+		p.emit(opLookup, 0, p.step("reopen", base+" after mount"), rT2, reg(rRoot), p.str_(base), imm(0))
+		p.emit(opRemount, fTrace, p.traced("remount", base+" read-only"), -1, fdname(rT2), imm(uint64(flags)))
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
+	}
+	return nil
+}
+
+// symlink creates link -> target inside the rootfs, replacing what is there.
+func (p *Plan) symlink(target, link string) {
+	st := p.traced("symlink", link+" -> "+target)
+	p.emit(opOpenDir, 0, st, rDir, reg(rRoot), p.str_(filepath.Dir(link)), imm(0o755))
+	p.emit(opSymlink, fTrace, st, -1, reg(rDir), p.str_(target), p.str_(filepath.Base(link)))
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rDir))
+}
+
+// devices makes device nodes: mknod, or in a user namespace a bind mount of
+// the host's node onto an empty file.
+func (p *Plan) devices(c Config, devs []specs.LinuxDevice) error {
+	for i := range devs {
+		d := &devs[i]
+		desc := fmt.Sprintf("%s %s %d:%d", d.Path, d.Type, d.Major, d.Minor)
+		if c.UserNS {
+			st := p.traced("bind device", "host "+d.Path+" on "+desc)
+			p.emit(opOpenFile, 0, st, rT1, reg(rRoot), p.str_(d.Path))
+			p.mount(st, p.str_(d.Path), fdname(rT1), "", unix.MS_BIND, "")
+			p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+			continue
+		}
+		typ, err := rootfs.DevType(d.Type)
+		if err != nil {
+			return &trace.StepError{Step: "mknod", Operands: desc, Err: err}
+		}
+		mode := uint32(0o666)
+		if d.FileMode != nil {
+			mode = uint32(d.FileMode.Perm())
+		}
+		var uid, gid uint64
+		if d.UID != nil {
+			uid = uint64(*d.UID)
+		}
+		if d.GID != nil {
+			gid = uint64(*d.GID)
+		}
+		st := p.traced("mknod", desc)
+		p.emit(opOpenDir, 0, st, rDir, reg(rRoot), p.str_(filepath.Dir(d.Path)), imm(0o755))
+		p.emit(opMknod, fTrace, st, -1, reg(rDir), p.str_(filepath.Base(d.Path)), imm(uint64(typ|mode)),
+			imm(unix.Mkdev(uint32(d.Major), uint32(d.Minor))), imm(uid), imm(gid))
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rDir))
+	}
+	return nil
+}
+
+// finish is Builder.Finish: propagation of the new /, masked paths,
+// readonly paths, read-only root.
+func (p *Plan) finish(c Config) error {
+	l := c.Spec.Linux
+	p.sys(unix.SYS_FCHDIR, 0, -1, -1, reg(rFdDir))
+	if pr := l.RootfsPropagation; pr != "" {
+		f, _ := rootfs.Propagation(pr)
+		p.mount(p.traced("mount", "/ propagation "+pr+" (linux.rootfsPropagation)"), p.str_(""), p.str_("/"), "", f, "")
+	}
+	if len(l.MaskedPaths) > 0 {
+		p.emit(opOpenNull, 0, p.step("mask", "open /dev/null"), rNull)
+		for _, m := range l.MaskedPaths {
+			p.emit(opMask, fTrace, p.traced("mask", m), -1, p.str_(m), reg(rNull))
+		}
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rNull))
+	}
+	for _, r := range l.ReadonlyPaths {
+		p.emit(opReadonly, fTrace, p.traced("mount", "bind "+r+" on itself (readonly path, remounted read-only)"), -1, p.str_(r))
+	}
+	if c.Spec.Root.Readonly {
+		p.emit(opRemount, fTrace, p.traced("remount", "/ read-only (root.readonly)"), -1, p.str_("/"), imm(unix.MS_RDONLY))
+	}
+	p.sys(unix.SYS_CHDIR, 0, -1, -1, p.str_("/"))
+	// The rootfs handle is done with: nothing the program can reach
+	// (CVE-2024-21626) but what process set-up still needs.
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rRoot))
+	return nil
+}
+
+// --- the process (initproc's finishProcess, lookPath, exec) ---------------------
+
+func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
+	s := c.Spec
+	proc := s.Process
+	if proc.Terminal {
+		p.emit(opUseConsole, fTrace, p.traced("console", "pty as stdio + controlling terminal"), -1, reg(rPts))
+	}
+	m := capset.Masks()
+	if m.Given {
+		p.emit(opBounding, fTrace, p.traced("capset bounding", capset.Names("bounding")), -1, imm(m.Bounding), imm(m.Last))
+	}
+	if len(proc.Rlimits) > 0 {
+		p.send(syncproto.Rlimits)
+		p.wait("rlimits-ok")
+	}
+	cwd := proc.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	p.emit(opChdirCheck, fTrace, p.traced("chdir", cwd+" (check it is inside the root)"), -1, p.str_(cwd))
+	var seccompStep int32
+	var seccompArgs []arg
+	if filter != nil {
+		prog := make([]byte, 8*len(filter.Filter))
+		for i, f := range filter.Filter {
+			binary.LittleEndian.PutUint16(prog[8*i:], f.Code)
+			prog[8*i+2], prog[8*i+3] = f.Jt, f.Jf
+			binary.LittleEndian.PutUint32(prog[8*i+4:], f.K)
+		}
+		seccompStep = p.traced("seccomp load", fmt.Sprintf("%d instructions, flags %#x", len(filter.Filter), filter.Flags))
+		seccompArgs = []arg{{kStr, p.blob(prog)}, imm(uint64(len(filter.Filter))), imm(uint64(filter.Flags)), imm(^uint64(0))}
+	}
+	early := filter != nil && !proc.NoNewPrivileges
+	if early {
+		p.emit(opSeccomp, fTrace, seccompStep, -1, seccompArgs...)
+	}
+	u := proc.User
+	groups := make([]byte, 4*len(u.AdditionalGids))
+	for i, g := range u.AdditionalGids {
+		binary.LittleEndian.PutUint32(groups[4*i:], g)
+	}
+	p.emit(opSetuser, fTrace, p.traced("setuid", fmt.Sprintf("uid=%d gid=%d groups=%v", u.UID, u.GID, u.AdditionalGids)), -1,
+		imm(uint64(u.UID)), imm(uint64(u.GID)), arg{kStr, p.blob(groups)}, imm(uint64(len(u.AdditionalGids))))
+	if m.Given {
+		p.emit(opCapset, fTrace, p.traced("capset", fmt.Sprintf("effective=%s permitted=%s inheritable=%s",
+			capset.Names("effective"), capset.Names("permitted"), capset.Names("inheritable"))), -1,
+			imm(m.Effective), imm(m.Permitted), imm(m.Inheritable))
+		if m.Ambient != 0 {
+			p.emit(opAmbient, fTrace, p.traced("capset ambient", capset.Names("ambient")), -1, imm(m.Ambient))
+		}
+	}
+	if proc.NoNewPrivileges {
+		p.sys(unix.SYS_PRCTL, fTrace, p.traced("prctl", "PR_SET_NO_NEW_PRIVS"), -1, imm(unix.PR_SET_NO_NEW_PRIVS), imm(1), imm(0), imm(0), imm(0))
+	}
+	mask := uint64(0o022)
+	if proc.User.Umask != nil {
+		mask = uint64(*proc.User.Umask)
+	}
+	p.sys(unix.SYS_UMASK, 0, -1, -1, imm(mask))
+	p.sys(unix.SYS_CHDIR, fTrace, p.traced("chdir", cwd), -1, p.str_(cwd))
+	p.emit(opLookpath, fTrace, p.traced("lookup", proc.Args[0]), -1, p.str_(proc.Args[0]), p.str_(getenv(proc.Env, "PATH")))
+	p.send(syncproto.Ready)
+	if c.FifoFd >= 0 {
+		p.emit(opFifoWait, 0, p.step("wait for start", "exec.fifo"), -1, reg(rFdDir), imm(uint64(c.FifoFd)))
+	}
+	first := 3 + c.PreserveFDs
+	p.emit(opCloexecFrom, fTrace, p.traced("close_range", fmt.Sprintf("%d.. CLOEXEC", first)), -1, imm(uint64(first)))
+	if filter != nil && !early {
+		p.emit(opSeccomp, fTrace, seccompStep, -1, seccompArgs...)
+	}
+	argv := strings.Join(proc.Args, "\x00")
+	env := strings.Join(proc.Env, "\x00")
+	homeUID := ^uint64(0)
+	if getenv(proc.Env, "HOME") == "" {
+		homeUID = uint64(u.UID)
+	}
+	p.emit(opExec, fTrace, p.traced("exec", strings.Join(proc.Args, " ")), -1,
+		p.str_(argv), imm(uint64(len(proc.Args))), p.str_(env), imm(uint64(len(proc.Env))), imm(homeUID))
+}
+
+func getenv(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}

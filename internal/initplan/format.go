@@ -1,0 +1,126 @@
+package initplan
+
+import (
+	"encoding/binary"
+)
+
+// The wire format, shared with internal/nsenter/plan.h and plan.c:
+//
+//	header   magic "HKP1", u32 flags, nops, nsteps, strlen, total
+//	ops      nops x 72 bytes: u16 code, u16 flags, i32 step, i32 out,
+//	         i32 nr, u8 kind[6], u8 pad[2], u64 a[6]
+//	steps    nsteps x (u32 name, u32 operands): offsets into strings
+//	strings  NUL-terminated strings and binary blobs
+//
+// All little-endian (native: the plan never leaves the machine).
+const magic = "HKP1"
+
+const flagTrace = 1
+
+// Argument kinds.
+const (
+	kImm    = 0
+	kStr    = 1 // offset into the string table; the VM passes a pointer
+	kReg    = 2 // register number; the VM passes the fd it holds
+	kFdName = 3 // register number; the VM passes "N" (relative to the host's /proc/self/fd)
+)
+
+// Op flags.
+const (
+	fTrace    = 1
+	fOkEexist = 2
+	fOkEnoent = 4
+)
+
+// Operations (plan.h's enum, same order).
+const (
+	opSyscall = iota + 1
+	opLookup
+	opOpenDir
+	opOpenFile
+	opCheckReal
+	opRemount
+	opOpenNull
+	opMask
+	opReadonly
+	opSymlink
+	opMknod
+	opWriteFile
+	opSend
+	opWait
+	opOpenpty
+	opSendFd
+	opUseConsole
+	opPivot
+	opMoveChroot
+	opChdirCheck
+	opBounding
+	opCapset
+	opAmbient
+	opSetuser
+	opSeccomp
+	opLookpath
+	opFifoWait
+	opCloexecFrom
+	opExec
+)
+
+const (
+	hdrSize  = 24
+	opSize   = 72
+	stepSize = 8
+)
+
+type arg struct {
+	kind uint8
+	v    uint64
+}
+
+type op struct {
+	code, flags uint16
+	step, out   int32
+	nr          int32
+	args        [6]arg
+}
+
+type step struct {
+	name, operands uint32
+}
+
+// Bytes encodes the plan.
+func (p *Plan) Bytes() []byte {
+	total := hdrSize + len(p.ops)*opSize + len(p.steps)*stepSize + len(p.str)
+	b := make([]byte, total)
+	le := binary.LittleEndian
+	copy(b, magic)
+	var flags uint32
+	if p.trace {
+		flags |= flagTrace
+	}
+	le.PutUint32(b[4:], flags)
+	le.PutUint32(b[8:], uint32(len(p.ops)))
+	le.PutUint32(b[12:], uint32(len(p.steps)))
+	le.PutUint32(b[16:], uint32(len(p.str)))
+	le.PutUint32(b[20:], uint32(total))
+	off := hdrSize
+	for _, o := range p.ops {
+		w := b[off : off+opSize]
+		le.PutUint16(w[0:], o.code)
+		le.PutUint16(w[2:], o.flags)
+		le.PutUint32(w[4:], uint32(o.step))
+		le.PutUint32(w[8:], uint32(o.out))
+		le.PutUint32(w[12:], uint32(o.nr))
+		for i, a := range o.args {
+			w[16+i] = a.kind
+			le.PutUint64(w[24+8*i:], a.v)
+		}
+		off += opSize
+	}
+	for _, s := range p.steps {
+		le.PutUint32(b[off:], s.name)
+		le.PutUint32(b[off+4:], s.operands)
+		off += stepSize
+	}
+	copy(b[off:], p.str)
+	return b
+}

@@ -1,0 +1,822 @@
+// plan.c: hako's container init, run before the Go runtime ever starts.
+//
+// The Go side (internal/initplan) decides everything: which mounts, in what
+// order, with which flags, which capabilities, which seccomp program. It
+// compiles that into a plan, a flat list of operations over a handful of
+// registers (fds), and sends it on the sync socket. This file only carries
+// the plan out: one loop, a generic syscall operation and a few compound
+// operations where the kernel's answer decides what comes next (create a
+// missing mount point, retry a remount keeping locked flags, mask a file or
+// a directory). It speaks the same newline-delimited JSON as Go's init
+// (internal/syncproto): trace events, errors naming the step, and the
+// cgroup/hooks/rlimits/ready handshakes.
+//
+// Why not Go: a second Go runtime start-up per container costs ~2 ms of
+// CPU, ~330 page faults and a JSON decode of the spec, all charged to the
+// container's memory cgroup; this init touches a few pages (see
+// docs/benchmarks.md). The Go init (internal/initproc) remains for what the
+// plan does not cover (initplan.Unsupported says what).
+//
+// The wire format is defined once, in internal/initplan/format.go; keep the
+// two in step.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+
+#include "plan.h"
+
+#define NREGS 64
+
+struct plan_hdr {
+	char magic[4];
+	uint32_t flags, nops, nsteps, strlen, total;
+};
+
+struct plan_op {
+	uint16_t code, flags;
+	int32_t step, out, nr;
+	uint8_t kind[6], pad[2];
+	uint64_t a[6];
+};
+
+struct plan_step {
+	uint32_t name, operands;
+};
+
+static struct {
+	int sync;
+	int trace;
+	const struct plan_op *ops;
+	const struct plan_step *steps;
+	uint32_t nsteps;
+	const char *str;
+	uint32_t strlen;
+	int reg[NREGS];
+	char argv0[4096];
+	char msg[8192];
+	size_t len;
+} vm;
+
+// --- output: JSON lines on the sync socket --------------------------------
+
+static void out_raw(const char *s, size_t n) {
+	if (vm.len + n < sizeof(vm.msg)) {
+		memcpy(vm.msg + vm.len, s, n);
+		vm.len += n;
+	}
+}
+
+static void out_s(const char *s) { out_raw(s, strlen(s)); }
+
+// out_json appends s as the inside of a JSON string.
+static void out_json(const char *s) {
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			char e[2] = {'\\', (char)c};
+			out_raw(e, 2);
+		} else if (c < 0x20) {
+			char e[8];
+			snprintf(e, sizeof(e), "\\u%04x", c);
+			out_s(e);
+		} else {
+			out_raw((const char *)&c, 1);
+		}
+	}
+}
+
+static void flush(void) {
+	size_t off = 0;
+	out_raw("\n", 1);
+	while (off < vm.len) {
+		ssize_t n = write(vm.sync, vm.msg + off, vm.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	vm.len = 0;
+}
+
+static const char *S(uint64_t off) { return off < vm.strlen ? vm.str + off : ""; }
+
+static void step_fields(int32_t step, const char *suffix) {
+	const char *name = "init", *ops = "";
+	if (step >= 0 && (uint32_t)step < vm.nsteps) {
+		name = S(vm.steps[step].name);
+		ops = S(vm.steps[step].operands);
+	}
+	out_s("\"step\":\"");
+	out_json(name);
+	out_s("\",\"operands\":\"");
+	out_json(ops);
+	out_json(suffix);
+	out_s("\"");
+}
+
+// fail reports the failed step (errno, and/or a message of its own) and
+// exits: init never goes on after an error.
+static void __attribute__((noreturn)) fail(int32_t step, int err, const char *msg) {
+	vm.len = 0;
+	out_s("{\"type\":\"error\",\"err\":{");
+	step_fields(step, "");
+	out_s(",\"msg\":\"");
+	out_json(msg);
+	char num[32];
+	snprintf(num, sizeof(num), "\",\"errno\":%d}}", err);
+	out_s(num);
+	flush();
+	_exit(1);
+}
+
+static int64_t now_ns(clockid_t c) {
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void trace_event(int32_t step, int64_t wall, int64_t dur, const char *suffix, int err) {
+	time_t sec = (time_t)(wall / 1000000000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	char ts[96];
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(wall % 1000000000));
+	vm.len = 0;
+	out_s("{\"type\":\"trace\",\"event\":{\"who\":\"init\",");
+	step_fields(step, suffix);
+	char tail[192];
+	snprintf(tail, sizeof(tail), ",\"start\":\"%s\",\"at\":0,\"dur\":%lld", ts, (long long)dur);
+	out_s(tail);
+	if (err) {
+		out_s(",\"err\":\"");
+		out_json(strerror(err));
+		out_s("\"");
+	}
+	out_s("}}");
+	flush();
+}
+
+// --- input ------------------------------------------------------------------
+
+static int read_full(int fd, void *buf, size_t n) {
+	size_t off = 0;
+	while (off < n) {
+		ssize_t r = read(fd, (char *)buf + off, n - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		off += (size_t)r;
+	}
+	return 0;
+}
+
+// wait_line reads the parent's one-line answer (cgroup-ok, hooks-done, ...).
+// The parent sends nothing else until init speaks again, so reading past
+// the newline cannot happen.
+static int wait_line(void) {
+	char buf[512];
+	for (;;) {
+		ssize_t r = read(vm.sync, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (memchr(buf, '\n', (size_t)r))
+			return 0;
+	}
+}
+
+// --- helpers ----------------------------------------------------------------
+
+static char fdname_buf[6][16];
+
+static const char *fdname(int slot, int fd) {
+	snprintf(fdname_buf[slot], sizeof(fdname_buf[slot]), "%d", fd);
+	return fdname_buf[slot];
+}
+
+static uint64_t arg(const struct plan_op *o, int i) {
+	switch (o->kind[i]) {
+	case PK_STR:
+		return (uint64_t)(uintptr_t)S(o->a[i]);
+	case PK_REG:
+		return o->a[i] < NREGS ? (uint64_t)(int64_t)vm.reg[o->a[i]] : (uint64_t)-1;
+	case PK_FDNAME:
+		return (uint64_t)(uintptr_t)fdname(i, o->a[i] < NREGS ? vm.reg[o->a[i]] : -1);
+	}
+	return o->a[i];
+}
+
+static int openat2_(int dirfd, const char *path, uint64_t flags, uint64_t resolve) {
+	struct open_how how = {.flags = flags, .mode = 0, .resolve = resolve};
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+// lookup opens an existing path inside the root as O_PATH: symlinks resolve
+// as if root were /, ".." stops there, magic links are refused.
+// EAGAIN means a rename or mount raced the resolution: try again, as
+// pathrs does.
+static int lookup(int root, const char *path, uint64_t flags) {
+	int fd = -1;
+	for (int i = 0; i < 128; i++) {
+		fd = openat2_(root, path, O_PATH | O_CLOEXEC | flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	return fd;
+}
+
+// dirname_of/basename_of split a path without touching the original.
+static void split(const char *path, char *dir, size_t dn, const char **base) {
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		snprintf(dir, dn, ".");
+		*base = path;
+		return;
+	}
+	size_t n = (size_t)(slash - path);
+	if (n == 0)
+		n = 1; // "/x" -> "/"
+	if (n >= dn)
+		n = dn - 1;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	*base = slash + 1;
+}
+
+// open_dir resolves dir inside the root, creating it and any missing
+// parent one component at a time, each looked up again inside the root.
+static int open_dir(int root, const char *path, mode_t mode) {
+	int fd = lookup(root, path, O_DIRECTORY);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	char buf[4096];
+	size_t n = strlen(path);
+	if (n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char save = buf[i];
+		buf[i] = '\0';
+		if (buf[i - 1] != '/') {
+			int d = lookup(root, buf, O_DIRECTORY);
+			if (d < 0 && errno == ENOENT) {
+				char parent[4096];
+				const char *base;
+				split(buf, parent, sizeof(parent), &base);
+				int p = lookup(root, parent, O_DIRECTORY);
+				if (p < 0)
+					return -1;
+				int r = mkdirat(p, base, mode);
+				int e = errno;
+				close(p);
+				if (r < 0 && e != EEXIST) {
+					errno = e;
+					return -1;
+				}
+				d = lookup(root, buf, O_DIRECTORY);
+			}
+			if (d < 0)
+				return -1;
+			if (save == '\0')
+				return d;
+			close(d);
+		}
+		buf[i] = save;
+	}
+	return lookup(root, path, O_DIRECTORY);
+}
+
+// open_file resolves a non-directory inside the root, creating an empty file
+// if nothing is there; it never truncates or follows a link out of the root.
+static int open_file(int root, const char *path) {
+	int fd = lookup(root, path, 0);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	char dir[4096];
+	const char *base;
+	split(path, dir, sizeof(dir), &base);
+	int d = open_dir(root, dir, 0755);
+	if (d < 0)
+		return -1;
+	int f = openat(d, base, O_CREAT | O_EXCL | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int e = errno;
+	close(d);
+	if (f < 0 && e != EEXIST) {
+		errno = e;
+		return -1;
+	}
+	if (f >= 0)
+		close(f);
+	return lookup(root, path, 0);
+}
+
+// locked_flags maps statfs flags to the mount flags a less privileged mount
+// namespace may not clear (mount_namespaces(7), "locked mounts").
+static unsigned long locked_flags(const char *path) {
+	struct statvfs st;
+	if (statvfs(path, &st) < 0)
+		return 0;
+	unsigned long f = 0;
+	if (st.f_flag & ST_RDONLY)
+		f |= MS_RDONLY;
+	if (st.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (st.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (st.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (st.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (st.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (st.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+static int remount(const char *path, unsigned long flags) {
+	if (mount("", path, "", MS_BIND | MS_REMOUNT | flags, "") == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	return mount("", path, "", MS_BIND | MS_REMOUNT | flags | locked_flags(path), "");
+}
+
+static int send_fd(int sock, int fd, const char *payload, size_t len) {
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof(cbuf));
+	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) < 0 ? -1 : 0;
+}
+
+static int exec_ok(const char *p) {
+	struct stat st;
+	if (stat(p, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EACCES;
+		return -1;
+	}
+	return access(p, X_OK);
+}
+
+// lookpath resolves the program with the container's PATH, as Go's init
+// does: a missing program fails create, not the later start.
+static int lookpath(const char *name, const char *path, char *msg, size_t mn) {
+	if (strchr(name, '/')) {
+		snprintf(vm.argv0, sizeof(vm.argv0), "%s", name);
+		return exec_ok(name);
+	}
+	if (!*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int first = 0;
+	const char *p = path;
+	for (;;) {
+		const char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char cand[4096];
+		if (n == 0)
+			snprintf(cand, sizeof(cand), "./%s", name);
+		else
+			snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p, name);
+		if (exec_ok(cand) == 0) {
+			snprintf(vm.argv0, sizeof(vm.argv0), "%s", cand);
+			return 0;
+		}
+		if (!first && errno != ENOENT)
+			first = errno;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	if (first) {
+		errno = first;
+		return -1;
+	}
+	snprintf(msg, mn, "\"%s\" not found in PATH %s", name, path);
+	errno = ENOENT;
+	return -1;
+}
+
+// cloexec_from marks every fd >= first close-on-exec; fd-by-fd when a
+// filter loaded earlier denies close_range.
+static int cloexec_from(int first) {
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	long max = sysconf(_SC_OPEN_MAX);
+	for (long fd = first; fd < max && fd < 65536; fd++)
+		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+			return -1;
+	return 0;
+}
+
+// home finds uid's home directory in the container's /etc/passwd.
+static const char *home(unsigned uid, char *buf, size_t n) {
+	FILE *f = fopen("/etc/passwd", "re");
+	if (!f)
+		return "/";
+	char line[1024];
+	const char *res = "/";
+	while (fgets(line, sizeof(line), f)) {
+		char *fields[7] = {0};
+		int k = 0;
+		for (char *s = line, *tok; k < 7 && (tok = strsep(&s, ":")); k++)
+			fields[k] = tok;
+		if (k >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == uid && *fields[2]) {
+			fields[5][strcspn(fields[5], "\n")] = '\0';
+			snprintf(buf, n, "%s", fields[5]);
+			res = buf;
+			break;
+		}
+	}
+	fclose(f);
+	return res;
+}
+
+// block splits a NUL-separated block of count strings into a vector.
+static char **block(const char *s, uint64_t count, int extra) {
+	char **v = calloc(count + 1 + (uint64_t)extra, sizeof(char *));
+	if (!v)
+		return NULL;
+	for (uint64_t i = 0; i < count; i++) {
+		v[i] = (char *)s;
+		s += strlen(s) + 1;
+	}
+	return v;
+}
+
+// --- the operations ---------------------------------------------------------
+
+static char errmsg[8192];
+static const char *suffix;
+
+static int capset_(uint64_t eff, uint64_t perm, uint64_t inh) {
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2] = {
+		{.effective = (uint32_t)eff, .permitted = (uint32_t)perm, .inheritable = (uint32_t)inh},
+		{.effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(perm >> 32), .inheritable = (uint32_t)(inh >> 32)},
+	};
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+static int setuser(const struct plan_op *o) {
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return -1;
+	const uint32_t *g = (const uint32_t *)arg(o, 2);
+	uint64_t n = o->a[3];
+	gid_t gids[1024];
+	for (uint64_t i = 0; i < n && i < 1024; i++)
+		gids[i] = g[i];
+	if (syscall(SYS_setgroups, n, gids) < 0) {
+		if (errno != EPERM || n != 0) {
+			if (errno == EPERM)
+				snprintf(errmsg, sizeof(errmsg),
+					 "additionalGids: setgroups is denied in this user namespace (it was created by an unprivileged user)");
+			return -1;
+		}
+	}
+	if (syscall(SYS_setresgid, o->a[1], o->a[1], o->a[1]) < 0) {
+		snprintf(errmsg, sizeof(errmsg), "setgid %llu: %s", (unsigned long long)o->a[1], strerror(errno));
+		return -1;
+	}
+	if (syscall(SYS_setresuid, o->a[0], o->a[0], o->a[0]) < 0) {
+		snprintf(errmsg, sizeof(errmsg), "setuid %llu: %s", (unsigned long long)o->a[0], strerror(errno));
+		return -1;
+	}
+	return prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+}
+
+static int seccomp_load(const struct plan_op *o) {
+	struct sock_fprog prog = {.len = (unsigned short)o->a[1], .filter = (struct sock_filter *)arg(o, 0)};
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)o->a[2], &prog);
+	if (fd < 0) {
+		if (errno == EACCES)
+			snprintf(errmsg, sizeof(errmsg), "seccomp(SECCOMP_SET_MODE_FILTER): %s (needs no_new_privs or CAP_SYS_ADMIN)", strerror(errno));
+		return -1;
+	}
+	if (!(o->a[2] & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+		return 0;
+	int r = send_fd((int)o->a[3], (int)fd, (const char *)arg(o, 4), o->a[5]);
+	int e = errno;
+	close((int)fd);
+	close((int)o->a[3]);
+	errno = e;
+	return r;
+}
+
+// run performs one operation; -1 with errno (and maybe errmsg) on failure.
+static long run(const struct plan_op *o) {
+	errmsg[0] = '\0';
+	suffix = "";
+	switch (o->code) {
+	case OP_SYSCALL:
+		return syscall(o->nr, arg(o, 0), arg(o, 1), arg(o, 2), arg(o, 3), arg(o, 4), arg(o, 5));
+	case OP_LOOKUP:
+		return lookup((int)arg(o, 0), (const char *)arg(o, 1), o->a[2]);
+	case OP_OPEN_DIR:
+		return open_dir((int)arg(o, 0), (const char *)arg(o, 1), (mode_t)o->a[2]);
+	case OP_OPEN_FILE:
+		return open_file((int)arg(o, 0), (const char *)arg(o, 1));
+	case OP_CHECK_REAL: {
+		char got[4096];
+		ssize_t n = readlink(fdname(0, (int)arg(o, 0)), got, sizeof(got) - 1);
+		if (n < 0)
+			return -1;
+		got[n] = '\0';
+		if (strcmp(got, (const char *)arg(o, 1)) == 0)
+			return 0;
+		const char *root = (const char *)arg(o, 4), *in = got;
+		size_t rl = strlen(root);
+		if (strncmp(got, root, rl) == 0 && (got[rl] == '/' || got[rl] == '\0'))
+			in = got[rl] ? got + rl : "/";
+		else
+			in = "";
+		snprintf(errmsg, sizeof(errmsg), "%s is a symlink to %s: %s must be mounted on a real directory",
+			 (const char *)arg(o, 2), in, (const char *)arg(o, 3));
+		errno = 0;
+		return -1;
+	}
+	case OP_REMOUNT:
+		return remount((const char *)arg(o, 0), o->a[1]);
+	case OP_OPEN_NULL: {
+		int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return -1;
+		if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3) {
+			snprintf(errmsg, sizeof(errmsg), "/dev/null is not the null device (char 1:3)");
+			errno = 0;
+			return -1;
+		}
+		return fd;
+	}
+	case OP_MASK: {
+		int t = open((const char *)arg(o, 0), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (t < 0)
+			return errno == ENOENT ? 1 : -1; // 1: nothing there, no event
+		struct stat st;
+		if (fstat(t, &st) < 0)
+			return -1;
+		int r;
+		if (S_ISDIR(st.st_mode)) {
+			suffix = " (empty read-only tmpfs)";
+			r = mount("tmpfs", fdname(1, t), "tmpfs", MS_RDONLY, "");
+		} else {
+			suffix = " (bind /dev/null)";
+			r = mount(fdname(2, (int)arg(o, 1)), fdname(1, t), "", MS_BIND, "");
+		}
+		int e = errno;
+		close(t);
+		errno = e;
+		return r;
+	}
+	case OP_READONLY: {
+		const char *p = (const char *)arg(o, 0);
+		int t = open(p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (t < 0)
+			return errno == ENOENT ? 1 : -1;
+		int r = mount(fdname(1, t), fdname(1, t), "", MS_BIND | MS_REC, "");
+		close(t);
+		if (r < 0)
+			return -1;
+		t = open(p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (t < 0)
+			return -1;
+		r = remount(fdname(1, t), MS_RDONLY | MS_REC);
+		int e = errno;
+		close(t);
+		errno = e;
+		return r;
+	}
+	case OP_SYMLINK: {
+		int d = (int)arg(o, 0);
+		const char *target = (const char *)arg(o, 1), *base = (const char *)arg(o, 2);
+		int r = symlinkat(target, d, base);
+		if (r < 0 && errno == EEXIST && unlinkat(d, base, 0) == 0)
+			r = symlinkat(target, d, base);
+		return r;
+	}
+	case OP_MKNOD: {
+		int d = (int)arg(o, 0);
+		const char *base = (const char *)arg(o, 1);
+		int r = mknodat(d, base, (mode_t)o->a[2], (dev_t)o->a[3]);
+		if (r < 0 && errno == EEXIST && unlinkat(d, base, 0) == 0)
+			r = mknodat(d, base, (mode_t)o->a[2], (dev_t)o->a[3]);
+		if (r < 0)
+			return -1;
+		return fchownat(d, base, (uid_t)o->a[4], (gid_t)o->a[5], AT_SYMLINK_NOFOLLOW);
+	}
+	case OP_WRITE_FILE: {
+		int fd = open((const char *)arg(o, 0), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		ssize_t n = write(fd, (const char *)arg(o, 1), o->a[2]);
+		int e = errno;
+		close(fd);
+		errno = e;
+		return n < 0 ? -1 : 0;
+	}
+	case OP_SEND:
+		vm.len = 0;
+		out_raw((const char *)arg(o, 0), o->a[1]);
+		flush();
+		return 0;
+	case OP_WAIT:
+		if (wait_line() < 0) {
+			snprintf(errmsg, sizeof(errmsg), "the runtime closed the sync socket");
+			errno = 0;
+			return -1;
+		}
+		return 0;
+	case OP_OPENPTY: {
+		int h = lookup((int)arg(o, 0), "/dev/pts/ptmx", 0);
+		if (h < 0) {
+			snprintf(errmsg, sizeof(errmsg), "open /dev/pts/ptmx in rootfs (is devpts mounted?): %s", strerror(errno));
+			return -1;
+		}
+		int m = openat((int)arg(o, 1), fdname(0, h), O_RDWR | O_NOCTTY | O_CLOEXEC);
+		close(h);
+		if (m < 0)
+			return -1;
+		int unlock = 0;
+		if (ioctl(m, TIOCSPTLCK, &unlock) < 0)
+			return -1;
+		int peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (peer < 0)
+			return -1;
+		if (o->out >= 0 && o->out + 1 < NREGS)
+			vm.reg[o->out + 1] = peer;
+		return m;
+	}
+	case OP_SEND_FD:
+		return send_fd((int)arg(o, 0), (int)arg(o, 1), (const char *)arg(o, 2), o->a[3]);
+	case OP_USE_CONSOLE: {
+		int pts = (int)arg(o, 0);
+		for (int fd = 0; fd < 3; fd++)
+			if (dup3(pts, fd, 0) < 0)
+				return -1;
+		if (ioctl(0, TIOCSCTTY, 0) < 0)
+			return -1;
+		return close(pts);
+	}
+	case OP_PIVOT: {
+		int old = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (old < 0 || fchdir((int)arg(o, 0)) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || fchdir(old) < 0 ||
+		    mount("", ".", "", MS_SLAVE | MS_REC, "") < 0 || umount2(".", MNT_DETACH) < 0)
+			return -1;
+		close(old);
+		return chdir("/");
+	}
+	case OP_MOVE_CHROOT:
+		if (fchdir((int)arg(o, 0)) < 0 || mount(".", "/", "", MS_MOVE, "") < 0 || chroot(".") < 0)
+			return -1;
+		return chdir("/");
+	case OP_CHDIR_CHECK: {
+		const char *cwd = (const char *)arg(o, 0);
+		if (chdir(cwd) < 0)
+			return -1;
+		char wd[4096];
+		if (!getcwd(wd, sizeof(wd)) || wd[0] != '/') {
+			snprintf(errmsg, sizeof(errmsg), "working directory \"%s\" is outside the container's root", cwd);
+			errno = 0;
+			return -1;
+		}
+		return 0;
+	}
+	case OP_BOUNDING:
+		for (uint64_t c = 0; c <= o->a[1] && c < 64; c++)
+			if (!(o->a[0] & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+				return -1;
+		return 0;
+	case OP_CAPSET:
+		return capset_(o->a[0], o->a[1], o->a[2]);
+	case OP_AMBIENT:
+		// The kernel raises an ambient capability only if it is permitted
+		// and inheritable; as runc (and Go's init), a refusal is not fatal.
+		for (uint64_t c = 0; c < 64; c++)
+			if (o->a[0] & (1ULL << c))
+				prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+		return 0;
+	case OP_SETUSER:
+		return setuser(o);
+	case OP_SECCOMP:
+		return seccomp_load(o);
+	case OP_LOOKPATH:
+		return lookpath((const char *)arg(o, 0), (const char *)arg(o, 1), errmsg, sizeof(errmsg));
+	case OP_FIFO_WAIT: {
+		int fd = openat((int)arg(o, 0), fdname(0, (int)o->a[1]), O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		close((int)o->a[1]);
+		char zero = 0;
+		return write(fd, &zero, 1) == 1 ? 0 : -1; // fd stays open until execve
+	}
+	case OP_CLOEXEC_FROM:
+		return cloexec_from((int)o->a[0]);
+	case OP_EXEC: {
+		char **argv = block((const char *)arg(o, 0), o->a[1], 0);
+		char **envp = block((const char *)arg(o, 2), o->a[3], 1);
+		if (!argv || !envp)
+			return -1;
+		char hbuf[1024], hvar[1100];
+		if ((int64_t)o->a[4] >= 0) {
+			snprintf(hvar, sizeof(hvar), "HOME=%s", home((unsigned)o->a[4], hbuf, sizeof(hbuf)));
+			envp[o->a[3]] = hvar;
+		}
+		execve(vm.argv0, argv, envp);
+		return -1;
+	}
+	}
+	snprintf(errmsg, sizeof(errmsg), "unknown plan operation %u", o->code);
+	errno = 0;
+	return -1;
+}
+
+void hako_plan_main(int sync) {
+	vm.sync = sync;
+	for (int i = 0; i < NREGS; i++)
+		vm.reg[i] = -1;
+	// Non-dumpable until execve (CVE-2016-9962), a session of its own (for
+	// the controlling terminal), exact modes for the nodes it creates.
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	setsid();
+	umask(0);
+	struct plan_hdr h;
+	if (read_full(sync, &h, sizeof(h)) < 0 || memcmp(h.magic, PLAN_MAGIC, 4) != 0 || h.total < sizeof(h))
+		fail(-1, 0, "read the init plan: bad header");
+	char *buf = malloc(h.total);
+	if (!buf || read_full(sync, buf + sizeof(h), h.total - sizeof(h)) < 0)
+		fail(-1, errno, "read the init plan");
+	size_t off = sizeof(h);
+	vm.ops = (const struct plan_op *)(buf + off);
+	off += (size_t)h.nops * sizeof(struct plan_op);
+	vm.steps = (const struct plan_step *)(buf + off);
+	vm.nsteps = h.nsteps;
+	off += (size_t)h.nsteps * sizeof(struct plan_step);
+	vm.str = buf + off;
+	vm.strlen = h.strlen;
+	if (off + h.strlen != h.total)
+		fail(-1, 0, "read the init plan: bad length");
+	vm.trace = h.flags & PLAN_TRACE;
+	for (uint32_t i = 0; i < h.nops; i++) {
+		const struct plan_op *o = &vm.ops[i];
+		int64_t t0 = 0, w0 = 0;
+		int traced = vm.trace && (o->flags & PF_TRACE);
+		if (traced) {
+			t0 = now_ns(CLOCK_MONOTONIC);
+			w0 = now_ns(CLOCK_REALTIME);
+		}
+		if (o->code == OP_EXEC && traced) {
+			trace_event(o->step, w0, 0, "", 0);
+			traced = 0;
+		}
+		long r = run(o);
+		int e = r < 0 ? errno : 0;
+		if (r < 0 && ((e == EEXIST && (o->flags & PF_OK_EEXIST)) || (e == ENOENT && (o->flags & PF_OK_ENOENT))))
+			r = 0, e = 0;
+		if (traced && !(r == 1 && (o->code == OP_MASK || o->code == OP_READONLY)))
+			trace_event(o->step, w0, now_ns(CLOCK_MONOTONIC) - t0, suffix, r < 0 ? (e ? e : EINVAL) : 0);
+		if (r < 0)
+			fail(o->step, e, errmsg);
+		if (o->out >= 0 && o->out < NREGS)
+			vm.reg[o->out] = (int)r;
+	}
+	fail(-1, 0, "the init plan ended without exec");
+}

@@ -1,0 +1,50 @@
+// plan.h: the init plan's wire constants. internal/initplan/format.go
+// defines the same values for the Go side; keep the two in step.
+#ifndef HAKO_PLAN_H
+#define HAKO_PLAN_H
+
+#define PLAN_MAGIC "HKP1"
+#define PLAN_TRACE 1
+
+// argument kinds
+enum { PK_IMM = 0, PK_STR = 1, PK_REG = 2, PK_FDNAME = 3 };
+
+// op flags
+enum { PF_TRACE = 1, PF_OK_EEXIST = 2, PF_OK_ENOENT = 4 };
+
+// operations
+enum {
+	OP_SYSCALL = 1,
+	OP_LOOKUP,
+	OP_OPEN_DIR,
+	OP_OPEN_FILE,
+	OP_CHECK_REAL,
+	OP_REMOUNT,
+	OP_OPEN_NULL,
+	OP_MASK,
+	OP_READONLY,
+	OP_SYMLINK,
+	OP_MKNOD,
+	OP_WRITE_FILE,
+	OP_SEND,
+	OP_WAIT,
+	OP_OPENPTY,
+	OP_SEND_FD,
+	OP_USE_CONSOLE,
+	OP_PIVOT,
+	OP_MOVE_CHROOT,
+	OP_CHDIR_CHECK,
+	OP_BOUNDING,
+	OP_CAPSET,
+	OP_AMBIENT,
+	OP_SETUSER,
+	OP_SECCOMP,
+	OP_LOOKPATH,
+	OP_FIFO_WAIT,
+	OP_CLOEXEC_FROM,
+	OP_EXEC,
+};
+
+void hako_plan_main(int sync) __attribute__((noreturn));
+
+#endif

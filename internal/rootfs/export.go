@@ -1,0 +1,42 @@
+package rootfs
+
+import (
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// What internal/initplan needs to compile the same set-up as Builder: the
+// decisions stay here, in one place, for both inits.
+
+// Propagation maps rootfsPropagation and mount option names to MS_* flags.
+func Propagation(name string) (uintptr, bool) { f, ok := propagation[name]; return f, ok }
+
+// PropName names MS_* propagation flags.
+func PropName(f uintptr) string { return propName(f) }
+
+// IsBind reports whether m is a bind mount (type bind or option (r)bind).
+func IsBind(m *specs.Mount) bool { return isBind(m) }
+
+// MountDesc renders "type on dest (opts)" as traces and errors show it.
+func MountDesc(m *specs.Mount) string { return mountDesc(m) }
+
+// ParentMount finds the mount point holding path and whether it is shared.
+func ParentMount(path string) (string, bool, error) { return parentMount(path) }
+
+// HostHierarchies lists the host's cgroup mounts under /sys/fs/cgroup.
+func HostHierarchies() ([]*mountinfo.Info, error) { return hostHierarchies() }
+
+// CgroupV1Opts keeps the controller names of a v1 mount's super options.
+func CgroupV1Opts(super string) string { return cgroupV1Opts(super) }
+
+// DefaultDevices are the nodes every container gets unless listed.
+func DefaultDevices() []specs.LinuxDevice { return defaultDevices }
+
+// Listed reports whether devs has a node at path.
+func Listed(devs []specs.LinuxDevice, path string) bool { return listed(devs, path) }
+
+// DevType maps a device type letter to S_IF*.
+func DevType(t string) (uint32, error) { return devType(t) }
+
+// LockedFlags are the flags a less privileged mount namespace may not clear.
+const LockedFlags = lockedFlags
