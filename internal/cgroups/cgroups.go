@@ -39,6 +39,10 @@ type Manager interface {
 	// when the main hierarchy is v1 (any v1 controller in use): the caller
 	// must then use Apply, which covers every hierarchy.
 	CgroupFD() (int, error)
+	// ClonesInto reports whether CgroupFD gives an fd (a pure cgroup2
+	// cgroup): the cgroup must then exist before clone. Otherwise init
+	// joins with Apply, and Create may run while init starts.
+	ClonesInto() bool
 	// Set updates the resources (runc update). Device rules are replaced
 	// only when r.Devices is not empty.
 	Set(r *specs.LinuxResources) error

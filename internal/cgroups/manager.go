@@ -203,9 +203,14 @@ func (m *manager) Apply(pid int) error {
 // CgroupFD opens the cgroup2 directory for clone3(CLONE_INTO_CGROUP).
 // A read-only fd, not O_PATH, so the same kind of fd also works for
 // BPF_PROG_ATTACH.
+func (m *manager) ClonesInto() bool {
+	_, ok := m.paths[""]
+	return ok && !m.hasV1()
+}
+
 func (m *manager) CgroupFD() (int, error) {
-	dir, ok := m.paths[""]
-	if !ok || m.hasV1() {
+	dir := m.paths[""]
+	if !m.ClonesInto() {
 		return -1, nil
 	}
 	var fd int

@@ -49,7 +49,9 @@ type creation struct {
 	// proc is init (cmd.Process, or the nsenter constructor's grandchild).
 	proc *os.Process
 	// plan, when set, is what init executes instead of running the Go init.
-	plan              *initplan.Plan
+	plan *initplan.Plan
+	// cgLater: the cgroup is created right after clone (see run).
+	cgLater           bool
 	fifoFd, consoleFd int
 }
 
@@ -92,6 +94,13 @@ func (cr *creation) run() (*Container, error) {
 	}
 	if err := cr.spawn(); err != nil {
 		return nil, err
+	}
+	if cr.cgLater {
+		// init builds its mounts meanwhile; it asks to join (sync message
+		// "cgroup") only when it needs the cgroup.
+		if err := cr.cg.Create(); err != nil {
+			return nil, err
+		}
 	}
 	// Recorded before the handshake: if this create is killed from here on,
 	// `delete --force` still finds init and the cgroup to remove.
@@ -148,6 +157,13 @@ func (cr *creation) makeCgroup() error {
 		cfg.Path = "hako-" + cr.o.ID
 	}
 	m, err := cgroups.New(cfg, cr.rt.Log)
+	if err == nil && !cfg.Rootless && !m.ClonesInto() {
+		// Made after clone, while init works (v1: init joins by
+		// cgroup.procs anyway). Not rootless: there a failure to create
+		// is a warning, and init must know before clone whether to join.
+		cr.cg, cr.cgLater = m, true
+		return nil
+	}
 	if err == nil {
 		err = m.Create()
 	}

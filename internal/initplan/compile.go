@@ -44,11 +44,12 @@ type Config struct {
 
 // Plan is a compiled init: what plan.c executes.
 type Plan struct {
-	ops   []op
-	steps []step
-	str   []byte
-	strs  map[string]uint32
-	trace bool
+	ops    []op
+	steps  []step
+	str    []byte
+	strs   map[string]uint32
+	trace  bool
+	joined bool
 	// Warnings are things not applied as asked (printed by the caller).
 	Warnings []string
 }
@@ -224,8 +225,8 @@ func hasNewNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return false
 }
 
-// early: time namespace, cgroup join, cgroup namespace, oom_score_adj,
-// hostname, sysctls (initproc's early).
+// early: time namespace, oom_score_adj, hostname, sysctls (initproc's
+// early; the cgroup comes later, see joinCgroup).
 func (p *Plan) early(c Config) error {
 	s := c.Spec
 	if hasNewNS(s, specs.TimeNamespace) {
@@ -238,13 +239,6 @@ func (p *Plan) early(c Config) error {
 		if b.Len() > 0 {
 			p.writeFile("/proc/self/timens_offsets", b.String(), "/proc/self/timens_offsets = "+strings.TrimSpace(b.String()))
 		}
-	}
-	if c.JoinCgroup {
-		p.send(syncproto.Cgroup)
-		p.wait("cgroup-ok")
-	}
-	if hasNewNS(s, specs.CgroupNamespace) {
-		p.sys(unix.SYS_UNSHARE, fTrace, p.traced("unshare", "CLONE_NEWCGROUP"), -1, imm(unix.CLONE_NEWCGROUP))
 	}
 	if s.Process.OOMScoreAdj != nil {
 		v := fmt.Sprint(*s.Process.OOMScoreAdj)
@@ -263,6 +257,25 @@ func (p *Plan) early(c Config) error {
 		p.emit(opWriteFile, fTrace, st, -1, p.str_(path), p.str_(v), imm(uint64(len(v))))
 	}
 	return nil
+}
+
+// joinCgroup has the parent move init into its cgroup (v1), then unshares
+// the cgroup namespace, rooted there. It comes as late as it can: before the
+// first cgroup mount, else before the hooks and pivot_root. Until then the
+// parent creates the cgroup in parallel with init's mounts, and what init
+// allocates for them is not charged to the container.
+func (p *Plan) joinCgroup(c Config) {
+	if p.joined {
+		return
+	}
+	p.joined = true
+	if c.JoinCgroup {
+		p.send(syncproto.Cgroup)
+		p.wait("cgroup-ok")
+	}
+	if hasNewNS(c.Spec, specs.CgroupNamespace) {
+		p.sys(unix.SYS_UNSHARE, fTrace, p.traced("unshare", "CLONE_NEWCGROUP"), -1, imm(unix.CLONE_NEWCGROUP))
+	}
 }
 
 func (p *Plan) writeFile(path, data, operands string) {
@@ -360,6 +373,7 @@ func (p *Plan) rootfs(c Config) error {
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rPtmx))
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ConsoleFd)))
 	}
+	p.joinCgroup(c)
 	if len(hooks.Of(s, "prestart")) > 0 || len(hooks.Of(s, "createRuntime")) > 0 {
 		p.send(syncproto.Hooks)
 		p.wait("hooks-done")
@@ -463,6 +477,7 @@ func (p *Plan) propagationOn(m *specs.Mount, o spec.MountOptions, r int) {
 // mountCgroup: with a cgroup namespace (supported() checked), a cgroup2
 // mount on a pure v2 host, else a tmpfs with one fresh mount per hierarchy.
 func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
+	p.joinCgroup(c)
 	hier, err := rootfs.HostHierarchies()
 	if err != nil {
 		return &trace.StepError{Step: "mount", Operands: desc, Err: err}
