@@ -78,12 +78,11 @@ func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) err
 		cleanup(rt, o.ID)
 		return err
 	}
-	ps, err := proc.Wait()
+	ws, err := proc.Wait()
 	if err != nil {
 		return err
 	}
 	relay.finish()
-	ws := ps.Sys().(syscall.WaitStatus)
 	reportOOM(rt, o.ID, ws)
 	if !keep {
 		cleanup(rt, o.ID)

@@ -35,7 +35,7 @@ type Container struct {
 	State *state.State
 	// Process is init, when this process created it (foreground run waits
 	// on it); nil for a container loaded from disk.
-	Process *os.Process
+	Process *Proc
 	// initTrace is the sync socket, kept open under --trace so Start can
 	// print init's steps after ready.
 	initTrace *syncproto.Conn

@@ -47,7 +47,7 @@ type creation struct {
 	// waitMap: ID maps are written by newuidmap after clone (rootless).
 	waitMap bool
 	// proc is init (cmd.Process, or the nsenter constructor's grandchild).
-	proc *os.Process
+	proc *Proc
 	// plan, when set, is what init executes instead of running the Go init.
 	plan *initplan.Plan
 	// cgLater: the cgroup is created right after clone (see run).
@@ -92,15 +92,22 @@ func (cr *creation) run() (*Container, error) {
 	if err := cr.makeCgroup(); err != nil {
 		return nil, err
 	}
-	if err := cr.spawn(); err != nil {
-		return nil, err
-	}
+	var made chan error
 	if cr.cgLater {
-		// init builds its mounts meanwhile; it asks to join (sync message
-		// "cgroup") only when it needs the cgroup.
-		if err := cr.cg.Create(); err != nil {
-			return nil, err
+		// Made while this goroutine starts init and init builds its
+		// mounts (2 CPUs or more: in parallel); init asks to join (sync
+		// message "cgroup") only once everything else is mounted.
+		made = make(chan error, 1)
+		go func() { made <- cr.cg.Create() }()
+	}
+	err = cr.spawn()
+	if made != nil {
+		if cerr := <-made; err == nil {
+			err = cerr
 		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	// Recorded before the handshake: if this create is killed from here on,
 	// `delete --force` still finds init and the cgroup to remove.
@@ -297,7 +304,7 @@ func (cr *creation) initErr(err error) error {
 	}
 	ws := ""
 	if st, werr := cr.proc.Wait(); werr == nil {
-		ws = ": " + st.String()
+		ws = ": " + StatusString(st)
 	}
 	if cr.cg != nil {
 		if n, _ := cr.cg.OOMKills(); n > 0 {

@@ -106,10 +106,35 @@ func (cr *creation) start(cmd *exec.Cmd, report *os.File) error {
 	}
 	flags := cmd.SysProcAttr.Cloneflags
 	return cr.rt.Log.Step("clone", flagString(flags)+" + exec hako init", func() error {
-		err := withJoined(cr.spec.Linux.Namespaces, cmd.Start)
-		cr.proc = cmd.Process
-		return err
+		return withJoined(cr.spec.Linux.Namespaces, func() error {
+			p, err := forkExec(cmd)
+			cr.proc = p
+			return err
+		})
 	})
+}
+
+// forkExec starts cmd with syscall.ForkExec rather than cmd.Start: os/exec
+// first probes, once per process, whether clone(CLONE_PIDFD) works by
+// forking a throwaway child, which costs `hako run` ~0.2 ms (measured).
+// The stdio of cmd must be *os.File.
+func forkExec(cmd *exec.Cmd) (*Proc, error) {
+	files := make([]uintptr, 0, 3+len(cmd.ExtraFiles))
+	for i, s := range []any{cmd.Stdin, cmd.Stdout, cmd.Stderr} {
+		f, ok := s.(*os.File)
+		if !ok || f == nil {
+			return nil, fmt.Errorf("init's stdio %d is not a file", i)
+		}
+		files = append(files, f.Fd())
+	}
+	for _, f := range cmd.ExtraFiles {
+		files = append(files, f.Fd())
+	}
+	pid, err := syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{Dir: cmd.Dir, Env: cmd.Env, Files: files, Sys: cmd.SysProcAttr})
+	if err != nil {
+		return nil, err
+	}
+	return &Proc{Pid: pid}, nil
 }
 
 // writeMaps runs newuidmap/newgidmap for init, then wakes it with one byte

@@ -51,7 +51,7 @@ func (cr *creation) nsenterEnv(pipeFd int) []string {
 // startViaNsenter starts init through the constructor and returns the
 // process that runs init (a grandchild when a PID namespace is involved; we
 // are its child subreaper, so it is still ours to wait for).
-func (cr *creation) startViaNsenter(cmd *exec.Cmd, report *os.File) (*os.Process, error) {
+func (cr *creation) startViaNsenter(cmd *exec.Cmd, report *os.File) (*Proc, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, err
 	}
@@ -62,5 +62,5 @@ func (cr *creation) startViaNsenter(cmd *exec.Cmd, report *os.File) (*os.Process
 	if err != nil {
 		return nil, err
 	}
-	return os.FindProcess(pid)
+	return &Proc{Pid: pid}, nil
 }

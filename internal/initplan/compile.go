@@ -316,16 +316,18 @@ func (p *Plan) rootfs(c Config) error {
 	p.mount(p.traced("mount", "bind "+c.Rootfs+" on itself (rbind)"), p.str_(c.Rootfs), p.str_(c.Rootfs), "", unix.MS_BIND|unix.MS_REC, "")
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rRoot))
 	p.sys(unix.SYS_OPENAT, 0, open, rRoot, imm(uint64(atFdcwd)), p.str_(c.Rootfs), imm(rootOpen))
-	mp, shared, err := rootfs.ParentMount(c.Rootfs)
-	if err != nil {
-		return err
-	}
-	if shared {
-		p.mount(p.traced("mount", mp+" propagation private (parent of rootfs)"), p.str_(""), p.str_(mp), "", unix.MS_PRIVATE, "")
-	}
+	// The Go init also makes the rootfs's parent mount private if it is
+	// shared (pivot_root refuses a shared parent). After the recursive
+	// rslave/rprivate of / above no mount in init's namespace is shared, so
+	// the plan has no such step (and reads no mountinfo for it).
 	devMounted := false
+	var late []*specs.Mount
 	for i := range s.Mounts {
 		m := &s.Mounts[i]
+		if canDefer(s.Mounts, i) {
+			late = append(late, m)
+			continue
+		}
 		if err := p.specMount(c, m); err != nil {
 			return err
 		}
@@ -373,6 +375,11 @@ func (p *Plan) rootfs(c Config) error {
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rPtmx))
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ConsoleFd)))
 	}
+	for _, m := range late {
+		if err := p.specMount(c, m); err != nil {
+			return err
+		}
+	}
 	p.joinCgroup(c)
 	if len(hooks.Of(s, "prestart")) > 0 || len(hooks.Of(s, "createRuntime")) > 0 {
 		p.send(syncproto.Hooks)
@@ -384,6 +391,29 @@ func (p *Plan) rootfs(c Config) error {
 		p.emit(opPivot, fTrace, p.traced("pivot_root", c.Rootfs), -1, reg(rRoot))
 	}
 	return p.finish(c)
+}
+
+// canDefer reports whether mounts[i], a cgroup filesystem, may be mounted
+// after everything else: no other mount lies inside it or holds it, so the
+// order cannot matter. Mounting it last puts init's cgroup join (which must
+// precede it) as late as possible, leaving the parent the most time to
+// create the cgroup in parallel.
+func canDefer(mounts []specs.Mount, i int) bool {
+	m := &mounts[i]
+	if (m.Type != "cgroup" && m.Type != "cgroup2") || rootfs.IsBind(m) {
+		return false
+	}
+	d := filepath.Clean(m.Destination)
+	for j := range mounts {
+		if j == i {
+			continue
+		}
+		o := filepath.Clean(mounts[j].Destination)
+		if j > i && (o == d || strings.HasPrefix(o, d+"/") || strings.HasPrefix(d, o+"/") || o == "/") {
+			return false
+		}
+	}
+	return true
 }
 
 const atFdcwd = ^uint64(99) // AT_FDCWD (-100) as the VM's 64-bit argument
