@@ -27,6 +27,12 @@ func (m *manager) Destroy() error {
 // removeTree removes dir and the cgroups below it. Only directories are
 // removed: a cgroup's control files go with it.
 func removeTree(log *trace.Log, dir string) error {
+	// Usually there is nothing below: rmdir straight away. EBUSY means
+	// child cgroups or a task not yet released: the slow path handles both.
+	if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+		log.Note("cgroup rmdir", dir)
+		return nil
+	}
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"hako/internal/hooks"
@@ -29,18 +30,29 @@ func (c *Container) Delete(force bool) error {
 			}
 		}
 	}
-	m := c.cgroup()
-	if m != nil {
-		if err := c.rt.Log.Step("cgroup destroy", "", m.Destroy); err != nil {
-			return err
+	// The cgroup (cgroupfs) and the state directory (usually another
+	// filesystem) go in parallel; both only after every process is gone.
+	var destroyed chan error
+	if m := c.cgroup(); m != nil {
+		destroyed = make(chan error, 1)
+		go func() { destroyed <- c.rt.Log.Step("cgroup destroy", "", m.Destroy) }()
+	}
+	var hookState specs.State
+	if c.State != nil {
+		hookState = c.hookState(state.Stopped)
+	}
+	err := c.dir.Remove()
+	if destroyed != nil {
+		if derr := <-destroyed; derr != nil {
+			return derr
 		}
 	}
 	if c.State != nil {
-		if err := hooks.RunAll(c.State.Spec, "poststop", c.hookState(state.Stopped), c.rt.Log); err != nil {
-			c.warn("%v", err)
+		if herr := hooks.RunAll(c.State.Spec, "poststop", hookState, c.rt.Log); herr != nil {
+			c.warn("%v", herr)
 		}
 	}
-	return c.dir.Remove()
+	return err
 }
 
 // killAll SIGKILLs everything in the container and waits for init to go.
