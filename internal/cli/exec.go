@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -107,12 +106,12 @@ func runExec(c *container.Container, o container.ExecOpts, detach bool) error {
 		return err
 	}
 	go forward(sigs, p.Pid, relay)
-	ps, err := p.Wait()
+	ws, err := p.Wait()
 	if err != nil {
 		return err
 	}
 	relay.finish()
-	return exitError(exitStatus(ps.Sys().(syscall.WaitStatus)))
+	return exitError(exitStatus(ws))
 }
 
 // build makes the process to run: from --process, or from the container's

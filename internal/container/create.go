@@ -377,10 +377,6 @@ func (cr *creation) undo() {
 		cr.proc.Kill()
 		cr.proc.Wait()
 	}
-	if cr.cmd != nil && cr.cmd.Process != nil && cr.cmd.ProcessState == nil {
-		cr.cmd.Process.Kill() // the nsenter intermediate, if still there
-		cr.cmd.Wait()
-	}
 	if cr.sync != nil {
 		cr.sync.Close()
 	}

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"hako/internal/initplan"
 	"hako/internal/initproc"
 	"hako/internal/nsenter"
 	"hako/internal/state"
@@ -34,7 +35,7 @@ type ExecOpts struct {
 // the process's user, capabilities, rlimits and no_new_privs. The returned
 // process is a child of the caller (hako becomes a child subreaper, so the
 // grandchild forked into the container's PID namespace is reparented to it).
-func (c *Container) Exec(o ExecOpts) (*os.Process, error) {
+func (c *Container) Exec(o ExecOpts) (*Proc, error) {
 	if st := c.Status(); st != state.Running && st != state.Created {
 		return nil, fmt.Errorf("cannot exec in container %s: it is %s: %w", idOf(c), st, ErrState)
 	}
@@ -54,14 +55,20 @@ func (c *Container) Exec(o ExecOpts) (*os.Process, error) {
 }
 
 type execution struct {
-	c    *Container
-	o    ExecOpts
-	cmd  *exec.Cmd
-	sync *syncproto.Conn
-	pid  int
+	c   *Container
+	o   ExecOpts
+	cmd *exec.Cmd
+	// child is the process hako started (the constructor's intermediate
+	// when it forked into the PID namespace).
+	child *Proc
+	sync  *syncproto.Conn
+	pid   int
+	// plan, when set, is what the process executes after the nsenter
+	// constructor joined the namespaces (see initplan.CompileExec).
+	plan *initplan.Plan
 }
 
-func (e *execution) run() (*os.Process, error) {
+func (e *execution) run() (*Proc, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("exec: become child subreaper: %w", err)
 	}
@@ -81,7 +88,7 @@ func (e *execution) run() (*os.Process, error) {
 			return nil, err
 		}
 	}
-	return os.FindProcess(e.pid)
+	return &Proc{Pid: e.pid}, nil
 }
 
 // namespacesToJoin lists the container's namespaces that differ from ours.
@@ -125,9 +132,10 @@ func (e *execution) spawn() error {
 		}
 		return fd
 	}
-	add(initproc.EnvSync, child)
+	syncFd := add(initproc.EnvSync, child)
 	pipeFd := add("", pw)
-	if err := e.addConsole(add); err != nil {
+	consoleFd, err := e.addConsole(add)
+	if err != nil {
 		pw.Close()
 		return err
 	}
@@ -140,8 +148,21 @@ func (e *execution) spawn() error {
 		add(initproc.EnvSeccompListener, listener)
 	}
 	cmd.Path = initPath(&cmd.ExtraFiles)
+	if listener == nil && os.Getenv("HAKO_INIT") != "go" {
+		if err := e.compilePlan(consoleFd); err != nil {
+			pw.Close()
+			return err
+		}
+	}
+	if e.plan != nil {
+		env = []string{"_HAKO_PLAN=" + strconv.Itoa(syncFd)}
+	}
 	cmd.Env = append(env, nsenter.Env(e.namespacesToJoin(), pipeFd)...)
-	err = e.c.rt.Log.Step("clone", "hako init (exec: setns into the container's namespaces)", cmd.Start)
+	err = e.c.rt.Log.Step("clone", "hako init (exec: setns into the container's namespaces)", func() error {
+		var err error
+		e.child, err = forkExec(cmd)
+		return err
+	})
 	pw.Close()
 	closeExtra(cmd.ExtraFiles[e.o.PreserveFDs+2:])
 	if err != nil {
@@ -151,23 +172,42 @@ func (e *execution) spawn() error {
 	return e.readPid(pr)
 }
 
-func (e *execution) addConsole(add func(string, *os.File) int) error {
+func (e *execution) addConsole(add func(string, *os.File) int) (int, error) {
 	if !e.o.Process.Terminal {
-		return nil
+		return -1, nil
 	}
 	sock := e.o.Console
 	if sock == nil {
 		var err error
 		if sock, err = dialConsole(e.o.ConsoleSocket); err != nil {
-			return err
+			return -1, err
 		}
 	}
-	add(initproc.EnvConsole, sock)
+	return add(initproc.EnvConsole, sock), nil
+}
+
+// compilePlan compiles the process set-up for the plan executor; specs it
+// cannot express keep the Go init.
+func (e *execution) compilePlan(consoleFd int) error {
+	spec := *e.c.State.Spec
+	spec.Process = e.o.Process
+	pl, err := initplan.CompileExec(initplan.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle,
+		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, FifoFd: -1})
+	if initplan.IsUnsupported(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, w := range pl.Warnings {
+		fmt.Fprintln(e.c.rt.warnOut(), "hako: warning:", w)
+	}
+	e.plan = pl
 	return nil
 }
 
 func (e *execution) readPid(pr *os.File) error {
-	pid, err := readNsenterPid(pr, e.cmd)
+	pid, err := readNsenterPid(pr, e.child)
 	if err != nil {
 		return err
 	}
@@ -180,11 +220,12 @@ func (e *execution) readPid(pr *os.File) error {
 // run the program, or why joining failed. When the constructor forked into
 // a PID namespace it reaps the intermediate process; the caller, a child
 // subreaper, inherits the grandchild.
-func readNsenterPid(pr *os.File, cmd *exec.Cmd) (int, error) {
+func readNsenterPid(pr *os.File, child *Proc) (int, error) {
 	line, _ := bufio.NewReader(pr).ReadString('\n')
 	line = strings.TrimSpace(line)
-	if cmd.Process != nil && line != "pid "+strconv.Itoa(cmd.Process.Pid) {
-		cmd.Wait()
+	var ws syscall.WaitStatus
+	if line != "pid "+strconv.Itoa(child.Pid) {
+		ws, _ = child.Wait()
 	}
 	if msg, ok := strings.CutPrefix(line, "error "); ok {
 		return 0, fmt.Errorf("%s", msg)
@@ -192,7 +233,7 @@ func readNsenterPid(pr *os.File, cmd *exec.Cmd) (int, error) {
 	pid, err := strconv.Atoi(strings.TrimPrefix(line, "pid "))
 	if err != nil || pid <= 0 {
 		if line == "" {
-			return 0, fmt.Errorf("nsenter: the process exited before reporting (%v)", cmd.ProcessState)
+			return 0, fmt.Errorf("nsenter: the process exited before reporting (%s)", StatusString(ws))
 		}
 		return 0, fmt.Errorf("nsenter reported %q", line)
 	}
@@ -204,12 +245,18 @@ func (e *execution) handshake() error {
 	spec.Process = e.o.Process
 	cfg := initproc.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle, Pid: e.pid,
 		Exec: true, Trace: e.c.rt.Trace, PreserveFDs: e.o.PreserveFDs}
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return err
-	}
-	if err := e.sync.Send(syncproto.Msg{Type: syncproto.Config, Config: data}); err != nil {
-		return err
+	if e.plan != nil {
+		if _, err := e.sync.File().Write(e.plan.Bytes()); err != nil {
+			return fmt.Errorf("sync: send exec plan: %w", err)
+		}
+	} else {
+		data, err := json.Marshal(cfg)
+		if err != nil {
+			return err
+		}
+		if err := e.sync.Send(syncproto.Msg{Type: syncproto.Config, Config: data}); err != nil {
+			return err
+		}
 	}
 	onTrace := e.c.rt.Log.Forward
 	if len(spec.Process.Rlimits) > 0 {

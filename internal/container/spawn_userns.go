@@ -55,10 +55,13 @@ func (cr *creation) startViaNsenter(cmd *exec.Cmd, report *os.File) (*Proc, erro
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	child, err := forkExec(cmd)
+	if err != nil {
 		return nil, err
 	}
-	pid, err := readNsenterPid(report, cmd)
+	// The intermediate, if the constructor forked, is reaped by
+	// readNsenterPid.
+	pid, err := readNsenterPid(report, child)
 	if err != nil {
 		return nil, err
 	}

@@ -144,25 +144,9 @@ func Compile(c Config) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{strs: map[string]uint32{}, trace: c.Trace}
-	capset, err := caps.Parse(s.Process.Capabilities)
+	capset, filter, err := p.prepare(s)
 	if err != nil {
 		return nil, err
-	}
-	dropped, err := capset.Restrict()
-	if err != nil {
-		return nil, err
-	}
-	if len(dropped) > 0 {
-		p.Warnings = append(p.Warnings, "not granted, outside hako's own bounding set on this host: "+strings.Join(dropped, ","))
-	}
-	var filter *seccomp.Program
-	if sc := s.Linux.Seccomp; sc != nil {
-		if filter, err = seccomp.Compile(sc); err != nil {
-			return nil, &trace.StepError{Step: "seccomp compile", Operands: fmt.Sprintf("default %s, %d rules", sc.DefaultAction, len(sc.Syscalls)), Err: err}
-		}
-		for _, w := range filter.Warnings {
-			p.Warnings = append(p.Warnings, "seccomp: "+w)
-		}
 	}
 	if err := p.early(c); err != nil {
 		return nil, err
@@ -364,7 +348,7 @@ func (p *Plan) rootfs(c Config) error {
 		if c.ConsoleFd < 0 {
 			return errors.New("process.terminal is true but no console socket was given (use --console-socket)")
 		}
-		p.emit(opOpenpty, fTrace, p.traced("openpty", "/dev/pts/ptmx"), rPtmx, reg(rRoot), reg(rFdDir))
+		p.emit(opOpenpty, fTrace, p.traced("openpty", "/dev/pts/ptmx"), rPtmx, reg(rRoot), reg(rFdDir), imm(0))
 		t := p.step("mount", "console on /dev/console")
 		p.emit(opOpenFile, 0, t, rT1, reg(rRoot), p.str_("/dev/console"))
 		p.mount(p.traced("mount", "bind pty on /dev/console"), fdname(rPts), fdname(rT1), "", unix.MS_BIND, "")
@@ -625,6 +609,68 @@ func (p *Plan) finish(c Config) error {
 	// (CVE-2024-21626) but what process set-up still needs.
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rRoot))
 	return nil
+}
+
+// CompileExec compiles `hako exec`'s init: the nsenter constructor has
+// joined the container's namespaces (and the parent its cgroup), so what is
+// left is the process itself, as initproc's runExec does it.
+func CompileExec(c Config) (*Plan, error) {
+	s := c.Spec
+	if s.Process == nil {
+		return nil, errors.New("config has no process")
+	}
+	if sc := s.Linux.Seccomp; sc != nil {
+		for _, r := range sc.Syscalls {
+			if r.Action == specs.ActNotify {
+				return nil, &Unsupported{"seccomp notify"}
+			}
+		}
+	}
+	p := &Plan{strs: map[string]uint32{}, trace: c.Trace}
+	capset, filter, err := p.prepare(s)
+	if err != nil {
+		return nil, err
+	}
+	if s.Process.Terminal {
+		if c.ConsoleFd < 0 {
+			return nil, errors.New("process.terminal is true but no console socket was given (use --console-socket)")
+		}
+		p.emit(opOpenpty, fTrace, p.traced("openpty", "/dev/pts/ptmx"), rPtmx, imm(0), imm(0), imm(1))
+		payload := "/dev/ptmx"
+		p.emit(opSendFd, fTrace, p.traced("send console", "pty master over console socket"), -1,
+			imm(uint64(c.ConsoleFd)), reg(rPtmx), p.str_(payload), imm(uint64(len(payload))))
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rPtmx))
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ConsoleFd)))
+	}
+	c.FifoFd = -1
+	p.process(c, capset, filter)
+	return p, nil
+}
+
+// prepare parses the capabilities and compiles the seccomp profile, with
+// their warnings.
+func (p *Plan) prepare(s *specs.Spec) (*caps.Set, *seccomp.Program, error) {
+	capset, err := caps.Parse(s.Process.Capabilities)
+	if err != nil {
+		return nil, nil, err
+	}
+	dropped, err := capset.Restrict()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(dropped) > 0 {
+		p.Warnings = append(p.Warnings, "not granted, outside hako's own bounding set on this host: "+strings.Join(dropped, ","))
+	}
+	var filter *seccomp.Program
+	if sc := s.Linux.Seccomp; sc != nil {
+		if filter, err = seccomp.Compile(sc); err != nil {
+			return nil, nil, &trace.StepError{Step: "seccomp compile", Operands: fmt.Sprintf("default %s, %d rules", sc.DefaultAction, len(sc.Syscalls)), Err: err}
+		}
+		for _, w := range filter.Warnings {
+			p.Warnings = append(p.Warnings, "seccomp: "+w)
+		}
+	}
+	return capset, filter, nil
 }
 
 // --- the process (initproc's finishProcess, lookPath, exec) ---------------------

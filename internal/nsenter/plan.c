@@ -411,9 +411,16 @@ static int lookpath(const char *name, const char *path, char *msg, size_t mn) {
 	for (;;) {
 		const char *end = strchr(p, ':');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
+		// As Go's filepath.Join(dir, name): "" and "." give the bare
+		// name, trailing slashes go (a script's interpreter sees this
+		// path as its argument).
 		char cand[4096];
-		if (n == 0)
-			snprintf(cand, sizeof(cand), "./%s", name);
+		while (n > 1 && p[n - 1] == '/')
+			n--;
+		if (n == 0 || (n == 1 && p[0] == '.'))
+			snprintf(cand, sizeof(cand), "%s", name);
+		else if (n == 1 && p[0] == '/')
+			snprintf(cand, sizeof(cand), "/%s", name);
 		else
 			snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p, name);
 		if (exec_ok(cand) == 0) {
@@ -666,15 +673,31 @@ static long run(const struct plan_op *o) {
 		}
 		return 0;
 	case OP_OPENPTY: {
-		int h = lookup((int)arg(o, 0), "/dev/pts/ptmx", 0);
-		if (h < 0) {
-			snprintf(errmsg, sizeof(errmsg), "open /dev/pts/ptmx in rootfs (is devpts mounted?): %s", strerror(errno));
-			return -1;
+		int m;
+		if (o->a[2]) {
+			// exec: the container's own /dev/pts/ptmx, which must really
+			// be a pty multiplexer (char 5:2), or the container could hand
+			// hako something else.
+			struct stat st;
+			m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+			if (m < 0)
+				return -1;
+			if (fstat(m, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2) {
+				snprintf(errmsg, sizeof(errmsg), "/dev/pts/ptmx in the container is not a pty multiplexer (char 5:2)");
+				errno = 0;
+				return -1;
+			}
+		} else {
+			int h = lookup((int)arg(o, 0), "/dev/pts/ptmx", 0);
+			if (h < 0) {
+				snprintf(errmsg, sizeof(errmsg), "open /dev/pts/ptmx in rootfs (is devpts mounted?): %s", strerror(errno));
+				return -1;
+			}
+			m = openat((int)arg(o, 1), fdname(0, h), O_RDWR | O_NOCTTY | O_CLOEXEC);
+			close(h);
+			if (m < 0)
+				return -1;
 		}
-		int m = openat((int)arg(o, 1), fdname(0, h), O_RDWR | O_NOCTTY | O_CLOEXEC);
-		close(h);
-		if (m < 0)
-			return -1;
 		int unlock = 0;
 		if (ioctl(m, TIOCSPTLCK, &unlock) < 0)
 			return -1;

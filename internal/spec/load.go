@@ -70,6 +70,12 @@ func Decode(r io.Reader) (*specs.Spec, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("config is empty")
 	}
+	// The hand-written decoder skips encoding/json's per-process reflection
+	// set-up; it gives up on anything it is not sure of, and encoding/json
+	// then produces the canonical result or the error.
+	if s, ok := decodeFast(data); ok {
+		return s, nil
+	}
 	var s specs.Spec
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&s); err != nil {
