@@ -35,15 +35,17 @@ type CreateOpts struct {
 
 // creation is the work in progress of one create; undo removes what it made.
 type creation struct {
-	rt     *Runtime
-	o      CreateOpts
-	spec   *specs.Spec
-	dir    *state.Dir
-	cg     cgroups.Manager
-	fifo   *os.File
-	cmd    *exec.Cmd
-	sync   *syncproto.Conn
-	bundle string
+	rt   *Runtime
+	o    CreateOpts
+	spec *specs.Spec
+	// specJSON is config.json as read, stored in state.json as is.
+	specJSON []byte
+	dir      *state.Dir
+	cg       cgroups.Manager
+	fifo     *os.File
+	cmd      *exec.Cmd
+	sync     *syncproto.Conn
+	bundle   string
 	// waitMap: ID maps are written by newuidmap after clone (rootless).
 	waitMap bool
 	// proc is init (cmd.Process, or the nsenter constructor's grandchild).
@@ -65,14 +67,14 @@ func (rt *Runtime) Create(o CreateOpts) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := spec.Load(bundle)
+	s, raw, err := spec.LoadRaw(bundle)
 	if err != nil {
 		return nil, err
 	}
 	if s.Process != nil && s.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
 		return nil, errors.New("process.terminal is true: --console-socket is required to create a container with a terminal (or set terminal to false)")
 	}
-	cr := &creation{rt: rt, o: o, spec: s, bundle: bundle}
+	cr := &creation{rt: rt, o: o, spec: s, specJSON: raw, bundle: bundle}
 	c, err := cr.run()
 	if err != nil {
 		cr.undo()
@@ -129,7 +131,7 @@ func (cr *creation) record(creating bool) (*state.State, error) {
 		return nil, fmt.Errorf("read start time of init %d: %w", pid, err)
 	}
 	st := &state.State{ID: cr.o.ID, Pid: pid, PidStart: start, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
-		Created: time.Now().UTC(), Owner: owner(), Annotations: cr.spec.Annotations, Spec: cr.spec, Creating: creating}
+		Created: time.Now().UTC(), Owner: owner(), Annotations: cr.spec.Annotations, Spec: cr.spec, SpecJSON: cr.specJSON, Creating: creating}
 	if cr.cg != nil {
 		st.Cgroups = cr.cg.Paths()
 	}

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -47,6 +46,9 @@ type State struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Cgroups     map[string]string `json:"cgroups,omitempty"`
 	Spec        *specs.Spec       `json:"spec"`
+	// SpecJSON, when set, is the spec as config.json's bytes (normalized
+	// again on load): saved as is instead of re-encoding Spec.
+	SpecJSON []byte `json:"-"`
 	// Creating: create had not finished when this was written. Whoever
 	// holds the lock and reads it knows that create died midway.
 	Creating bool `json:"creating,omitempty"`
@@ -119,7 +121,7 @@ func (d *Dir) Fifo() string { return filepath.Join(d.Path, FifoName) }
 // Save writes state.json atomically: a reader sees the old or the new file,
 // never half of one.
 func (d *Dir) Save(s *State) error {
-	data, err := json.Marshal(s)
+	data, err := encode(s)
 	if err != nil {
 		return err
 	}
@@ -148,11 +150,11 @@ func (d *Dir) Load() (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	var s State
-	if err := json.Unmarshal(data, &s); err != nil {
+	s, err := decode(data)
+	if err != nil {
 		return nil, fmt.Errorf("read state %s: %w", d.Path, err)
 	}
-	return &s, nil
+	return s, nil
 }
 
 // Remove deletes the state directory.
