@@ -26,6 +26,9 @@ func runCmd(g *globals, args []string) error {
 		return err
 	}
 	o.ID = pos[0]
+	// run starts what it creates at once: init need not wait for start
+	// on exec.fifo (saves the fifo and a round trip).
+	o.NoFifo = true
 	rt := g.runtime()
 	if *detach {
 		return runDetached(rt, o)

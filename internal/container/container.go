@@ -39,6 +39,9 @@ type Container struct {
 	// initTrace is the sync socket, kept open under --trace so Start can
 	// print init's steps after ready.
 	initTrace *syncproto.Conn
+	// noFifo: created without exec.fifo (CreateOpts.NoFifo), in this
+	// process: init is already on its way to exec.
+	noFifo bool
 }
 
 // Load opens container id and locks it for the duration of the command.

@@ -31,6 +31,10 @@ type CreateOpts struct {
 	NoPivot       bool
 	PreserveFDs   int
 	Stdio         [3]*os.File // nil: hako's own
+	// NoFifo: init goes on to exec as soon as it is ready, without waiting
+	// for Start on exec.fifo (run, which starts at once). Start then only
+	// runs the poststart hooks.
+	NoFifo bool
 }
 
 // creation is the work in progress of one create; undo removes what it made.
@@ -52,6 +56,8 @@ type creation struct {
 	proc *Proc
 	// plan, when set, is what init executes instead of running the Go init.
 	plan *initplan.Plan
+	// earlyRlimits: applied right after clone (initplan.RlimitsEarly).
+	earlyRlimits bool
 	// cgLater: the cgroup is created right after clone (see run).
 	cgLater           bool
 	fifoFd, consoleFd int
@@ -88,8 +94,10 @@ func (cr *creation) run() (*Container, error) {
 	if cr.dir, err = state.Create(cr.rt.Root, cr.o.ID); err != nil {
 		return nil, err
 	}
-	if err := cr.makeFifo(); err != nil {
-		return nil, err
+	if !cr.o.NoFifo {
+		if err := cr.makeFifo(); err != nil {
+			return nil, err
+		}
 	}
 	if err := cr.makeCgroup(); err != nil {
 		return nil, err
@@ -256,7 +264,7 @@ func (cr *creation) handshake() error {
 			return err
 		}
 	}
-	if len(cr.spec.Process.Rlimits) > 0 {
+	if len(cr.spec.Process.Rlimits) > 0 && !cr.earlyRlimits {
 		if _, err := cr.sync.Expect(syncproto.Rlimits, onTrace); err != nil {
 			return cr.initErr(err)
 		}
@@ -347,8 +355,10 @@ func (cr *creation) save(st *state.State) (*Container, error) {
 	if err := cr.dir.Save(st); err != nil {
 		return nil, err
 	}
-	cr.fifo.Close()
-	c := &Container{rt: cr.rt, dir: cr.dir, State: st, Process: cr.proc}
+	if cr.fifo != nil {
+		cr.fifo.Close()
+	}
+	c := &Container{rt: cr.rt, dir: cr.dir, State: st, Process: cr.proc, noFifo: cr.fifo == nil}
 	if cr.rt.Log.Enabled() {
 		// Keep listening: init's last steps (startContainer hooks, exec)
 		// come after ready, and Start prints them if it runs in this process.

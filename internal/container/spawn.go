@@ -70,8 +70,13 @@ func (cr *creation) spawn() error {
 	if err != nil {
 		return err
 	}
-	// Our copies of the fds only init needs go once init has its own.
-	defer closeExtra(cmd.ExtraFiles[cr.o.PreserveFDs+2:])
+	// Our copies of the fds only init needs go once init has its own (the
+	// preserved fds, the sync socket and exec.fifo are closed elsewhere).
+	keep := cr.o.PreserveFDs + 1
+	if cr.fifo != nil {
+		keep++
+	}
+	defer closeExtra(cmd.ExtraFiles[min(keep, len(cmd.ExtraFiles)):])
 	if cmd.SysProcAttr.UseCgroupFD {
 		defer unix.Close(cmd.SysProcAttr.CgroupFD)
 	}
@@ -205,7 +210,10 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 		return 2 + len(cmd.ExtraFiles)
 	}
 	syncFd := add(initproc.EnvSync, sync)
-	cr.fifoFd, cr.consoleFd = add(initproc.EnvFifo, cr.fifo), -1
+	cr.fifoFd, cr.consoleFd = -1, -1
+	if cr.fifo != nil {
+		cr.fifoFd = add(initproc.EnvFifo, cr.fifo)
+	}
 	console, err := cr.consoleSocket()
 	if err != nil {
 		return nil, nil, err
@@ -251,12 +259,13 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 	if os.Getenv("HAKO_INIT") == "go" {
 		return nil
 	}
+	early := initplan.RlimitsEarly(cr.spec.Process.Rlimits)
 	pl, err := initplan.Compile(initplan.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace,
 		JoinCgroup: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
 		UserNS:     cr.hasNS(specs.UserNamespace), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: os.Geteuid() != 0,
-		FifoFd: cr.fifoFd, ConsoleFd: cr.consoleFd})
+		FifoFd: cr.fifoFd, ConsoleFd: cr.consoleFd, EarlyRlimits: early})
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())
 		return nil
@@ -267,7 +276,7 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 	for _, w := range pl.Warnings {
 		fmt.Fprintln(cr.rt.warnOut(), "hako: warning:", w)
 	}
-	cr.plan = pl
+	cr.plan, cr.earlyRlimits = pl, early && len(cr.spec.Process.Rlimits) > 0
 	cmd.Env = []string{"_HAKO_PLAN=" + strconv.Itoa(syncFd)}
 	return nil
 }
@@ -454,6 +463,12 @@ func setns(ns specs.LinuxNamespace) error {
 
 // sendConfig hands init everything it needs, as sync message 1.
 func (cr *creation) sendConfig() error {
+	if cr.earlyRlimits {
+		// Before the plan goes: init must not get past them unlimited.
+		if err := setRlimits(cr.proc.Pid, cr.spec, cr.rt.Log); err != nil {
+			return err
+		}
+	}
 	if cr.plan != nil {
 		if _, err := cr.sync.File().Write(cr.plan.Bytes()); err != nil {
 			return fmt.Errorf("sync: send init plan: %w", err)

@@ -13,11 +13,15 @@ import (
 // Start releases a created container's init to exec the user program, then
 // runs the poststart hooks (a failing one is a warning: the program runs).
 func (c *Container) Start() error {
-	if st := c.Status(); st != state.Created {
-		return fmt.Errorf("cannot start container %s: it is %s, not created: %w", c.State.ID, st, ErrState)
-	}
-	if err := c.rt.Log.Step("start", "open exec.fifo", c.releaseInit); err != nil {
-		return err
+	if c.noFifo {
+		c.noFifo = false
+	} else {
+		if st := c.Status(); st != state.Created {
+			return fmt.Errorf("cannot start container %s: it is %s, not created: %w", c.State.ID, st, ErrState)
+		}
+		if err := c.rt.Log.Step("start", "open exec.fifo", c.releaseInit); err != nil {
+			return err
+		}
 	}
 	if c.initTrace != nil {
 		// Init's last steps, until its execve closes the socket.

@@ -40,6 +40,29 @@ type Config struct {
 	Rootless   bool
 	FifoFd     int
 	ConsoleFd  int
+	// EarlyRlimits: the parent applies process.rlimits before sending the
+	// plan (see RlimitsEarly), so init need not stop for them.
+	EarlyRlimits bool
+}
+
+// RlimitsEarly reports whether the parent may apply rlimits to init right
+// after clone instead of just before the uid change: when none of them can
+// starve the executor's own set-up (it opens a few dozen fds, allocates a
+// few pages and forks nothing). Then init skips the rlimits round trip.
+func RlimitsEarly(rl []specs.POSIXRlimit) bool {
+	for _, r := range rl {
+		switch r.Type {
+		case "RLIMIT_NOFILE":
+			if r.Soft < 256 {
+				return false
+			}
+		case "RLIMIT_NPROC", "RLIMIT_CORE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_MSGQUEUE",
+			"RLIMIT_SIGPENDING", "RLIMIT_LOCKS", "RLIMIT_MEMLOCK":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Plan is a compiled init: what plan.c executes.
@@ -685,7 +708,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	if m.Given {
 		p.emit(opBounding, fTrace, p.traced("capset bounding", capset.Names("bounding")), -1, imm(m.Bounding), imm(m.Last))
 	}
-	if len(proc.Rlimits) > 0 {
+	if len(proc.Rlimits) > 0 && !c.EarlyRlimits {
 		p.send(syncproto.Rlimits)
 		p.wait("rlimits-ok")
 	}
