@@ -20,8 +20,8 @@ import (
 // produces for the same input:
 //   - object keys match a field's json name exactly, or else ASCII
 //     case-insensitively; a key with any non-ASCII byte (after unescaping)
-//     gives up, since encoding/json folds Unicode ('ſ' matches "s", 'K'
-//     matches "k");
+//     gives up, since encoding/json folds Unicode (U+017F 'ſ' matches "s",
+//     U+212A, the Kelvin sign, matches "k");
 //   - unknown keys are skipped, their values still validated;
 //   - a repeated key decodes into what the earlier one left: objects merge
 //     into the existing struct (through an existing pointer) or map, and
@@ -53,10 +53,11 @@ type fastFail struct{}
 
 type fastDec struct {
 	data  []byte
-	str   string // string(data): strings without escapes are substrings of it
+	str   string // string(data): strings without escapes are substrings of it (one copy of the config for all of them)
 	pos   int
 	depth int
-	buf   []byte // the last unescaped string or key
+	buf   []byte   // the last unescaped string or key
+	strs  []string // strSliceInto's scratch
 }
 
 // decodeFast decodes a config.json into a specs.Spec without reflection.
@@ -570,9 +571,12 @@ func sliceInto[T any](d *fastDec, p *[]T, elem func(*fastDec, *T)) {
 	}
 	s := (*p)[:0]
 	for first := true; d.more(&first, ']'); {
-		if len(s) < cap(s) {
+		switch {
+		case len(s) < cap(s):
 			s = s[:len(s)+1]
-		} else {
+		case cap(s) == 0:
+			s = make([]T, 1, 4) // skip growing through 1 and 2
+		default:
 			var zero T
 			s = append(s, zero)
 		}
@@ -581,6 +585,34 @@ func sliceInto[T any](d *fastDec, p *[]T, elem func(*fastDec, *T)) {
 	if len(s) == 0 {
 		s = []T{}
 	}
+	*p = s
+}
+
+// strSliceInto is sliceInto for strings. Into a slice with no backing
+// array to reuse, it collects the strings first and allocates once.
+func strSliceInto[T ~string](d *fastDec, p *[]T) {
+	if cap(*p) != 0 {
+		sliceInto(d, p, strInto[T])
+		return
+	}
+	if !d.open('[') {
+		*p = nil
+		return
+	}
+	strs := d.strs[:0]
+	for first := true; d.more(&first, ']'); {
+		if d.null() {
+			strs = append(strs, "") // null leaves the new element zero
+		} else {
+			strs = append(strs, d.string())
+		}
+	}
+	s := make([]T, len(strs)) // never nil, as encoding/json's []
+	for i, v := range strs {
+		s[i] = T(v)
+	}
+	clear(strs)
+	d.strs = strs[:0]
 	*p = s
 }
 
@@ -798,7 +830,7 @@ func (d *fastDec) scheduler(p *specs.Scheduler) {
 		case 2:
 			intInto(d, &p.Priority)
 		case 3:
-			sliceInto(d, &p.Flags, strInto[specs.LinuxSchedulerFlag])
+			strSliceInto(d, &p.Flags)
 		case 4:
 			uintInto(d, &p.Runtime)
 		case 5:
@@ -824,11 +856,11 @@ func (d *fastDec) process(p *specs.Process) {
 		case 2:
 			d.user(&p.User)
 		case 3:
-			sliceInto(d, &p.Args, strInto[string])
+			strSliceInto(d, &p.Args)
 		case 4:
 			strInto(d, &p.CommandLine)
 		case 5:
-			sliceInto(d, &p.Env, strInto[string])
+			strSliceInto(d, &p.Env)
 		case 6:
 			strInto(d, &p.Cwd)
 		case 7:
@@ -862,15 +894,15 @@ func (d *fastDec) capabilities(p *specs.LinuxCapabilities) {
 	for first := true; d.more(&first, '}'); {
 		switch d.field(capabilitiesNames[:]) {
 		case 0:
-			sliceInto(d, &p.Bounding, strInto[string])
+			strSliceInto(d, &p.Bounding)
 		case 1:
-			sliceInto(d, &p.Effective, strInto[string])
+			strSliceInto(d, &p.Effective)
 		case 2:
-			sliceInto(d, &p.Inheritable, strInto[string])
+			strSliceInto(d, &p.Inheritable)
 		case 3:
-			sliceInto(d, &p.Permitted, strInto[string])
+			strSliceInto(d, &p.Permitted)
 		case 4:
-			sliceInto(d, &p.Ambient, strInto[string])
+			strSliceInto(d, &p.Ambient)
 		default:
 			d.skip()
 		}
@@ -976,7 +1008,7 @@ func (d *fastDec) mount(p *specs.Mount) {
 		case 2:
 			strInto(d, &p.Source)
 		case 3:
-			sliceInto(d, &p.Options, strInto[string])
+			strSliceInto(d, &p.Options)
 		case 4:
 			sliceInto(d, &p.UIDMappings, (*fastDec).idMapping)
 		case 5:
@@ -996,9 +1028,9 @@ func (d *fastDec) hook(p *specs.Hook) {
 		case 0:
 			strInto(d, &p.Path)
 		case 1:
-			sliceInto(d, &p.Args, strInto[string])
+			strSliceInto(d, &p.Args)
 		case 2:
-			sliceInto(d, &p.Env, strInto[string])
+			strSliceInto(d, &p.Env)
 		case 3:
 			intPtr(d, &p.Timeout)
 		default:
@@ -1059,9 +1091,9 @@ func (d *fastDec) linux(p *specs.Linux) {
 		case 9:
 			strInto(d, &p.RootfsPropagation)
 		case 10:
-			sliceInto(d, &p.MaskedPaths, strInto[string])
+			strSliceInto(d, &p.MaskedPaths)
 		case 11:
-			sliceInto(d, &p.ReadonlyPaths, strInto[string])
+			strSliceInto(d, &p.ReadonlyPaths)
 		case 12:
 			strInto(d, &p.MountLabel)
 		case 13:
@@ -1450,7 +1482,7 @@ func (d *fastDec) personality(p *specs.LinuxPersonality) {
 		case 0:
 			strInto(d, &p.Domain)
 		case 1:
-			sliceInto(d, &p.Flags, strInto[specs.LinuxPersonalityFlag])
+			strSliceInto(d, &p.Flags)
 		default:
 			d.skip()
 		}
@@ -1468,9 +1500,9 @@ func (d *fastDec) seccomp(p *specs.LinuxSeccomp) {
 		case 1:
 			uintPtr(d, &p.DefaultErrnoRet)
 		case 2:
-			sliceInto(d, &p.Architectures, strInto[specs.Arch])
+			strSliceInto(d, &p.Architectures)
 		case 3:
-			sliceInto(d, &p.Flags, strInto[specs.LinuxSeccompFlag])
+			strSliceInto(d, &p.Flags)
 		case 4:
 			strInto(d, &p.ListenerPath)
 		case 5:
@@ -1510,7 +1542,7 @@ func (d *fastDec) syscall(p *specs.LinuxSyscall) {
 	for first := true; d.more(&first, '}'); {
 		switch d.field(syscallNames[:]) {
 		case 0:
-			sliceInto(d, &p.Names, strInto[string])
+			strSliceInto(d, &p.Names)
 		case 1:
 			strInto(d, &p.Action)
 		case 2:
@@ -1532,7 +1564,7 @@ func (d *fastDec) intelRdt(p *specs.LinuxIntelRdt) {
 		case 0:
 			strInto(d, &p.ClosID)
 		case 1:
-			sliceInto(d, &p.Schemata, strInto[string])
+			strSliceInto(d, &p.Schemata)
 		case 2:
 			strInto(d, &p.L3CacheSchema)
 		case 3:
@@ -1556,7 +1588,7 @@ func (d *fastDec) memoryPolicy(p *specs.LinuxMemoryPolicy) {
 		case 1:
 			strInto(d, &p.Nodes)
 		case 2:
-			sliceInto(d, &p.Flags, strInto[specs.MemoryPolicyFlagType])
+			strSliceInto(d, &p.Flags)
 		default:
 			d.skip()
 		}
@@ -1650,7 +1682,7 @@ func (d *fastDec) windows(p *specs.Windows) {
 	for first := true; d.more(&first, '}'); {
 		switch d.field(windowsNames[:]) {
 		case 0:
-			sliceInto(d, &p.LayerFolders, strInto[string])
+			strSliceInto(d, &p.LayerFolders)
 		case 1:
 			sliceInto(d, &p.Devices, (*fastDec).windowsDevice)
 		case 2:
@@ -1780,11 +1812,11 @@ func (d *fastDec) windowsNetwork(p *specs.WindowsNetwork) {
 	for first := true; d.more(&first, '}'); {
 		switch d.field(windowsNetworkNames[:]) {
 		case 0:
-			sliceInto(d, &p.EndpointList, strInto[string])
+			strSliceInto(d, &p.EndpointList)
 		case 1:
 			boolInto(d, &p.AllowUnqualifiedDNSQuery)
 		case 2:
-			sliceInto(d, &p.DNSSearchList, strInto[string])
+			strSliceInto(d, &p.DNSSearchList)
 		case 3:
 			strInto(d, &p.NetworkSharedContainerName)
 		case 4:
@@ -1840,7 +1872,7 @@ func (d *fastDec) hwConfig(p *specs.HWConfig) {
 		case 2:
 			uintPtr(d, &p.Memory)
 		case 3:
-			sliceInto(d, &p.DtDevs, strInto[string])
+			strSliceInto(d, &p.DtDevs)
 		case 4:
 			sliceInto(d, &p.IOMems, (*fastDec).ioMems)
 		case 5:
@@ -1880,7 +1912,7 @@ func (d *fastDec) vmHypervisor(p *specs.VMHypervisor) {
 		case 0:
 			strInto(d, &p.Path)
 		case 1:
-			sliceInto(d, &p.Parameters, strInto[string])
+			strSliceInto(d, &p.Parameters)
 		default:
 			d.skip()
 		}
@@ -1896,7 +1928,7 @@ func (d *fastDec) vmKernel(p *specs.VMKernel) {
 		case 0:
 			strInto(d, &p.Path)
 		case 1:
-			sliceInto(d, &p.Parameters, strInto[string])
+			strSliceInto(d, &p.Parameters)
 		case 2:
 			strInto(d, &p.InitRD)
 		default:
@@ -1996,17 +2028,17 @@ func (d *fastDec) freeBSDJail(p *specs.FreeBSDJail) {
 		case 2:
 			strInto(d, &p.Ip4)
 		case 3:
-			sliceInto(d, &p.Ip4Addr, strInto[string])
+			strSliceInto(d, &p.Ip4Addr)
 		case 4:
 			strInto(d, &p.Ip6)
 		case 5:
-			sliceInto(d, &p.Ip6Addr, strInto[string])
+			strSliceInto(d, &p.Ip6Addr)
 		case 6:
 			strInto(d, &p.Vnet)
 		case 7:
 			strInto(d, &p.Interface)
 		case 8:
-			sliceInto(d, &p.VnetInterfaces, strInto[string])
+			strSliceInto(d, &p.VnetInterfaces)
 		case 9:
 			strInto(d, &p.SysVMsg)
 		case 10:
@@ -2036,7 +2068,7 @@ func (d *fastDec) freeBSDJailAllow(p *specs.FreeBSDJailAllow) {
 		case 2:
 			boolInto(d, &p.Chflags)
 		case 3:
-			sliceInto(d, &p.Mount, strInto[string])
+			strSliceInto(d, &p.Mount)
 		case 4:
 			boolInto(d, &p.Quotas)
 		case 5:
