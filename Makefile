@@ -49,7 +49,7 @@ e2e-goinit: build
 # A few seconds per fuzz target in `make test`; fuzz-long runs minutes.
 FUZZTIME ?= 3s
 fuzz:
-	@for t in FuzzDecode FuzzValidateID FuzzParseMountOptions FuzzParseSignal; do \
+	@for t in FuzzDecode FuzzDecodeFast FuzzValidateID FuzzParseMountOptions FuzzParseSignal; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./internal/spec/ || exit 1; done
 
 fuzz-long:
