@@ -87,8 +87,8 @@ func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) err
 	}
 	relay.finish()
 	reportOOM(rt, o.ID, ws)
-	if !keep {
-		cleanup(rt, o.ID)
+	if !keep && c.Relock() == nil { // fails if someone deleted it meanwhile
+		c.Delete(true)
 	}
 	return exitError(exitStatus(ws))
 }

@@ -82,6 +82,11 @@ func (rt *Runtime) load(id string, lock bool) (*Container, error) {
 // Close releases the container's lock.
 func (c *Container) Close() { c.dir.Unlock() }
 
+// Relock takes the lock again after Close, for the same process to go on
+// with the container it created (run deletes it after it exits) without
+// reading state.json back.
+func (c *Container) Relock() error { return c.dir.Lock() }
+
 // Status derives the status from the live init process, never from disk:
 // alive and exec.fifo present is created; alive and frozen is paused; alive
 // is running; anything else is stopped. No state.json at all means create

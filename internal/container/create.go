@@ -59,7 +59,9 @@ type creation struct {
 	// earlyRlimits: applied right after clone (initplan.RlimitsEarly).
 	earlyRlimits bool
 	// cgLater: the cgroup is created right after clone (see run).
-	cgLater           bool
+	cgLater bool
+	// joined: init was moved into the cgroup before it asked.
+	joined            bool
 	fifoFd, consoleFd int
 }
 
@@ -103,14 +105,35 @@ func (cr *creation) run() (*Container, error) {
 		return nil, err
 	}
 	var made chan error
+	pid := make(chan int, 1)
 	if cr.cgLater {
 		// Made while this goroutine starts init and init builds its
 		// mounts (2 CPUs or more: in parallel); init asks to join (sync
-		// message "cgroup") only once everything else is mounted.
+		// message "cgroup") only once everything else is mounted. A plan
+		// init is moved in as soon as both exist, so that by the time it
+		// asks, the answer is ready (the Go init is moved only when it
+		// asks: its runtime's start-up must not be charged to the
+		// container).
 		made = make(chan error, 1)
-		go func() { made <- cr.cg.Create() }()
+		go func() {
+			err := cr.cg.Create()
+			if p := <-pid; err == nil && p > 0 {
+				// Answered before init asks: init reads the answer
+				// once it has sent its request, without waiting.
+				if err = cr.cg.Apply(p); err == nil {
+					err = cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone})
+					cr.joined = err == nil
+				}
+			}
+			made <- err
+		}()
 	}
 	err = cr.spawn()
+	if err == nil && cr.plan != nil {
+		pid <- cr.proc.Pid
+	} else {
+		pid <- 0
+	}
 	if made != nil {
 		if cerr := <-made; err == nil {
 			err = cerr
@@ -239,11 +262,13 @@ func (cr *creation) handshake() error {
 		if _, err := cr.sync.Expect(syncproto.Cgroup, onTrace); err != nil {
 			return cr.initErr(err)
 		}
-		if err := cr.cg.Apply(cr.proc.Pid); err != nil {
-			return err
-		}
-		if err := cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone}); err != nil {
-			return err
+		if !cr.joined {
+			if err := cr.cg.Apply(cr.proc.Pid); err != nil {
+				return err
+			}
+			if err := cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone}); err != nil {
+				return err
+			}
 		}
 	}
 	if hasRuntimeHooks(cr.spec) {

@@ -18,7 +18,9 @@
 //	| - | init → parent | warning    | something was not applied as asked (printed, not fatal)        |
 //
 // Messages a/b happen only where init cannot be cloned straight into its
-// cgroup (cgroup v1): joining after the Go runtime's start-up leaves the
+// cgroup (cgroup v1). With the plan executor (internal/initplan) the parent
+// moves init as soon as the cgroup exists and sends b unasked; init still
+// sends a, then reads the b already waiting for it: joining after the Go runtime's start-up leaves the
 // memory init needed to start charged to hako, not to the container's limit
 // (measured: the smallest working memory.limit for `run /bin/true` went
 // from 1.7 MiB to 416 KiB).
