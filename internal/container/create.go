@@ -120,9 +120,10 @@ func (cr *creation) run() (*Container, error) {
 			if p := <-pid; err == nil && p > 0 {
 				// Answered before init asks: init reads the answer
 				// once it has sent its request, without waiting.
+				// A failed send means init is gone: the handshake
+				// then reports init's own error, not this one.
 				if err = cr.cg.Apply(p); err == nil {
-					err = cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone})
-					cr.joined = err == nil
+					cr.joined = cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone}) == nil
 				}
 			}
 			made <- err
