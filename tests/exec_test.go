@@ -151,3 +151,23 @@ func TestExecTTY(t *testing.T) {
 		t.Errorf("exec --tty exit %d, want 4: %s", r.code, r)
 	}
 }
+
+// TestTimerSlack: hako's own threads run with 1 ms of timer slack (fewer
+// wake-ups of the Go runtime's sysmon); the container's processes, by run
+// and by exec, get the slack hako was started with.
+func TestTimerSlack(t *testing.T) {
+	t.Parallel()
+	want, err := os.ReadFile("/proc/self/timerslack_ns")
+	if err != nil {
+		t.Skip("no timerslack_ns:", err)
+	}
+	w := strings.TrimSpace(string(want))
+	c := newCtr(t, withSh("cat /proc/self/timerslack_ns"))
+	if r := c.run(); r.code != 0 || strings.TrimSpace(r.out) != w {
+		t.Errorf("run: container's timer slack %q, want hako's caller's %s (%s)", strings.TrimSpace(r.out), w, r)
+	}
+	rc, _ := runningCtr(t)
+	if r := rc.hako("exec", rc.id, "cat", "/proc/self/timerslack_ns"); r.code != 0 || strings.TrimSpace(r.out) != w {
+		t.Errorf("exec: process's timer slack %q, want %s (%s)", strings.TrimSpace(r.out), w, r)
+	}
+}

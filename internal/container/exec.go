@@ -192,7 +192,7 @@ func (e *execution) compilePlan(consoleFd int) error {
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
 	pl, err := initplan.CompileExec(initplan.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle,
-		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, FifoFd: -1})
+		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, FifoFd: -1, TimerSlack: nsenter.TimerSlack()})
 	if initplan.IsUnsupported(err) {
 		return nil
 	}
@@ -244,7 +244,7 @@ func (e *execution) handshake() error {
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
 	cfg := initproc.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle, Pid: e.pid,
-		Exec: true, Trace: e.c.rt.Trace, PreserveFDs: e.o.PreserveFDs}
+		Exec: true, Trace: e.c.rt.Trace, PreserveFDs: e.o.PreserveFDs, TimerSlack: nsenter.TimerSlack()}
 	if e.plan != nil {
 		if _, err := e.sync.File().Write(e.plan.Bytes()); err != nil {
 			return fmt.Errorf("sync: send exec plan: %w", err)

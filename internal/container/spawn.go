@@ -16,6 +16,7 @@ import (
 
 	"hako/internal/initplan"
 	"hako/internal/initproc"
+	"hako/internal/nsenter"
 	"hako/internal/syncproto"
 	"hako/internal/userns"
 )
@@ -265,7 +266,7 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 		JoinCgroup: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
 		UserNS:     cr.hasNS(specs.UserNamespace), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: os.Geteuid() != 0,
-		FifoFd: cr.fifoFd, ConsoleFd: cr.consoleFd, EarlyRlimits: early})
+		FifoFd: cr.fifoFd, ConsoleFd: cr.consoleFd, EarlyRlimits: early, TimerSlack: nsenter.TimerSlack()})
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())
 		return nil
@@ -485,7 +486,8 @@ func (cr *creation) sendConfig() error {
 	}
 	cfg := initproc.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		Pid: cr.proc.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinCgroup: cr.lateJoin(),
-		UserNS: has(specs.UserNamespace), NetNS: has(specs.NetworkNamespace), CgroupNS: has(specs.CgroupNamespace), Rootless: os.Geteuid() != 0}
+		UserNS: has(specs.UserNamespace), NetNS: has(specs.NetworkNamespace), CgroupNS: has(specs.CgroupNamespace), Rootless: os.Geteuid() != 0,
+		TimerSlack: nsenter.TimerSlack()}
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return err

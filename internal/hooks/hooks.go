@@ -12,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"hako/internal/nsenter"
 	"hako/internal/trace"
 )
 
@@ -94,7 +95,7 @@ func run(h specs.Hook, state []byte) error {
 	cmd.Stdin = bytes.NewReader(state)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err := nsenter.WithTimerSlack(cmd.Run)
 	if ctx.Err() == context.DeadlineExceeded {
 		return fmt.Errorf("timed out after %ds", *h.Timeout)
 	}

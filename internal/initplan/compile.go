@@ -31,6 +31,9 @@ type Config struct {
 	NoPivot     bool
 	PreserveFDs int
 	Trace       bool
+	// TimerSlack is the timer slack (ns) to give the program: hako's
+	// original one (its own threads run with 1 ms); -1 leaves it.
+	TimerSlack int64
 	// JoinCgroup: init asks the parent to move it into its cgroup first
 	// (cgroup v1, where it cannot be cloned into it).
 	JoinCgroup bool
@@ -171,6 +174,7 @@ func Compile(c Config) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.timerSlack(c)
 	if err := p.early(c); err != nil {
 		return nil, err
 	}
@@ -282,6 +286,14 @@ func (p *Plan) joinCgroup(c Config) {
 	}
 	if hasNewNS(c.Spec, specs.CgroupNamespace) {
 		p.sys(unix.SYS_UNSHARE, fTrace, p.traced("unshare", "CLONE_NEWCGROUP"), -1, imm(unix.CLONE_NEWCGROUP))
+	}
+}
+
+// timerSlack gives init (and so the program, which inherits it across
+// execve) hako's original timer slack back.
+func (p *Plan) timerSlack(c Config) {
+	if c.TimerSlack >= 0 {
+		p.sys(unix.SYS_PRCTL, 0, -1, -1, imm(unix.PR_SET_TIMERSLACK), imm(uint64(c.TimerSlack)))
 	}
 }
 
@@ -666,6 +678,7 @@ func CompileExec(c Config) (*Plan, error) {
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ConsoleFd)))
 	}
 	c.FifoFd = -1
+	p.timerSlack(c)
 	p.process(c, capset, filter)
 	return p, nil
 }

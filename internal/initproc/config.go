@@ -31,7 +31,10 @@ type Config struct {
 	// PreserveFDs is how many fds from 3 on the program inherits.
 	PreserveFDs int  `json:"preserveFds,omitempty"`
 	Trace       bool `json:"trace,omitempty"`
-	Hooks       bool `json:"hooks,omitempty"` // parent runs prestart/createRuntime: pause for it
+	// TimerSlack: hako's original timer slack (ns), for the program and
+	// the hooks init runs (hako's threads run with 1 ms); -1: unknown.
+	TimerSlack int64 `json:"timerSlack"`
+	Hooks      bool  `json:"hooks,omitempty"` // parent runs prestart/createRuntime: pause for it
 	// JoinCgroup: ask the parent to move init into its cgroup (sync
 	// message "cgroup") before building the container.
 	JoinCgroup bool `json:"joinCgroup,omitempty"`

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hako/internal/nsenter"
 	"hako/internal/seccomp"
 	"hako/internal/syncproto"
 	"hako/internal/trace"
@@ -97,6 +98,12 @@ func start(sync *syncproto.Conn) (*proc, error) {
 	p := &proc{sync: sync}
 	if err := json.Unmarshal(m.Config, &p.cfg); err != nil {
 		return nil, fmt.Errorf("decode init config: %w", err)
+	}
+	// hako's original timer slack, for this (locked, exec-ing) thread and
+	// the hooks init runs; the Go runtime's other threads keep 1 ms.
+	if p.cfg.TimerSlack >= 0 {
+		nsenter.SetTimerSlack(p.cfg.TimerSlack)
+		_ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(p.cfg.TimerSlack), 0, 0, 0)
 	}
 	var sink trace.Sink
 	if p.cfg.Trace {
