@@ -76,6 +76,7 @@ static struct {
 	uint32_t strlen;
 	int reg[NREGS];
 	char argv0[4096];
+	char passwd[16384];
 	char msg[8192];
 	size_t len;
 } vm;
@@ -455,26 +456,31 @@ static int cloexec_from(int first) {
 }
 
 // home finds uid's home directory in the container's /etc/passwd.
+// (No stdio: its buffers would be new pages, charged to the container.)
 static const char *home(unsigned uid, char *buf, size_t n) {
-	FILE *f = fopen("/etc/passwd", "re");
-	if (!f)
+	char *data = vm.passwd;
+	int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return "/";
-	char line[1024];
-	const char *res = "/";
-	while (fgets(line, sizeof(line), f)) {
+	ssize_t len = read(fd, data, sizeof(vm.passwd) - 1);
+	close(fd);
+	if (len <= 0)
+		return "/";
+	data[len] = '\0';
+	for (char *line = data, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		char *fields[7] = {0};
 		int k = 0;
 		for (char *s = line, *tok; k < 7 && (tok = strsep(&s, ":")); k++)
 			fields[k] = tok;
-		if (k >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == uid && *fields[2]) {
-			fields[5][strcspn(fields[5], "\n")] = '\0';
+		if (k >= 6 && *fields[2] && strtoul(fields[2], NULL, 10) == uid) {
 			snprintf(buf, n, "%s", fields[5]);
-			res = buf;
-			break;
+			return buf;
 		}
 	}
-	fclose(f);
-	return res;
+	return "/";
 }
 
 // block splits a NUL-separated block of count strings into a vector.
@@ -792,7 +798,22 @@ static long run(const struct plan_op *o) {
 	return -1;
 }
 
+// prefault touches the scratch memory init will use (its stack, down to
+// what the deepest operation needs, and its buffers) before it joins the
+// container's cgroup, so the container's memory limit is charged for the
+// container, not for init's working space, which execve discards anyway.
+static void __attribute__((noinline)) prefault(void) {
+	volatile char stack[96 << 10];
+	for (size_t i = 0; i < sizeof(stack); i += 4096)
+		stack[i] = 0;
+	memset(vm.msg, 0, sizeof(vm.msg));
+	memset(errmsg, 0, sizeof(errmsg));
+	memset(vm.argv0, 0, sizeof(vm.argv0));
+	memset(vm.passwd, 0, sizeof(vm.passwd));
+}
+
 void hako_plan_main(int sync) {
+	prefault();
 	vm.sync = sync;
 	for (int i = 0; i < NREGS; i++)
 		vm.reg[i] = -1;
