@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -11,13 +12,14 @@ import (
 	"hako/internal/trace"
 )
 
-var byName = func() map[string]capability.Cap {
+// byName is built on first use (not at every hako start).
+var byName = sync.OnceValue(func() map[string]capability.Cap {
 	m := map[string]capability.Cap{}
 	for _, c := range capability.ListKnown() {
 		m["CAP_"+strings.ToUpper(c.String())] = c
 	}
 	return m
-}()
+})
 
 // Set is a parsed spec capability block.
 type Set struct {
@@ -44,7 +46,7 @@ func Parse(c *specs.LinuxCapabilities) (*Set, error) {
 		{capability.AMBIENT, "ambient", c.Ambient},
 	} {
 		for _, n := range l.names {
-			v, ok := byName[strings.ToUpper(n)]
+			v, ok := byName()[strings.ToUpper(n)]
 			if !ok {
 				return nil, fmt.Errorf("process.capabilities.%s: unknown capability %q", l.name, n)
 			}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -29,7 +30,27 @@ func setPids(c cg, r *specs.LinuxResources) error {
 
 // pageSize is runtime-spec's hugepage size syntax ("2MB", "1GB"); it is
 // checked because it becomes part of a file name.
-var pageSize = regexp.MustCompile(`^[1-9][0-9]*[KMGTPE]?B$`)
+var pageSize = lazyRegexp(`^[1-9][0-9]*[KMGTPE]?B$`)
+
+// lazyRegexp compiles on first use, not in every hako process's start-up.
+type lazyRegexp string
+
+func (l lazyRegexp) MatchString(s string) bool { return compiled(string(l)).MatchString(s) }
+
+var compiled = func() func(string) *regexp.Regexp {
+	var mu sync.Mutex
+	m := map[string]*regexp.Regexp{}
+	return func(expr string) *regexp.Regexp {
+		mu.Lock()
+		defer mu.Unlock()
+		if r, ok := m[expr]; ok {
+			return r
+		}
+		r := regexp.MustCompile(expr)
+		m[expr] = r
+		return r
+	}
+}()
 
 // setHugetlbV1 writes hugetlb.<size>.limit_in_bytes and, where the kernel
 // has it (5.7+), the reservation limit too: runtime-spec asks for

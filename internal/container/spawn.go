@@ -3,7 +3,6 @@ package container
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -18,6 +17,7 @@ import (
 	"hako/internal/initproc"
 	"hako/internal/nsenter"
 	"hako/internal/syncproto"
+	"hako/internal/unixsock"
 	"hako/internal/userns"
 )
 
@@ -311,12 +311,11 @@ func dialListener(s *specs.Spec) (*os.File, error) {
 	if sc == nil || sc.ListenerPath == "" || !hasNotify(sc) {
 		return nil, nil
 	}
-	conn, err := net.Dial("unix", sc.ListenerPath)
+	f, err := unixsock.Dial(sc.ListenerPath)
 	if err != nil {
 		return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
 	}
-	defer conn.Close()
-	return conn.(*net.UnixConn).File()
+	return f, nil
 }
 
 func hasNotify(sc *specs.LinuxSeccomp) bool {
@@ -330,12 +329,11 @@ func hasNotify(sc *specs.LinuxSeccomp) bool {
 
 // dialConsole connects to a --console-socket path.
 func dialConsole(path string) (*os.File, error) {
-	conn, err := net.Dial("unix", path)
+	f, err := unixsock.Dial(path)
 	if err != nil {
 		return nil, fmt.Errorf("connect console socket: %w", err)
 	}
-	defer conn.Close()
-	return conn.(*net.UnixConn).File()
+	return f, nil
 }
 
 func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {

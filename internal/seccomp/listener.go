@@ -3,10 +3,11 @@ package seccomp
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"hako/internal/unixsock"
 )
 
 // ListenerState is the message sent with the listener fd, as runc sends it:
@@ -26,12 +27,12 @@ func ListenerState(st specs.State, pid int, metadata string) ([]byte, error) {
 // (linux.seccomp.listenerPath) and sends state with fd attached
 // (SCM_RIGHTS) in one message. The caller keeps fd and closes it.
 func SendListener(path string, fd int, state []byte) error {
-	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	conn, err := unixsock.Dial(path)
 	if err != nil {
 		return fmt.Errorf("seccomp listener %s: %w", path, err)
 	}
 	defer conn.Close()
-	n, _, err := conn.WriteMsgUnix(state, unix.UnixRights(fd), nil)
+	n, err := unix.SendmsgN(int(conn.Fd()), state, unix.UnixRights(fd), nil, 0)
 	if err != nil {
 		return fmt.Errorf("seccomp listener %s: send fd: %w", path, err)
 	}
