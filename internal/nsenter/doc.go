@@ -19,6 +19,18 @@
 // _HAKO_NSENTER_PIPE, so the parent learns the pid of the process it must
 // wait for and never has to guess why the child died.
 //
-// This is the only cgo in hako. Import it (for its side effect) only from
-// the main package. Use Env to build the environment for a child.
+// The same constructor hosts hako's container init, the plan executor
+// (plan.c, see internal/initplan): with _HAKO_PLAN set it reads a plan from
+// the sync socket and carries it out (after joining namespaces, for exec),
+// then execs the container's program; the Go runtime never starts in that
+// process.
+//
+// In every other hako process (the CLI) the constructor raises the timer
+// slack of the main thread to 1 ms before the Go runtime creates its
+// threads (see slack_for_runtime in nsenter.c); TimerSlack returns the
+// original value, which every process hako starts for others gets back.
+//
+// This is the only cgo in hako. Linking it runs the constructor in that
+// binary (harmless without the variables above). Use Env to build the
+// environment for a child.
 package nsenter

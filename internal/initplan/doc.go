@@ -1,0 +1,30 @@
+// Package initplan compiles a container's set-up into a plan: a flat list of
+// operations over a few fd registers that the plan executor
+// (internal/nsenter/plan.c) carries out in the container's init process
+// before any Go runtime exists there.
+//
+// Why: the container's first process used to be a second Go program (`hako
+// init`), whose start-up (runtime, package inits, a cold JSON decode of the
+// whole spec, ~2.5 ms of wall time and ~330 page faults) sat on the start
+// path of every container and was partly charged to the container's memory
+// cgroup. The plan keeps every decision in Go, in this package, mirroring
+// internal/initproc and internal/rootfs step for step, and leaves C only the
+// mechanics: a generic syscall operation plus compound ones where the
+// kernel's answer decides what comes next (create a missing mount point one
+// component at a time inside the root, retry a remount keeping locked flags,
+// mask a file or a directory, check /dev/null is 1:3, open the pty and take
+// its peer with TIOCGPTPEER, look the program up in PATH).
+//
+// Every operation names the trace step it belongs to; the executor speaks
+// internal/syncproto's JSON, so `--trace` shows init's steps as before and a
+// failure reaches the user as "mount proc on /proc: EPERM: ... : hint".
+//
+// What the plan does not express, Compile reports as *Unsupported and hako
+// runs the Go init instead (it is still built and tested: `make test` runs
+// the e2e suite a second time with HAKO_INIT=go): createContainer and
+// startContainer hooks, seccomp notify, no mount namespace, idmapped or
+// tmpcopyup mounts, sysfs in a user namespace without its own network
+// namespace (the Go init falls back to a bind), a cgroup mount without a
+// cgroup namespace, joining a user namespace by path, and ID maps written by
+// newuidmap.
+package initplan
