@@ -16,6 +16,7 @@ import (
 	"hako/internal/initplan"
 	"hako/internal/initproc"
 	"hako/internal/nsenter"
+	"hako/internal/rootfs"
 	"hako/internal/syncproto"
 	"hako/internal/unixsock"
 	"hako/internal/userns"
@@ -266,7 +267,8 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 		JoinCgroup: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
 		UserNS:     cr.hasNS(specs.UserNamespace), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: os.Geteuid() != 0,
-		FifoFd: cr.fifoFd, ConsoleFd: cr.consoleFd, EarlyRlimits: early, TimerSlack: nsenter.TimerSlack()})
+		FifoFd: cr.fifoFd, ConsoleFd: cr.consoleFd, EarlyRlimits: early, TimerSlack: nsenter.TimerSlack(),
+		CgroupSources: cr.cgroupSources()})
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())
 		return nil
@@ -499,4 +501,49 @@ func closeExtra(fs []*os.File) {
 			f.Close()
 		}
 	}
+}
+
+// cgroupSources maps each host cgroup hierarchy to the container's cgroup
+// directory in it, for a cgroup mount without a cgroup namespace (the plan
+// binds them, as the Go init does from /proc/self/cgroup after joining).
+// nil when the container has no cgroup of its own or a hierarchy is unknown.
+func (cr *creation) cgroupSources() map[string]string {
+	if cr.cg == nil || cr.hasNS(specs.CgroupNamespace) || !hasCgroupMount(cr.spec) {
+		return nil
+	}
+	hier, err := rootfs.HostHierarchies()
+	if err != nil {
+		return nil
+	}
+	paths := cr.cg.Paths()
+	out := map[string]string{}
+	for _, h := range hier {
+		key := ""
+		if h.FSType == "cgroup" {
+			for _, c := range strings.Split(rootfs.CgroupV1Opts(h.VFSOptions), ",") {
+				if _, ok := paths[c]; ok {
+					key = c
+					break
+				}
+			}
+			if key == "" {
+				return nil
+			}
+		}
+		dir, ok := paths[key]
+		if !ok {
+			return nil
+		}
+		out[h.Mountpoint] = dir
+	}
+	return out
+}
+
+func hasCgroupMount(s *specs.Spec) bool {
+	for i := range s.Mounts {
+		if t := s.Mounts[i].Type; (t == "cgroup" || t == "cgroup2") && !rootfs.IsBind(&s.Mounts[i]) {
+			return true
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -31,6 +32,10 @@ type Config struct {
 	NoPivot     bool
 	PreserveFDs int
 	Trace       bool
+	// CgroupSources maps each host cgroup hierarchy's mount point to the
+	// container's cgroup directory in it: without a cgroup namespace, the
+	// cgroup mount binds these (nil: such a mount is Unsupported).
+	CgroupSources map[string]string
 	// TimerSlack is the timer slack (ns) to give the program: hako's
 	// original one (its own threads run with 1 ms); -1 leaves it.
 	TimerSlack int64
@@ -211,8 +216,8 @@ func supported(c Config) error {
 			return &Unsupported{"mount option idmap/tmpcopyup"}
 		case m.Type == "sysfs" && c.UserNS && !c.NetNS && !rootfs.IsBind(m):
 			return &Unsupported{"sysfs in a user namespace without a network namespace"}
-		case (m.Type == "cgroup" || m.Type == "cgroup2") && !rootfs.IsBind(m) && !c.CgroupNS:
-			return &Unsupported{"cgroup mount without a cgroup namespace"}
+		case (m.Type == "cgroup" || m.Type == "cgroup2") && !rootfs.IsBind(m) && !c.CgroupNS && c.CgroupSources == nil:
+			return &Unsupported{"cgroup mount without a cgroup namespace or a cgroup of its own"}
 		}
 	}
 	return nil
@@ -536,15 +541,37 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	if c.Rootless {
 		flags |= unix.MS_RDONLY // CVE-2023-25809
 	}
-	one := func(dest, fstype, data string) {
-		st := p.traced("mount", fmt.Sprintf("%s on %s (%s)", fstype, dest, data))
+	one := func(dest string, h *mountinfo.Info) error {
+		data := ""
+		if h.FSType == "cgroup" {
+			data = rootfs.CgroupV1Opts(h.VFSOptions)
+		}
+		if c.CgroupNS {
+			// A fresh mount: the namespace's root is the container's cgroup.
+			st := p.traced("mount", fmt.Sprintf("%s on %s (%s)", h.FSType, dest, data))
+			p.emit(opOpenDir, 0, st, rT1, reg(rRoot), p.str_(dest), imm(0o755))
+			p.mount(st, p.str_(h.FSType), fdname(rT1), h.FSType, flags, data)
+			p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+			return nil
+		}
+		// No cgroup namespace: a bind of the container's own cgroup.
+		src, ok := c.CgroupSources[h.Mountpoint]
+		if !ok {
+			return &Unsupported{"no cgroup of the container's in hierarchy " + h.Mountpoint}
+		}
+		st := p.traced("mount", "bind "+src+" on "+dest)
 		p.emit(opOpenDir, 0, st, rT1, reg(rRoot), p.str_(dest), imm(0o755))
-		p.mount(st, p.str_(fstype), fdname(rT1), fstype, flags, data)
+		p.mount(st, p.str_(src), fdname(rT1), "", unix.MS_BIND|unix.MS_REC, "")
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+		if flags != 0 {
+			p.emit(opLookup, 0, p.step("reopen", dest+" after mount"), rT2, reg(rRoot), p.str_(dest), imm(0))
+			p.emit(opRemount, fTrace, p.traced("remount", dest), -1, fdname(rT2), imm(uint64(flags)))
+			p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
+		}
+		return nil
 	}
 	if len(hier) == 1 && hier[0].FSType == "cgroup2" && hier[0].Mountpoint == "/sys/fs/cgroup" {
-		one(m.Destination, "cgroup2", "")
-		return nil
+		return one(m.Destination, hier[0])
 	}
 	base := m.Destination
 	tmpfs := &specs.Mount{Destination: base, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "noexec", "mode=755"}}
@@ -553,11 +580,9 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	}
 	for _, h := range hier {
 		dest := filepath.Join(base, filepath.Base(h.Mountpoint))
-		data := ""
-		if h.FSType == "cgroup" {
-			data = rootfs.CgroupV1Opts(h.VFSOptions)
+		if err := one(dest, h); err != nil {
+			return err
 		}
-		one(dest, h.FSType, data)
 		if name := filepath.Base(h.Mountpoint); strings.Contains(name, ",") {
 			for _, ctl := range strings.Split(name, ",") {
 				p.symlink(name, filepath.Join(base, ctl))
