@@ -1,0 +1,183 @@
+package initplan
+
+import (
+	"encoding/binary"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"hako/internal/spec"
+)
+
+// TestWireConstantsMatchC: the operation numbers, argument kinds and flags
+// are defined twice, here and in internal/nsenter/plan.h.
+func TestWireConstantsMatchC(t *testing.T) {
+	h, err := os.ReadFile("../nsenter/plan.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(h)
+	start := strings.Index(src, "OP_SYSCALL = 1,")
+	end := strings.Index(src[start:], "};")
+	cOps := regexp.MustCompile(`OP_[A-Z_]+`).FindAllString(src[start:start+end], -1)
+	goOps := []string{"OP_SYSCALL", "OP_LOOKUP", "OP_OPEN_DIR", "OP_OPEN_FILE", "OP_CHECK_REAL", "OP_REMOUNT",
+		"OP_OPEN_NULL", "OP_MASK", "OP_READONLY", "OP_SYMLINK", "OP_MKNOD", "OP_WRITE_FILE", "OP_SEND", "OP_WAIT",
+		"OP_OPENPTY", "OP_SEND_FD", "OP_USE_CONSOLE", "OP_PIVOT", "OP_MOVE_CHROOT", "OP_CHDIR_CHECK", "OP_BOUNDING",
+		"OP_CAPSET", "OP_AMBIENT", "OP_SETUSER", "OP_SECCOMP", "OP_LOOKPATH", "OP_FIFO_WAIT", "OP_CLOEXEC_FROM", "OP_EXEC"}
+	goVals := []int{opSyscall, opLookup, opOpenDir, opOpenFile, opCheckReal, opRemount, opOpenNull, opMask, opReadonly,
+		opSymlink, opMknod, opWriteFile, opSend, opWait, opOpenpty, opSendFd, opUseConsole, opPivot, opMoveChroot,
+		opChdirCheck, opBounding, opCapset, opAmbient, opSetuser, opSeccomp, opLookpath, opFifoWait, opCloexecFrom, opExec}
+	if strings.Join(cOps, " ") != strings.Join(goOps, " ") {
+		t.Fatalf("plan.h operations:\n%v\nGo's:\n%v", cOps, goOps)
+	}
+	for i, v := range goVals {
+		if v != i+1 {
+			t.Errorf("%s = %d in Go, %d in plan.h", goOps[i], v, i+1)
+		}
+	}
+	for name, v := range map[string]int{"PK_IMM": kImm, "PK_STR": kStr, "PK_REG": kReg, "PK_FDNAME": kFdName,
+		"PF_TRACE": fTrace, "PF_OK_EEXIST": fOkEexist, "PF_OK_ENOENT": fOkEnoent, "PLAN_TRACE": flagTrace} {
+		m := regexp.MustCompile(`\b` + name + `\s*=?\s*(\d+)`).FindStringSubmatch(src)
+		if m == nil {
+			t.Errorf("%s not found in plan.h", name)
+			continue
+		}
+		if c, _ := strconv.Atoi(m[1]); c != v {
+			t.Errorf("%s = %d in Go, %d in plan.h", name, v, c)
+		}
+	}
+	if !strings.Contains(src, `#define PLAN_MAGIC "`+magic+`"`) {
+		t.Errorf("plan.h's PLAN_MAGIC is not %q", magic)
+	}
+}
+
+func defaultConfig(t *testing.T) Config {
+	t.Helper()
+	s := spec.Default()
+	s.Root.Path = t.TempDir()
+	s.Process.Args = []string{"/bin/true"}
+	s.Process.Terminal = false
+	return Config{Spec: s, ID: "x", Bundle: t.TempDir(), Rootfs: s.Root.Path, FifoFd: 4, ConsoleFd: -1,
+		NetNS: true, CgroupNS: true, TimerSlack: -1}
+}
+
+// TestPlanLayout: the header and sections add up, every op's step exists.
+func TestPlanLayout(t *testing.T) {
+	c := defaultConfig(t)
+	c.Trace = true
+	p, err := Compile(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := p.Bytes()
+	le := binary.LittleEndian
+	if string(b[:4]) != magic || le.Uint32(b[4:]) != flagTrace {
+		t.Fatalf("header %q flags %d", b[:4], le.Uint32(b[4:]))
+	}
+	nops, nsteps, strlen, total := le.Uint32(b[8:]), le.Uint32(b[12:]), le.Uint32(b[16:]), le.Uint32(b[20:])
+	if int(total) != len(b) || hdrSize+int(nops)*opSize+int(nsteps)*stepSize+int(strlen) != len(b) {
+		t.Fatalf("sizes: %d ops, %d steps, %d string bytes, total %d, len %d", nops, nsteps, strlen, total, len(b))
+	}
+	for i, o := range p.ops {
+		if o.step >= int32(len(p.steps)) {
+			t.Errorf("op %d (code %d) names step %d of %d", i, o.code, o.step, len(p.steps))
+		}
+		for j, a := range o.args {
+			if a.kind == kStr && a.v >= uint64(len(p.str)) {
+				t.Errorf("op %d arg %d: string offset %d past %d", i, j, a.v, len(p.str))
+			}
+		}
+	}
+	if last := p.ops[len(p.ops)-1]; last.code != opExec {
+		t.Errorf("the plan ends with op %d, not exec", last.code)
+	}
+}
+
+// TestUnsupported: what only the Go init does is refused as Unsupported
+// (hako then runs the Go init), never compiled wrongly.
+func TestUnsupported(t *testing.T) {
+	hook := []specs.Hook{{Path: "/bin/true"}}
+	for name, edit := range map[string]func(*Config){
+		"createContainer hook": func(c *Config) { c.Spec.Hooks = &specs.Hooks{CreateContainer: hook} },
+		"startContainer hook":  func(c *Config) { c.Spec.Hooks = &specs.Hooks{StartContainer: hook} },
+		"no mount namespace": func(c *Config) {
+			var keep []specs.LinuxNamespace
+			for _, ns := range c.Spec.Linux.Namespaces {
+				if ns.Type != specs.MountNamespace {
+					keep = append(keep, ns)
+				}
+			}
+			c.Spec.Linux.Namespaces = keep
+		},
+		"seccomp notify": func(c *Config) {
+			c.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}}
+		},
+		"idmap mount": func(c *Config) {
+			c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/m", Type: "bind", Source: "/tmp", Options: []string{"rbind", "idmap"}})
+		},
+		"sysfs in a user namespace without a network namespace": func(c *Config) { c.UserNS, c.NetNS = true, false },
+		"cgroup mount, no cgroup namespace, no cgroup":          func(c *Config) { c.CgroupNS = false },
+	} {
+		c := defaultConfig(t)
+		edit(&c)
+		if _, err := Compile(c); !IsUnsupported(err) {
+			t.Errorf("%s: Compile returned %v, want Unsupported", name, err)
+		}
+	}
+	if _, err := Compile(defaultConfig(t)); err != nil {
+		t.Errorf("default spec: %v", err)
+	}
+}
+
+func TestCanDefer(t *testing.T) {
+	m := func(dest, typ string) specs.Mount { return specs.Mount{Destination: dest, Type: typ, Source: typ} }
+	for _, tc := range []struct {
+		mounts []specs.Mount
+		want   bool
+	}{
+		{[]specs.Mount{m("/sys", "sysfs"), m("/sys/fs/cgroup", "cgroup")}, true},
+		{[]specs.Mount{m("/sys/fs/cgroup", "cgroup"), m("/etc/hosts", "bind")}, true},
+		{[]specs.Mount{m("/sys/fs/cgroup", "cgroup"), m("/sys/fs/cgroup/x", "tmpfs")}, false},
+		{[]specs.Mount{m("/sys/fs/cgroup", "cgroup"), m("/sys", "sysfs")}, false},
+		{[]specs.Mount{m("/sys/fs/cgroup", "cgroup"), m("/sys/fs/cgroup", "tmpfs")}, false},
+	} {
+		if got := canDefer(tc.mounts, indexOfCgroup(tc.mounts)); got != tc.want {
+			t.Errorf("canDefer(%v) = %v, want %v", tc.mounts, got, tc.want)
+		}
+	}
+}
+
+func indexOfCgroup(ms []specs.Mount) int {
+	for i := range ms {
+		if ms[i].Type == "cgroup" {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestRlimitsEarly(t *testing.T) {
+	rl := func(typ string, soft uint64) []specs.POSIXRlimit {
+		return []specs.POSIXRlimit{{Type: typ, Soft: soft, Hard: soft}}
+	}
+	for _, tc := range []struct {
+		rl   []specs.POSIXRlimit
+		want bool
+	}{
+		{nil, true},
+		{rl("RLIMIT_NOFILE", 1024), true},
+		{rl("RLIMIT_NOFILE", 16), false},
+		{rl("RLIMIT_AS", 1<<30), false},
+		{rl("RLIMIT_NPROC", 10), true},
+		{rl("RLIMIT_FSIZE", 0), false},
+	} {
+		if got := RlimitsEarly(tc.rl); got != tc.want {
+			t.Errorf("RlimitsEarly(%v) = %v, want %v", tc.rl, got, tc.want)
+		}
+	}
+}
