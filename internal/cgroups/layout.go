@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"hako/internal/procself"
 )
 
 // mount is one cgroup hierarchy as this process sees it.
@@ -36,12 +39,11 @@ var v1Controllers = map[string]bool{
 
 // hostLayout reads this process's view of the cgroup mounts.
 func hostLayout() (layout, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	mi, err := procself.Mountinfo()
 	if err != nil {
 		return layout{}, err
 	}
-	defer f.Close()
-	l, err := parseMountinfo(f)
+	l, err := parseMountinfo(bytes.NewReader(mi))
 	if err != nil {
 		return layout{}, err
 	}

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"hako/internal/procself"
 )
 
 // mountCgroup gives the container its cgroup filesystem. On a pure v2 host
@@ -114,7 +117,11 @@ func cgroupV1Opts(super string) string {
 
 // hostHierarchies lists the host's cgroup mounts under /sys/fs/cgroup.
 func hostHierarchies() ([]*mountinfo.Info, error) {
-	ms, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+	mi, err := procself.Mountinfo()
+	if err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	ms, err := mountinfo.GetMountsFromReader(bytes.NewReader(mi), func(i *mountinfo.Info) (bool, bool) {
 		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") &&
 			(i.Mountpoint == "/sys/fs/cgroup" || strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/"))
 		return !ok, false

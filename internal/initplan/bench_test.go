@@ -1,0 +1,12 @@
+package initplan
+
+import "testing"
+
+func BenchmarkCompile(b *testing.B) {
+	c := defaultConfig(&testing.T{})
+	for i := 0; i < b.N; i++ {
+		if _, err := Compile(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
