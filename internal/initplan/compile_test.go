@@ -55,7 +55,7 @@ func TestWireConstantsMatchC(t *testing.T) {
 	}
 }
 
-func defaultConfig(t *testing.T) Config {
+func defaultConfig(t testing.TB) Config {
 	t.Helper()
 	s := spec.Default()
 	s.Root.Path = t.TempDir()
