@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"hako/internal/cgroups"
 	"hako/internal/initplan"
 	"hako/internal/initproc"
 	"hako/internal/nsenter"
@@ -66,6 +67,9 @@ type execution struct {
 	// plan, when set, is what the process executes after the nsenter
 	// constructor joined the namespaces (see initplan.CompileExec).
 	plan *initplan.Plan
+	// joinLate: rlimits go before the plan and the process is moved into
+	// the cgroup while it sets itself up (it asks before it is ready).
+	joinLate bool
 }
 
 func (e *execution) run() (*Proc, error) {
@@ -75,12 +79,13 @@ func (e *execution) run() (*Proc, error) {
 	if err := e.spawn(); err != nil {
 		return nil, err
 	}
-	if m := e.c.cgroup(); m != nil {
+	m := e.c.cgroup()
+	if m != nil && !e.joinLate {
 		if err := m.Apply(e.pid); err != nil {
 			return nil, err
 		}
 	}
-	if err := e.handshake(); err != nil {
+	if err := e.handshake(m); err != nil {
 		return nil, err
 	}
 	if e.o.PidFile != "" {
@@ -191,8 +196,10 @@ func (e *execution) addConsole(add func(string, *os.File) int) (int, error) {
 func (e *execution) compilePlan(consoleFd int) error {
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
+	late := initplan.RlimitsEarly(spec.Process.Rlimits) && e.c.cgroup() != nil
 	pl, err := initplan.CompileExec(initplan.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle,
-		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, FifoFd: -1, TimerSlack: nsenter.TimerSlack()})
+		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, FifoFd: -1, TimerSlack: nsenter.TimerSlack(),
+		EarlyRlimits: late, JoinCgroup: late})
 	if initplan.IsUnsupported(err) {
 		return nil
 	}
@@ -202,7 +209,7 @@ func (e *execution) compilePlan(consoleFd int) error {
 	for _, w := range pl.Warnings {
 		fmt.Fprintln(e.c.rt.warnOut(), "hako: warning:", w)
 	}
-	e.plan = pl
+	e.plan, e.joinLate = pl, late
 	return nil
 }
 
@@ -240,14 +247,32 @@ func readNsenterPid(pr *os.File, child *Proc) (int, error) {
 	return pid, nil
 }
 
-func (e *execution) handshake() error {
+func (e *execution) handshake(m cgroups.Manager) error {
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
 	cfg := initproc.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle, Pid: e.pid,
 		Exec: true, Trace: e.c.rt.Trace, PreserveFDs: e.o.PreserveFDs, TimerSlack: nsenter.TimerSlack()}
+	var joined chan error
 	if e.plan != nil {
+		if e.joinLate && len(spec.Process.Rlimits) > 0 {
+			if err := setRlimits(e.pid, &spec, e.c.rt.Log); err != nil {
+				return err
+			}
+		}
 		if _, err := e.sync.File().Write(e.plan.Bytes()); err != nil {
 			return fmt.Errorf("sync: send exec plan: %w", err)
+		}
+		if e.joinLate {
+			// Answered before the process asks (it asks just before
+			// ready); a failed send means it is gone, and Expect says why.
+			joined = make(chan error, 1)
+			go func() {
+				err := m.Apply(e.pid)
+				if err == nil {
+					_ = e.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone})
+				}
+				joined <- err
+			}()
 		}
 	} else {
 		data, err := json.Marshal(cfg)
@@ -259,7 +284,14 @@ func (e *execution) handshake() error {
 		}
 	}
 	onTrace := e.c.rt.Log.Forward
-	if len(spec.Process.Rlimits) > 0 {
+	if joined != nil {
+		if err := <-joined; err != nil {
+			return err
+		}
+		if _, err := e.sync.Expect(syncproto.Cgroup, onTrace); err != nil {
+			return e.initErr(err)
+		}
+	} else if len(spec.Process.Rlimits) > 0 {
 		if _, err := e.sync.Expect(syncproto.Rlimits, onTrace); err != nil {
 			return e.initErr(err)
 		}

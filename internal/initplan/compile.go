@@ -81,6 +81,7 @@ type Plan struct {
 	strs   map[string]uint32
 	trace  bool
 	joined bool
+	exec   bool // CompileExec
 	// Warnings are things not applied as asked (printed by the caller).
 	Warnings []string
 }
@@ -686,7 +687,7 @@ func CompileExec(c Config) (*Plan, error) {
 			}
 		}
 	}
-	p := &Plan{strs: map[string]uint32{}, trace: c.Trace}
+	p := &Plan{strs: map[string]uint32{}, trace: c.Trace, exec: true}
 	capset, filter, err := p.prepare(s)
 	if err != nil {
 		return nil, err
@@ -796,6 +797,12 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	p.sys(unix.SYS_UMASK, 0, -1, -1, imm(mask))
 	p.sys(unix.SYS_CHDIR, fTrace, p.traced("chdir", cwd), -1, p.str_(cwd))
 	p.emit(opLookpath, fTrace, p.traced("lookup", proc.Args[0]), -1, p.str_(proc.Args[0]), p.str_(getenv(proc.Env, "PATH")))
+	if p.exec && c.JoinCgroup {
+		// exec: the parent moves the process into the container's cgroup
+		// while it sets itself up; it must be there before it is ready.
+		p.send(syncproto.Cgroup)
+		p.wait("cgroup-ok")
+	}
 	p.send(syncproto.Ready)
 	if c.FifoFd >= 0 {
 		p.emit(opFifoWait, 0, p.step("wait for start", "exec.fifo"), -1, reg(rFdDir), imm(uint64(c.FifoFd)))
