@@ -85,6 +85,7 @@ func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) err
 	if err != nil {
 		return err
 	}
+	rt.Log.Note("exited", container.StatusString(ws))
 	relay.finish()
 	reportOOM(rt, o.ID, ws)
 	if !keep && c.Relock() == nil { // fails if someone deleted it meanwhile

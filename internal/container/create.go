@@ -167,7 +167,7 @@ func (cr *creation) record(creating bool) (*state.State, error) {
 	if cr.cg != nil {
 		st.Cgroups = cr.cg.Paths()
 	}
-	return st, cr.dir.Save(st)
+	return st, cr.rt.Log.Step("state save", cr.dir.Path+"/state.json (creating)", func() error { return cr.dir.Save(st) })
 }
 
 // makeFifo creates exec.fifo, mode 0622 so an init running as a mapped
@@ -378,7 +378,7 @@ func (cr *creation) save(st *state.State) (*Container, error) {
 		}
 	}
 	st.Creating = false
-	if err := cr.dir.Save(st); err != nil {
+	if err := cr.rt.Log.Step("state save", cr.dir.Path+"/state.json", func() error { return cr.dir.Save(st) }); err != nil {
 		return nil, err
 	}
 	if cr.fifo != nil {

@@ -81,7 +81,9 @@ type Plan struct {
 	strs   map[string]uint32
 	trace  bool
 	joined bool
-	exec   bool // CompileExec
+	// lateCgroup: cgroup mounts made after pivot_root (afterPivotOK).
+	lateCgroup []*specs.Mount
+	exec       bool // CompileExec
 	// Warnings are things not applied as asked (printed by the caller).
 	Warnings []string
 }
@@ -400,13 +402,22 @@ func (p *Plan) rootfs(c Config) error {
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rPtmx))
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ConsoleFd)))
 	}
-	for _, m := range late {
-		if err := p.specMount(c, m); err != nil {
-			return err
+	runtimeHooks := len(hooks.Of(s, "prestart")) > 0 || len(hooks.Of(s, "createRuntime")) > 0
+	if !runtimeHooks && !c.NoPivot && afterPivotOK(c, late) {
+		// Nothing between here and pivot_root needs the cgroup: join, the
+		// cgroup namespace and the cgroup mounts come after the masks,
+		// which leaves the parent ~0.5 ms more to have the cgroup ready
+		// (measured: init otherwise waited ~0.5 ms for it on a warm run).
+		p.lateCgroup = late
+	} else {
+		for _, m := range late {
+			if err := p.specMount(c, m); err != nil {
+				return err
+			}
 		}
+		p.joinCgroup(c)
 	}
-	p.joinCgroup(c)
-	if len(hooks.Of(s, "prestart")) > 0 || len(hooks.Of(s, "createRuntime")) > 0 {
+	if runtimeHooks {
 		p.send(syncproto.Hooks)
 		p.wait("hooks-done")
 	}
@@ -416,6 +427,27 @@ func (p *Plan) rootfs(c Config) error {
 		p.emit(opPivot, fTrace, p.traced("pivot_root", c.Rootfs), -1, reg(rRoot))
 	}
 	return p.finish(c)
+}
+
+// afterPivotOK reports whether the cgroup mounts (already known to be
+// independent of every other mount, see canDefer) may be made after
+// pivot_root and the masks: only fresh cgroup filesystems (a cgroup
+// namespace; a bind would name a host path), and no masked or read-only
+// path inside them.
+func afterPivotOK(c Config, late []*specs.Mount) bool {
+	if !c.CgroupNS {
+		return false
+	}
+	l := c.Spec.Linux
+	for _, m := range late {
+		d := filepath.Clean(m.Destination)
+		for _, p := range append(append([]string(nil), l.MaskedPaths...), l.ReadonlyPaths...) {
+			if p = filepath.Clean(p); p == d || strings.HasPrefix(p, d+"/") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // canDefer reports whether mounts[i], a cgroup filesystem, may be mounted
@@ -662,6 +694,12 @@ func (p *Plan) finish(c Config) error {
 	for _, r := range l.ReadonlyPaths {
 		p.emit(opReadonly, fTrace, p.traced("mount", "bind "+r+" on itself (readonly path, remounted read-only)"), -1, p.str_(r))
 	}
+	for _, m := range p.lateCgroup {
+		if err := p.specMount(c, m); err != nil {
+			return err
+		}
+	}
+	p.joinCgroup(c)
 	if c.Spec.Root.Readonly {
 		p.emit(opRemount, fTrace, p.traced("remount", "/ read-only (root.readonly)"), -1, p.str_("/"), imm(unix.MS_RDONLY))
 	}
