@@ -363,24 +363,10 @@ func (p *Plan) rootfs(c Config) error {
 		}
 	}
 	if devMounted {
-		var devs []specs.LinuxDevice
-		for _, d := range rootfs.DefaultDevices() {
-			if !rootfs.Listed(s.Linux.Devices, d.Path) {
-				devs = append(devs, d)
-			}
-		}
-		if err := p.devices(c, devs); err != nil {
+		if err := p.devices(c, rootfs.DevNodes(s.Linux.Devices)); err != nil {
 			return err
 		}
-		links := [][2]string{
-			{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
-			{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
-			{"pts/ptmx", "/dev/ptmx"},
-		}
-		if _, err := os.Stat("/proc/kcore"); err == nil {
-			links = append(links, [2]string{"/proc/kcore", "/dev/core"})
-		}
-		for _, l := range links {
+		for _, l := range rootfs.DevLinks() {
 			p.symlink(l[0], l[1])
 		}
 	}

@@ -26,15 +26,31 @@ var defaultDevices = []specs.LinuxDevice{
 // setupDev fills a fresh /dev: default nodes, the standard links, and
 // /dev/ptmx pointing at the container's own devpts instance.
 func (b *Builder) setupDev() error {
+	if err := b.createDevices(DevNodes(b.cfg.Spec.Linux.Devices)); err != nil {
+		return err
+	}
+	for _, l := range DevLinks() {
+		if err := b.symlink(l[0], l[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DevNodes are the default nodes a fresh /dev gets, less those the config
+// lists itself (it makes those).
+func DevNodes(listedInConfig []specs.LinuxDevice) []specs.LinuxDevice {
 	var devs []specs.LinuxDevice
 	for _, d := range defaultDevices {
-		if !listed(b.cfg.Spec.Linux.Devices, d.Path) {
+		if !listed(listedInConfig, d.Path) {
 			devs = append(devs, d)
 		}
 	}
-	if err := b.createDevices(devs); err != nil {
-		return err
-	}
+	return devs
+}
+
+// DevLinks are the standard links of a fresh /dev, as [target, link].
+func DevLinks() [][2]string {
 	links := [][2]string{
 		{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
 		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
@@ -43,12 +59,7 @@ func (b *Builder) setupDev() error {
 	if _, err := os.Stat("/proc/kcore"); err == nil {
 		links = append(links, [2]string{"/proc/kcore", "/dev/core"})
 	}
-	for _, l := range links {
-		if err := b.symlink(l[0], l[1]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return links
 }
 
 func listed(devs []specs.LinuxDevice, path string) bool {

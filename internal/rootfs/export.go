@@ -29,12 +29,6 @@ func HostHierarchies() ([]*mountinfo.Info, error) { return hostHierarchies() }
 // CgroupV1Opts keeps the controller names of a v1 mount's super options.
 func CgroupV1Opts(super string) string { return cgroupV1Opts(super) }
 
-// DefaultDevices are the nodes every container gets unless listed.
-func DefaultDevices() []specs.LinuxDevice { return defaultDevices }
-
-// Listed reports whether devs has a node at path.
-func Listed(devs []specs.LinuxDevice, path string) bool { return listed(devs, path) }
-
 // DevType maps a device type letter to S_IF*.
 func DevType(t string) (uint32, error) { return devType(t) }
 
