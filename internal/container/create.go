@@ -135,17 +135,18 @@ func (cr *creation) run() (*Container, error) {
 	} else {
 		pid <- 0
 	}
+	// Recorded before the handshake (while the cgroup is still being
+	// made): if this create is killed from here on, `delete --force`
+	// still finds init and the cgroup to remove.
+	var st *state.State
+	if err == nil {
+		st, err = cr.record(true)
+	}
 	if made != nil {
 		if cerr := <-made; err == nil {
 			err = cerr
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	// Recorded before the handshake: if this create is killed from here on,
-	// `delete --force` still finds init and the cgroup to remove.
-	st, err := cr.record(true)
 	if err != nil {
 		return nil, err
 	}
