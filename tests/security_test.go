@@ -13,20 +13,40 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestInitBinarySealed: the created container's init runs hako from a
-// read-only view of the binary, so /proc/<init>/exe (which a container
-// process can reach, CVE-2019-5736) can't be opened for writing.
+// TestInitBinarySealed: the created container's init is hako-init from a
+// sealed memfd (or, under HAKO_INIT=go, hako from a read-only view of its
+// binary). /proc/<init>/exe, which a container process can reach
+// (CVE-2019-5736), is held open as an attacker would, init is killed, and
+// the handle is reopened for writing: writing must fail and the host's
+// binary must not be what init ran.
 func TestInitBinarySealed(t *testing.T) {
 	t.Parallel()
 	c := newCtr(t, withSh("true"))
 	c.ok(c.withID("create", nil)...)
 	st, _ := c.state()
 	exe := fmt.Sprintf("/proc/%d/exe", st.Pid)
-	if err := unix.Access(exe, unix.W_OK); !errors.Is(err, unix.EROFS) {
-		t.Errorf("access(%s, W_OK) = %v, want EROFS (the binary must be sealed)", exe, err)
-	}
 	if target, _ := os.Readlink(exe); target == *hakoBin {
 		t.Errorf("init runs the host's binary path %s directly", target)
+	}
+	held, err := os.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	before := make([]byte, 4096)
+	n, _ := held.ReadAt(before, 0)
+	c.ok("delete", "--force", c.id)
+	w, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", held.Fd()), os.O_WRONLY, 0)
+	if err == nil {
+		_, err = w.WriteAt([]byte("owned"), 0)
+		w.Close()
+	}
+	if !errors.Is(err, unix.EROFS) && !errors.Is(err, unix.EPERM) {
+		t.Errorf("reopen %s for writing and write: %v, want EROFS (read-only view) or EPERM (sealed memfd)", exe, err)
+	}
+	after := make([]byte, 4096)
+	if m, _ := held.ReadAt(after, 0); m != n || string(after[:m]) != string(before[:n]) {
+		t.Errorf("init's binary changed")
 	}
 }
 

@@ -14,8 +14,8 @@ import (
 
 	"hako/internal/cli"
 	"hako/internal/initproc"
-	// The nsenter constructor joins namespaces before the Go runtime starts
-	// (hako exec); it does nothing unless asked to.
+	// hako-init's Go side; its package init gives hako's threads 1 ms of
+	// timer slack (see internal/nsenter).
 	_ "hako/internal/nsenter"
 )
 

@@ -52,7 +52,7 @@ type creation struct {
 	bundle   string
 	// waitMap: ID maps are written by newuidmap after clone (rootless).
 	waitMap bool
-	// proc is init (cmd.Process, or the nsenter constructor's grandchild).
+	// proc is init (cmd.Process, or hako-init's nsenter's grandchild).
 	proc *Proc
 	// plan, when set, is what init executes instead of running the Go init.
 	plan *initplan.Plan

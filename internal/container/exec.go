@@ -32,7 +32,7 @@ type ExecOpts struct {
 
 // Exec starts another process in a running container: it joins every
 // namespace of the container (the user and mount namespaces through the
-// nsenter constructor, before the Go runtime starts), its cgroup, and gets
+// hako-init's nsenter, before the Go runtime starts), its cgroup, and gets
 // the process's user, capabilities, rlimits and no_new_privs. The returned
 // process is a child of the caller (hako becomes a child subreaper, so the
 // grandchild forked into the container's PID namespace is reparented to it).
@@ -59,13 +59,13 @@ type execution struct {
 	c   *Container
 	o   ExecOpts
 	cmd *exec.Cmd
-	// child is the process hako started (the constructor's intermediate
+	// child is the process hako started (hako-init's intermediate
 	// when it forked into the PID namespace).
 	child *Proc
 	sync  *syncproto.Conn
 	pid   int
 	// plan, when set, is what the process executes after the nsenter
-	// constructor joined the namespaces (see initplan.CompileExec).
+	// hako-init joined the namespaces (see initplan.CompileExec).
 	plan *initplan.Plan
 	// joinLate: rlimits go before the plan and the process is moved into
 	// the cgroup while it sets itself up (it asks before it is ready).
@@ -152,7 +152,6 @@ func (e *execution) spawn() error {
 	if listener != nil {
 		add(initproc.EnvSeccompListener, listener)
 	}
-	cmd.Path = initPath(&cmd.ExtraFiles)
 	if listener == nil && os.Getenv("HAKO_INIT") != "go" {
 		if err := e.compilePlan(consoleFd); err != nil {
 			pw.Close()
@@ -163,6 +162,10 @@ func (e *execution) spawn() error {
 		env = []string{"_HAKO_PLAN=" + strconv.Itoa(syncFd)}
 	}
 	cmd.Env = append(env, nsenter.Env(e.namespacesToJoin(), pipeFd)...)
+	if err := initProgram(cmd, e.plan != nil, true); err != nil {
+		pw.Close()
+		return err
+	}
 	err = e.c.rt.Log.Step("clone", "hako init (exec: setns into the container's namespaces)", func() error {
 		var err error
 		e.child, err = forkExec(cmd)
@@ -223,8 +226,8 @@ func (e *execution) readPid(pr *os.File) error {
 	return nil
 }
 
-// readNsenterPid reads the nsenter constructor's report: the pid that will
-// run the program, or why joining failed. When the constructor forked into
+// readNsenterPid reads hako-init's nsenter's report: the pid that will
+// run the program, or why joining failed. When hako-init forked into
 // a PID namespace it reaps the intermediate process; the caller, a child
 // subreaper, inherits the grandchild.
 func readNsenterPid(pr *os.File, child *Proc) (int, error) {

@@ -2,18 +2,23 @@ package container
 
 import (
 	"os"
+	"os/exec"
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"hako/internal/nsenter"
 )
 
 // sealedSelf returns a handle to hako's own binary on a private, detached,
 // read-only mount (open_tree(OPEN_TREE_CLONE) + mount_setattr(RDONLY)).
-// Init is executed through it, so /proc/<init>/exe, which a container
-// process can reach (e.g. by making its /bin/sh a "#!/proc/self/exe" script),
-// names a file that cannot be opened for writing: the host's hako binary
-// can't be overwritten from inside (CVE-2019-5736). It costs two syscalls
-// per process, not a copy of the binary, and leaves no mount anywhere.
+// The Go init (for what a plan cannot express) is executed through it, so
+// /proc/<init>/exe, which a container process can reach (e.g. by making
+// its /bin/sh a "#!/proc/self/exe" script), names a file that cannot be
+// opened for writing: the host's hako binary can't be overwritten from
+// inside (CVE-2019-5736). It costs two syscalls per process, not a copy of
+// the binary, and leaves no mount anywhere. hako-init, the usual init, is
+// a sealed memfd instead (nsenter.Init).
 //
 // It returns nil where the caller may not create mounts (rootless): there
 // the binary belongs to root and the container's root (the user) cannot
@@ -31,15 +36,48 @@ var sealedSelf = sync.OnceValue(func() *os.File {
 	return os.NewFile(uintptr(fd), "hako (sealed)")
 })
 
-// initPath sets cmd's program to the sealed binary when there is one: it is
-// passed as an extra fd and executed as /proc/self/fd/N.
-func initPath(extra *[]*os.File) string {
-	f := sealedSelf()
-	if f == nil {
-		return "/proc/self/exe"
+// initProgram sets cmd's program. hako-init (nsenter.Init, a sealed memfd)
+// runs a plan and joins namespaces; the Go init, for what a plan cannot
+// express, is hako itself, executed through its sealed view: directly when
+// no namespace must be joined first, else by hako-init once it has joined
+// them (_HAKO_GOINIT names the fd).
+func initProgram(cmd *exec.Cmd, plan, nsenterFirst bool) error {
+	if !plan && !nsenterFirst {
+		if f := sealedSelf(); f != nil {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+			cmd.Path = "/proc/self/fd/" + itoa(2+len(cmd.ExtraFiles))
+		} else {
+			cmd.Path = "/proc/self/exe"
+		}
+		return nil
 	}
-	*extra = append(*extra, f)
-	return "/proc/self/fd/" + itoa(2+len(*extra))
+	f, err := nsenter.Init()
+	if err != nil {
+		return err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	cmd.Path = "/proc/self/fd/" + itoa(2+len(cmd.ExtraFiles))
+	if plan {
+		return nil
+	}
+	g := sealedSelf()
+	if g == nil {
+		if g, err = os.Open("/proc/self/exe"); err != nil {
+			return err
+		}
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, g)
+	cmd.Env = append(cmd.Env, "_HAKO_GOINIT="+itoa(2+len(cmd.ExtraFiles)))
+	return nil
+}
+
+// kept reports whether f stays open for later spawns of this process.
+func kept(f *os.File) bool {
+	if f == sealedSelf() {
+		return true
+	}
+	i, _ := nsenter.Init()
+	return f == i
 }
 
 func itoa(n int) string {

@@ -100,7 +100,7 @@ func (cr *creation) spawn() error {
 }
 
 // start starts init: straight from a thread that joined the path
-// namespaces, or through the nsenter constructor when a user namespace must
+// namespaces, or through hako-init's nsenter when a user namespace must
 // be joined.
 func (cr *creation) start(cmd *exec.Cmd, report *os.File) error {
 	if report != nil {
@@ -186,7 +186,7 @@ func socketpair() (*os.File, *os.File, error) {
 // where the caller had them), then hako's own, named by environment.
 //
 // With a user namespace to join it also returns the read end of the pipe
-// the nsenter constructor reports init's pid on (nil otherwise).
+// hako-init's nsenter reports init's pid on (nil otherwise).
 func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"hako", "init"}, Dir: cr.bundle}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -240,7 +240,6 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, pw) // closed with the others after start
 		env = append(env, cr.nsenterEnv(2+len(cmd.ExtraFiles))...)
 	}
-	cmd.Path = initPath(&cmd.ExtraFiles)
 	attr, err := cr.sysProcAttr()
 	if cr.waitMap {
 		env = append(env, initproc.EnvWaitMap+"=1")
@@ -249,6 +248,9 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 	cmd.SysProcAttr = attr
 	if err == nil && report == nil && !cr.waitMap {
 		err = cr.compilePlan(cmd, syncFd)
+	}
+	if err == nil {
+		err = initProgram(cmd, cr.plan != nil, report != nil)
 	}
 	return cmd, report, err
 }
@@ -341,7 +343,7 @@ func dialConsole(path string) (*os.File, error) {
 func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
 	a := &syscall.SysProcAttr{Setsid: true}
 	if cr.joinsUserNS() {
-		// The constructor joins and unshares everything after exec; init
+		// hako-init joins and unshares everything after exec; init
 		// joins its cgroup by pid (no CLONE_INTO_CGROUP).
 		return a, nil
 	}
@@ -497,7 +499,7 @@ func (cr *creation) sendConfig() error {
 
 func closeExtra(fs []*os.File) {
 	for _, f := range fs {
-		if f != sealedSelf() { // kept for the next spawn of this process
+		if !kept(f) { // kept for the next spawn of this process
 			f.Close()
 		}
 	}

@@ -20,7 +20,7 @@ var procNames = map[specs.LinuxNamespaceType]string{
 // joinsUserNS reports whether the spec gives the user namespace by path
 // (Kubernetes' user namespaces through containerd, podman pods). A Go
 // process cannot setns into a user namespace, so init is started through
-// the nsenter constructor, which joins every path namespace (user first),
+// hako-init's nsenter, which joins every path namespace (user first),
 // becomes root there, and only then unshares the new ones, so that they
 // are owned by the joined user namespace.
 func (cr *creation) joinsUserNS() bool {
@@ -32,7 +32,7 @@ func (cr *creation) joinsUserNS() bool {
 	return false
 }
 
-// nsenterEnv is the constructor's environment for init: the namespaces to
+// nsenterEnv is hako-init's environment for init: the namespaces to
 // join, the new ones to unshare after (cgroup and time stay init's job),
 // and the fd of the pipe it reports init's pid on.
 func (cr *creation) nsenterEnv(pipeFd int) []string {
@@ -48,7 +48,7 @@ func (cr *creation) nsenterEnv(pipeFd int) []string {
 	return nsenter.EnvUnshare(paths, unshare, pipeFd)
 }
 
-// startViaNsenter starts init through the constructor and returns the
+// startViaNsenter starts init through hako-init and returns the
 // process that runs init (a grandchild when a PID namespace is involved; we
 // are its child subreaper, so it is still ours to wait for).
 func (cr *creation) startViaNsenter(cmd *exec.Cmd, report *os.File) (*Proc, error) {
@@ -59,7 +59,7 @@ func (cr *creation) startViaNsenter(cmd *exec.Cmd, report *os.File) (*Proc, erro
 	if err != nil {
 		return nil, err
 	}
-	// The intermediate, if the constructor forked, is reaped by
+	// The intermediate, if hako-init forked, is reaped by
 	// readNsenterPid.
 	pid, err := readNsenterPid(report, child)
 	if err != nil {

@@ -696,7 +696,7 @@ func (p *Plan) finish(c Config) error {
 	return nil
 }
 
-// CompileExec compiles `hako exec`'s init: the nsenter constructor has
+// CompileExec compiles `hako exec`'s init: hako-init's nsenter has
 // joined the container's namespaces (and the parent its cgroup), so what is
 // left is the process itself, as initproc's runExec does it.
 func CompileExec(c Config) (*Plan, error) {

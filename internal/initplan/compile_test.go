@@ -14,9 +14,9 @@ import (
 )
 
 // TestWireConstantsMatchC: the operation numbers, argument kinds and flags
-// are defined twice, here and in internal/nsenter/plan.h.
+// are defined twice, here and in internal/nsenter/c/plan.h.
 func TestWireConstantsMatchC(t *testing.T) {
-	h, err := os.ReadFile("../nsenter/plan.h")
+	h, err := os.ReadFile("../nsenter/c/plan.h")
 	if err != nil {
 		t.Fatal(err)
 	}

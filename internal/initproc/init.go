@@ -35,7 +35,7 @@ func Main() {
 	// makes it dumpable again, as any program.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	// A session of its own (for the controlling terminal), also when the
-	// nsenter constructor forked init off the session leader hako started.
+	// hako-init's nsenter forked init off the session leader hako started.
 	unix.Setsid()
 	conn, err := fdFromEnv(EnvSync, "sync socket")
 	if err != nil {

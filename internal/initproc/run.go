@@ -71,7 +71,7 @@ func (p *proc) capabilities() (*caps.Set, error) {
 	return capset, nil
 }
 
-// runExec is `hako exec`'s init: the nsenter constructor has already joined
+// runExec is `hako exec`'s init: hako-init's nsenter has already joined
 // the container's namespaces (and its root), and the parent its cgroup, so
 // what is left is the process itself. No fifo: it execs once ready.
 func (p *proc) runExec(capset *caps.Set) error {

@@ -1,4 +1,6 @@
-// See doc.go. Keep this file small: every line runs in every hako process.
+// hako-init: the program hako starts as a container's init and as the
+// process `hako exec` runs. See ../doc.go. It joins namespaces (nsenter)
+// and then carries out the plan (plan.c) or hands over to the Go init.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -7,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "plan.h"
 
@@ -77,41 +82,28 @@ static void become_root(int pipe) {
 		fail(pipe, "error nsenter: setresuid 0 in the joined user namespace: %s%s\n", "", errno);
 }
 
-// start_plan hands over to the plan executor (plan.c) when the parent asked
-// for it: init then never reaches the Go runtime.
-static void start_plan(void) {
+// handover ends this program's part: with _HAKO_PLAN it carries out the
+// plan read from the sync socket (plan.c) and never returns; with
+// _HAKO_GOINIT it executes hako itself (the fd of its sealed view), whose Go
+// init does what a plan cannot express, in the namespaces joined here.
+static void handover(void) {
 	const char *p = getenv("_HAKO_PLAN");
 	if (p)
 		hako_plan_main(atoi(p));
+	const char *g = getenv("_HAKO_GOINIT");
+	if (!g)
+		fail(2, "hako-init: started without _HAKO_PLAN or _HAKO_GOINIT%s%s\n", "", 0);
+	int fd = atoi(g);
+	unsetenv("_HAKO_GOINIT");
+	char *argv[] = {"hako", "init", NULL};
+	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	fail(2, "hako-init: execute hako's Go init (fd %s): %s\n", g, errno);
 }
 
-// hako_timerslack is the timer slack hako was started with (nanoseconds);
-// see slack_for_runtime.
-long hako_timerslack = -1;
-
-// slack_for_runtime gives the CLI's threads 1 ms of timer slack before the
-// Go runtime creates any of them (they inherit it). The runtime's sysmon
-// thread polls every 20 us while a goroutine sits in a syscall, so a hako
-// process blocked on cgroup or mount locks wakes up hundreds of times; with
-// 50 containers starting at once that was ~12% of the wall time (measured,
-// docs/benchmarks.md). hako itself has no timer that needs better than 1 ms.
-// Whatever hako starts gets the original value back: the plan executor and
-// the Go init set it before executing the container's program, hooks run
-// from a thread that restored it.
-static void slack_for_runtime(void) {
-	hako_timerslack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-	if (hako_timerslack >= 0 && hako_timerslack < 1000000)
-		prctl(PR_SET_TIMERSLACK, 1000000, 0, 0, 0);
-}
-
-__attribute__((constructor)) static void hako_nsenter(void) {
+int main(void) {
 	char *spec = getenv("_HAKO_NSENTER");
-	if (!spec && !getenv("_HAKO_PLAN"))
-		slack_for_runtime();
-	if (!spec) {
-		start_plan();
-		return;
-	}
+	if (!spec)
+		handover();
 	// Non-dumpable before joining: the container's processes must not
 	// ptrace or read a process that still holds host fds (CVE-2016-9962).
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -153,5 +145,5 @@ __attribute__((constructor)) static void hako_nsenter(void) {
 	}
 	if (pipe >= 0)
 		close(pipe);
-	start_plan();
+	handover();
 }
