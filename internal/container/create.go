@@ -104,47 +104,28 @@ func (cr *creation) run() (*Container, error) {
 	if err := cr.makeCgroup(); err != nil {
 		return nil, err
 	}
-	var made chan error
-	pid := make(chan int, 1)
-	if cr.cgLater {
-		// Made while this goroutine starts init and init builds its
-		// mounts (2 CPUs or more: in parallel); init asks to join (sync
-		// message "cgroup") only once everything else is mounted. A plan
-		// init is moved in as soon as both exist, so that by the time it
-		// asks, the answer is ready (the Go init is moved only when it
-		// asks: its runtime's start-up must not be charged to the
-		// container).
-		made = make(chan error, 1)
-		go func() {
-			err := cr.cg.Create()
-			if p := <-pid; err == nil && p > 0 {
-				// Answered before init asks: init reads the answer
-				// once it has sent its request, without waiting.
-				// A failed send means init is gone: the handshake
-				// then reports init's own error, not this one.
-				if err = cr.cg.Apply(p); err == nil {
-					cr.joined = cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone}) == nil
-				}
-			}
-			made <- err
-		}()
-	}
+	// Recorded right after clone: if this create is killed from here on,
+	// `delete --force` finds init and the cgroup to remove.
 	err = cr.spawn()
-	if err == nil && cr.plan != nil {
-		pid <- cr.proc.Pid
-	} else {
-		pid <- 0
-	}
-	// Recorded before the handshake (while the cgroup is still being
-	// made): if this create is killed from here on, `delete --force`
-	// still finds init and the cgroup to remove.
 	var st *state.State
 	if err == nil {
 		st, err = cr.record(true)
 	}
-	if made != nil {
-		if cerr := <-made; err == nil {
-			err = cerr
+	if err == nil && cr.cgLater {
+		// v1: the cgroup is made now, while init builds its mounts in
+		// parallel; init asks to join (sync message "cgroup") only once
+		// everything else is mounted. A plan init is moved in at once, so
+		// that by the time it asks the answer is waiting (the Go init is
+		// moved only when it asks: its runtime's start-up must not be
+		// charged to the container). No goroutine: one made here waited
+		// in the scheduler until clone returned anyway, and the thread
+		// hand-offs cost more CPU than they saved (measured).
+		if err = cr.cg.Create(); err == nil && cr.plan != nil {
+			// A failed send means init is gone: the handshake then
+			// reports init's own error, not this one.
+			if err = cr.cg.Apply(cr.proc.Pid); err == nil {
+				cr.joined = cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone}) == nil
+			}
 		}
 	}
 	if err != nil {

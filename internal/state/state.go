@@ -125,19 +125,30 @@ func (d *Dir) Save(s *State) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(d.Path, ".state-")
+	// A temporary file renamed over state.json, so a reader never sees half
+	// of one; raw syscalls (no os.File, so no poller registration and no
+	// random-name retries: the directory is locked, the name unique).
+	tmp := d.Path + "/.state-" + strconv.Itoa(os.Getpid())
+	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return fmt.Errorf("save state: %w", err)
+		return fmt.Errorf("save state: %w", &os.PathError{Op: "open", Path: tmp, Err: err})
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save state: %w", err)
+	for b := data; len(b) > 0 && err == nil; {
+		var n int
+		n, err = unix.Write(fd, b)
+		b = b[n:]
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save state: %w", err)
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
 	}
-	return os.Rename(tmp.Name(), filepath.Join(d.Path, "state.json"))
+	if err == nil {
+		err = unix.Rename(tmp, d.Path+"/state.json")
+	}
+	if err != nil {
+		unix.Unlink(tmp)
+		return fmt.Errorf("save state %s: %w", d.Path, err)
+	}
+	return nil
 }
 
 // Load reads state.json. A directory without one is a container whose create
