@@ -5,9 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -94,8 +94,7 @@ func runExec(c *container.Container, o container.ExecOpts, detach bool) error {
 	}
 	sigs := make(chan os.Signal, 32)
 	if !detach {
-		signal.Notify(sigs, forwarded...)
-		defer signal.Stop(sigs)
+		notifyForwarded(sigs)
 	}
 	p, err := c.Exec(o)
 	c.Close()
@@ -105,8 +104,10 @@ func runExec(c *container.Container, o container.ExecOpts, detach bool) error {
 	if err := relay.start(true); err != nil {
 		return err
 	}
-	go forward(sigs, p.Pid, relay)
+	var reaped atomic.Bool
+	go forward(sigs, p.Pid, relay, &reaped)
 	ws, err := p.Wait()
+	reaped.Store(true)
 	if err != nil {
 		return err
 	}
