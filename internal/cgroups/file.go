@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hako/internal/rawfile"
 	"hako/internal/trace"
 )
 
@@ -47,7 +48,7 @@ func (c cg) note(what, why string) {
 }
 
 func (c cg) read(file string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(c.dir, file))
+	b, err := rawfile.ReadFile(filepath.Join(c.dir, file))
 	return strings.TrimSpace(string(b)), err
 }
 
@@ -68,7 +69,7 @@ func (c cg) has(file string) bool {
 // keyed reads a flat-keyed file ("key value" lines: memory.stat, cpu.stat,
 // memory.events).
 func (c cg) keyed(file string) (map[string]uint64, error) {
-	f, err := os.Open(filepath.Join(c.dir, file))
+	f, err := rawfile.Open(filepath.Join(c.dir, file), os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}

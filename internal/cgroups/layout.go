@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"hako/internal/procself"
+	"hako/internal/rawfile"
 )
 
 // mount is one cgroup hierarchy as this process sees it.
@@ -47,7 +48,7 @@ func hostLayout() (layout, error) {
 	if err != nil {
 		return layout{}, err
 	}
-	g, err := os.Open("/proc/self/cgroup")
+	g, err := rawfile.Open("/proc/self/cgroup", os.O_RDONLY)
 	if err != nil {
 		return layout{}, err
 	}

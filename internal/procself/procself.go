@@ -8,12 +8,13 @@
 package procself
 
 import (
-	"os"
 	"sync"
+
+	"hako/internal/rawfile"
 )
 
 var mountinfo = sync.OnceValues(func() ([]byte, error) {
-	return os.ReadFile("/proc/self/mountinfo")
+	return rawfile.ReadFile("/proc/self/mountinfo")
 })
 
 // Mountinfo returns /proc/self/mountinfo as first read by this process.

@@ -2,12 +2,13 @@ package spec
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"hako/internal/rawfile"
 )
 
 var capabilities = map[string]int{
@@ -42,7 +43,7 @@ var lastCap = sync.OnceValue(func() int {
 })
 
 func readLastCap(path string) int {
-	b, err := os.ReadFile(path)
+	b, err := rawfile.ReadFile(path)
 	if err != nil {
 		return unix.CAP_LAST_CAP
 	}

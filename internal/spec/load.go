@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"hako/internal/rawfile"
 )
 
 // maxConfigSize bounds what Decode reads: real configs are a few KiB, and a
@@ -24,7 +26,7 @@ func Load(bundle string) (*specs.Spec, error) {
 		return nil, fmt.Errorf("bundle %s: %w", bundle, err)
 	}
 	path := filepath.Join(abs, "config.json")
-	f, err := os.Open(path)
+	f, err := rawfile.Open(path, os.O_RDONLY)
 	if err != nil {
 		return nil, fmt.Errorf("load spec: %w", err)
 	}

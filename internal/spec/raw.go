@@ -2,12 +2,14 @@ package spec
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"hako/internal/rawfile"
 )
 
 // LoadRaw is Load that also returns config.json's bytes, which state.json
@@ -19,12 +21,11 @@ func LoadRaw(bundle string) (*specs.Spec, []byte, error) {
 		return nil, nil, fmt.Errorf("bundle %s: %w", bundle, err)
 	}
 	path := filepath.Join(abs, "config.json")
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := rawfile.ReadFileLimit(path, maxConfigSize+1)
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Op == "open" {
 		return nil, nil, fmt.Errorf("load spec: %w", err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: read config: %w", path, err)
 	}

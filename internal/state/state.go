@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"hako/internal/rawfile"
 )
 
 // Sentinel errors; classify with errors.Is.
@@ -95,7 +97,7 @@ func Open(root, id string) (*Dir, error) {
 // Lock takes the directory's exclusive flock (blocking), so two commands on one
 // container never interleave. The lock is released by Unlock or on exit.
 func (d *Dir) Lock() error {
-	f, err := os.Open(d.Path)
+	f, err := rawfile.Open(d.Path, os.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return fmt.Errorf("lock state dir: %w", err)
 	}
@@ -154,7 +156,7 @@ func (d *Dir) Save(s *State) error {
 // Load reads state.json. A directory without one is a container whose create
 // has not finished (or was killed): Load returns (nil, nil) for it.
 func (d *Dir) Load() (*State, error) {
-	data, err := os.ReadFile(filepath.Join(d.Path, "state.json"))
+	data, err := rawfile.ReadFile(filepath.Join(d.Path, "state.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -202,7 +204,7 @@ func List(root string) ([]string, error) {
 // StartTime returns field 22 of /proc/<pid>/stat (start time in clock ticks
 // since boot), which together with the pid names one process for ever.
 func StartTime(pid int) (uint64, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := rawfile.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, err
 	}
@@ -229,7 +231,7 @@ func (s *State) Alive() bool {
 	if s == nil || s.Pid <= 0 {
 		return false
 	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(s.Pid) + "/stat")
+	data, err := rawfile.ReadFile("/proc/" + strconv.Itoa(s.Pid) + "/stat")
 	if err != nil {
 		return false
 	}
