@@ -137,7 +137,9 @@ func (cr *creation) run() (*Container, error) {
 	return cr.save(st)
 }
 
-// record saves state.json; creating marks a create still in progress.
+// record saves state.json, with the marker of a create still in progress
+// (see state.Dir.MarkCreating): save removes the marker, and state.json is
+// written once per container.
 func (cr *creation) record(creating bool) (*state.State, error) {
 	pid := cr.proc.Pid
 	start, err := state.StartTime(pid)
@@ -149,7 +151,14 @@ func (cr *creation) record(creating bool) (*state.State, error) {
 	if cr.cg != nil {
 		st.Cgroups = cr.cg.Paths()
 	}
-	return st, cr.rt.Log.Step("state save", cr.dir.Path+"/state.json (creating)", func() error { return cr.dir.Save(st) })
+	return st, cr.rt.Log.Step("state save", cr.dir.Path+"/state.json (creating)", func() error {
+		if creating {
+			if err := cr.dir.MarkCreating(); err != nil {
+				return err
+			}
+		}
+		return cr.dir.Save(st)
+	})
 }
 
 // makeFifo creates exec.fifo, mode 0622 so an init running as a mapped
@@ -359,10 +368,10 @@ func (cr *creation) save(st *state.State) (*Container, error) {
 			return nil, err
 		}
 	}
-	st.Creating = false
-	if err := cr.rt.Log.Step("state save", cr.dir.Path+"/state.json", func() error { return cr.dir.Save(st) }); err != nil {
+	if err := cr.rt.Log.Step("state done", cr.dir.Path+"/creating (remove the marker)", cr.dir.DoneCreating); err != nil {
 		return nil, err
 	}
+	st.Creating = false
 	if cr.fifo != nil {
 		cr.fifo.Close()
 	}

@@ -51,8 +51,9 @@ type State struct {
 	// SpecJSON, when set, is the spec as config.json's bytes (normalized
 	// again on load): saved as is instead of re-encoding Spec.
 	SpecJSON []byte `json:"-"`
-	// Creating: create had not finished when this was written. Whoever
-	// holds the lock and reads it knows that create died midway.
+	// Creating: create has not finished (the state directory holds the
+	// marker file "creating"). Whoever holds the lock and sees it knows
+	// that create died midway.
 	Creating bool `json:"creating,omitempty"`
 }
 
@@ -153,6 +154,31 @@ func (d *Dir) Save(s *State) error {
 	return nil
 }
 
+// creatingMarker is the empty file that marks a create in progress. An
+// empty file has no data blocks: creating and removing it costs no block
+// allocation and, where the state root is on a filesystem mounted with
+// discard, no synchronous discard, which rewriting state.json to clear a
+// flag did (a rename frees the old file's block; measured under 50
+// concurrent creates on ext4 -o discard).
+const creatingMarker = "creating"
+
+// MarkCreating creates the marker of a create in progress.
+func (d *Dir) MarkCreating() error {
+	fd, err := unix.Open(d.Path+"/"+creatingMarker, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return &os.PathError{Op: "create", Path: d.Path + "/" + creatingMarker, Err: err}
+	}
+	return unix.Close(fd)
+}
+
+// DoneCreating removes the marker: create has finished.
+func (d *Dir) DoneCreating() error {
+	if err := unix.Unlink(d.Path + "/" + creatingMarker); err != nil && err != unix.ENOENT {
+		return &os.PathError{Op: "remove", Path: d.Path + "/" + creatingMarker, Err: err}
+	}
+	return nil
+}
+
 // Load reads state.json. A directory without one is a container whose create
 // has not finished (or was killed): Load returns (nil, nil) for it.
 func (d *Dir) Load() (*State, error) {
@@ -167,6 +193,9 @@ func (d *Dir) Load() (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state %s: %w", d.Path, err)
 	}
+	if !s.Creating { // true in a state.json written by hako before the marker
+		s.Creating = unix.Access(d.Path+"/"+creatingMarker, unix.F_OK) == nil
+	}
 	return s, nil
 }
 
@@ -176,6 +205,7 @@ func (d *Dir) Remove() error {
 	// What is normally there, named (os.RemoveAll first tries unlink,
 	// rmdir, then lists the directory: 4 more syscalls on every delete).
 	_ = unix.Unlink(filepath.Join(d.Path, "state.json"))
+	_ = unix.Unlink(filepath.Join(d.Path, creatingMarker))
 	_ = unix.Unlink(d.Fifo())
 	if err := unix.Rmdir(d.Path); err == nil || err == unix.ENOENT {
 		return nil

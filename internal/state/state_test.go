@@ -97,7 +97,7 @@ func TestEncodeMatchesJSON(t *testing.T) {
 		}
 		want, err := json.Marshal(stateFile{ID: s.ID, Pid: s.Pid, PidStart: s.PidStart, Bundle: s.Bundle, Rootfs: s.Rootfs,
 			Created: s.Created, Owner: s.Owner, Annotations: s.Annotations, Cgroups: s.Cgroups,
-			Spec: bytes.TrimSpace(s.SpecJSON), Creating: s.Creating})
+			Spec: bytes.TrimSpace(s.SpecJSON)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,5 +111,44 @@ func TestEncodeMatchesJSON(t *testing.T) {
 		if !reflect.DeepEqual(g, w) {
 			t.Fatalf("encode:\n%s\nencoding/json:\n%s", got, want)
 		}
+	}
+}
+
+// TestCreatingMarker: a create in progress is the marker file, not a field
+// rewritten in state.json; old state files with the field still read so.
+func TestCreatingMarker(t *testing.T) {
+	root := t.TempDir()
+	d, err := Create(root, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &State{ID: "c1", Pid: 1, Creating: true, SpecJSON: []byte(`{"ociVersion":"1.0.2"}`)}
+	if err := d.MarkCreating(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Save(s); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.Load(); err != nil || !got.Creating {
+		t.Fatalf("with the marker: %+v, %v", got, err)
+	}
+	if err := d.DoneCreating(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.Load(); err != nil || got.Creating {
+		t.Fatalf("marker removed: %+v, %v", got, err)
+	}
+	old := `{"id":"c1","pid":1,"pidStart":0,"bundle":"","rootfs":"","created":"2026-01-01T00:00:00Z","owner":"0","spec":{"ociVersion":"1.0.2"},"creating":true}`
+	if err := os.WriteFile(d.Path+"/state.json", []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.Load(); err != nil || !got.Creating {
+		t.Fatalf("old state.json with creating: %+v, %v", got, err)
+	}
+	if err := d.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(d.Path); !os.IsNotExist(err) {
+		t.Errorf("state dir left: %v", err)
 	}
 }
