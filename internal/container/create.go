@@ -137,8 +137,8 @@ func (cr *creation) run() (*Container, error) {
 	return cr.save(st)
 }
 
-// record saves state.json, with the marker of a create still in progress
-// (see state.Dir.MarkCreating): save removes the marker, and state.json is
+// record saves state.json while the state directory still marks a create
+// in progress (state.Create); save clears the mark, so state.json is
 // written once per container.
 func (cr *creation) record(creating bool) (*state.State, error) {
 	pid := cr.proc.Pid
@@ -151,14 +151,7 @@ func (cr *creation) record(creating bool) (*state.State, error) {
 	if cr.cg != nil {
 		st.Cgroups = cr.cg.Paths()
 	}
-	return st, cr.rt.Log.Step("state save", cr.dir.Path+"/state.json (creating)", func() error {
-		if creating {
-			if err := cr.dir.MarkCreating(); err != nil {
-				return err
-			}
-		}
-		return cr.dir.Save(st)
-	})
+	return st, cr.rt.Log.Step("state save", cr.dir.Path+"/state.json (creating)", func() error { return cr.dir.Save(st) })
 }
 
 // makeFifo creates exec.fifo, mode 0622 so an init running as a mapped
@@ -368,7 +361,7 @@ func (cr *creation) save(st *state.State) (*Container, error) {
 			return nil, err
 		}
 	}
-	if err := cr.rt.Log.Step("state done", cr.dir.Path+"/creating (remove the marker)", cr.dir.DoneCreating); err != nil {
+	if err := cr.rt.Log.Step("state done", cr.dir.Path+" (chmod 0711: clear the sticky bit, create is done)", cr.dir.DoneCreating); err != nil {
 		return nil, err
 	}
 	st.Creating = false

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -114,8 +115,9 @@ func TestEncodeMatchesJSON(t *testing.T) {
 	}
 }
 
-// TestCreatingMarker: a create in progress is the marker file, not a field
-// rewritten in state.json; old state files with the field still read so.
+// TestCreatingMarker: a create in progress is the state directory's sticky
+// bit, not a field rewritten in state.json; old state files with the field
+// still read so.
 func TestCreatingMarker(t *testing.T) {
 	root := t.TempDir()
 	d, err := Create(root, "c1")
@@ -123,20 +125,20 @@ func TestCreatingMarker(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &State{ID: "c1", Pid: 1, Creating: true, SpecJSON: []byte(`{"ociVersion":"1.0.2"}`)}
-	if err := d.MarkCreating(); err != nil {
-		t.Fatal(err)
-	}
 	if err := d.Save(s); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := d.Load(); err != nil || !got.Creating {
-		t.Fatalf("with the marker: %+v, %v", got, err)
+		t.Fatalf("while creating: %+v, %v", got, err)
 	}
 	if err := d.DoneCreating(); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := d.Load(); err != nil || got.Creating {
-		t.Fatalf("marker removed: %+v, %v", got, err)
+		t.Fatalf("done: %+v, %v", got, err)
+	}
+	if fi, err := os.Stat(d.Path); err != nil || fi.Mode().Perm() != 0o711 || fi.Mode()&os.ModeSticky != 0 {
+		t.Errorf("state dir mode after create: %v, %v", fi.Mode(), err)
 	}
 	old := `{"id":"c1","pid":1,"pidStart":0,"bundle":"","rootfs":"","created":"2026-01-01T00:00:00Z","owner":"0","spec":{"ociVersion":"1.0.2"},"creating":true}`
 	if err := os.WriteFile(d.Path+"/state.json", []byte(old), 0o600); err != nil {
@@ -150,5 +152,8 @@ func TestCreatingMarker(t *testing.T) {
 	}
 	if _, err := os.Stat(d.Path); !os.IsNotExist(err) {
 		t.Errorf("state dir left: %v", err)
+	}
+	if _, err := Create(filepath.Join(root, "new", "root"), "c2"); err != nil {
+		t.Errorf("create under a missing root: %v", err)
 	}
 }
