@@ -2,10 +2,8 @@ package cgroups
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -28,29 +26,28 @@ func setPids(c cg, r *specs.LinuxResources) error {
 	return c.write("pids.max", v)
 }
 
-// pageSize is runtime-spec's hugepage size syntax ("2MB", "1GB"); it is
-// checked because it becomes part of a file name.
-var pageSize = lazyRegexp(`^[1-9][0-9]*[KMGTPE]?B$`)
-
-// lazyRegexp compiles on first use, not in every hako process's start-up.
-type lazyRegexp string
-
-func (l lazyRegexp) MatchString(s string) bool { return compiled(string(l)).MatchString(s) }
-
-var compiled = func() func(string) *regexp.Regexp {
-	var mu sync.Mutex
-	m := map[string]*regexp.Regexp{}
-	return func(expr string) *regexp.Regexp {
-		mu.Lock()
-		defer mu.Unlock()
-		if r, ok := m[expr]; ok {
-			return r
-		}
-		r := regexp.MustCompile(expr)
-		m[expr] = r
-		return r
+// validPageSize checks runtime-spec's hugepage size syntax ("2MB", "1GB":
+// ^[1-9][0-9]*[KMGTPE]?B$); it is checked because it becomes part of a
+// file name. By hand: the regexp package was hako's only use of it (~90 KB
+// of binary and its Unicode tables' set-up in every process).
+func validPageSize(s string) bool {
+	s, ok := strings.CutSuffix(s, "B")
+	if !ok || s == "" {
+		return false
 	}
-}()
+	if strings.ContainsRune("KMGTPE", rune(s[len(s)-1])) {
+		s = s[:len(s)-1]
+	}
+	if s == "" || s[0] < '1' || s[0] > '9' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // setHugetlbV1 writes hugetlb.<size>.limit_in_bytes and, where the kernel
 // has it (5.7+), the reservation limit too: runtime-spec asks for
@@ -66,7 +63,7 @@ func setHugetlbV2(c cg, r *specs.LinuxResources) error {
 
 func setHugetlb(c cg, limits []specs.LinuxHugepageLimit, limit, rsvd string) error {
 	for _, h := range limits {
-		if !pageSize.MatchString(h.Pagesize) {
+		if !validPageSize(h.Pagesize) {
 			return fmt.Errorf("linux.resources.hugepageLimits: bad page size %q, want e.g. 2MB", h.Pagesize)
 		}
 		prefix := "hugetlb." + h.Pagesize

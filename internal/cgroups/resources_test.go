@@ -417,3 +417,13 @@ func TestCheckBeforeUpdate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestValidPageSize(t *testing.T) {
+	for s, want := range map[string]bool{"2MB": true, "1GB": true, "64KB": true, "10B": true, "1B": true,
+		"": false, "B": false, "MB": false, "0MB": false, "02MB": false, "2M": false, "2mb": false, "2XB": false,
+		"2MBB": false, "-2MB": false, "2 MB": false, "../x": false, "2MB/": false} {
+		if got := validPageSize(s); got != want {
+			t.Errorf("validPageSize(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -182,7 +182,7 @@ func (c cg) hugeSizes(suffix string) ([]string, error) {
 	for _, e := range ents {
 		size, ok := strings.CutPrefix(e.Name(), "hugetlb.")
 		size, ok2 := strings.CutSuffix(size, suffix)
-		if ok && ok2 && pageSize.MatchString(size) {
+		if ok && ok2 && validPageSize(size) {
 			sizes = append(sizes, size)
 		}
 	}
