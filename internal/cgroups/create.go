@@ -20,7 +20,7 @@ func (m *manager) enableControllers() error {
 	if !ok || !known {
 		return nil
 	}
-	want := m.cgroup2Wanted(cg{mnt, m.log})
+	want := m.cgroup2Wanted(cg{dir: mnt, log: m.log})
 	if len(want) == 0 {
 		return nil
 	}
@@ -30,7 +30,7 @@ func (m *manager) enableControllers() error {
 	}
 	parts := strings.Split(rel, "/")
 	for i := range parts { // top down: the root first
-		enable(cg{filepath.Join(append([]string{mnt}, parts[:i]...)...), m.log}, want)
+		enable(cg{dir: filepath.Join(append([]string{mnt}, parts[:i]...)...), log: m.log}, want)
 	}
 	return nil
 }
@@ -85,13 +85,18 @@ func (m *manager) fillCpuset() error {
 	if err != nil {
 		return err
 	}
-	parent := cg{mnt, m.log}
+	parent := cg{dir: mnt, log: m.log}
 	for _, name := range strings.Split(rel, "/") {
-		child := cg{filepath.Join(parent.dir, name), m.log}
-		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-			if err := inherit(parent, child, f); err != nil {
-				return err
+		child := cg{dir: filepath.Join(parent.dir, name), log: m.log}
+		if err := child.opened(func(c cg) error {
+			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+				if err := inherit(parent, c, f); err != nil {
+					return err
+				}
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		parent = child
 	}

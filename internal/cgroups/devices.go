@@ -121,9 +121,9 @@ func (m *manager) setDevices(cfg []specs.LinuxDeviceCgroup) error {
 		return err
 	}
 	if d, ok := m.paths["devices"]; ok {
-		err = setDevicesV1(cg{d, m.log}, rules)
+		err = cg{dir: d, log: m.log}.opened(func(c cg) error { return setDevicesV1(c, rules) })
 	} else if d, ok := m.paths[""]; ok {
-		err = m.attach(cg{d, m.log}, rules)
+		err = m.attach(cg{dir: d, log: m.log}, rules)
 	}
 	if err != nil && m.rootless {
 		m.log.Note("cgroup skip", "devices: rootless: "+err.Error())
@@ -135,7 +135,10 @@ func (m *manager) setDevices(cfg []specs.LinuxDeviceCgroup) error {
 
 // setDevicesV1 writes each rule in order; "a" to devices.deny empties the
 // allow list and makes deny the default (cgroup-v1/devices.rst).
+// A write that repeats the one before it is skipped (the spec's own
+// deny-all after the default one).
 func setDevicesV1(c cg, rules []deviceRule) error {
+	var last string
 	for _, r := range rules {
 		file, v := "devices.deny", r.String()
 		if r.allow {
@@ -144,6 +147,10 @@ func setDevicesV1(c cg, rules []deviceRule) error {
 		if r.typ == 'a' {
 			v = "a"
 		}
+		if file+v == last {
+			continue
+		}
+		last = file + v
 		if err := c.write(file, v); err != nil {
 			return err
 		}

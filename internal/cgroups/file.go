@@ -20,6 +20,33 @@ import (
 type cg struct {
 	dir string
 	log *trace.Log
+	// at, when set, is an O_PATH fd of dir: files are opened relative to
+	// it (see opened).
+	at *int
+}
+
+// opened runs fn with c's directory held open, so that each file fn
+// writes or reads is looked up from the directory rather than from / (in
+// cgroupfs every path component is a revalidation under the kernfs lock,
+// which concurrent cgroup mkdirs and rmdirs take for writing: measured as
+// off-CPU time with 50 containers starting at once). For directories
+// with many writes (v1 devices rules, cpuset); one more syscall otherwise.
+func (c cg) opened(fn func(cg) error) error {
+	fd, err := unix.Open(c.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fn(c) // by path: the writes then fail with the usual errors
+	}
+	defer unix.Close(fd)
+	c.at = &fd
+	return fn(c)
+}
+
+// open opens one of c's files.
+func (c cg) open(file string, flags int) (int, error) {
+	if c.at != nil {
+		return unix.Openat(*c.at, file, flags|unix.O_CLOEXEC, 0)
+	}
+	return unix.Open(filepath.Join(c.dir, file), flags|unix.O_CLOEXEC, 0)
 }
 
 // write writes value to a control file in one write(2): the kernel parses
@@ -30,7 +57,7 @@ func (c cg) write(file, value string) error {
 	return c.log.Step("cgroup write", p+" = "+value, func() error {
 		// Raw open/write/close: an *os.File would add fcntl and epoll
 		// calls to each of the dozens of writes on the start path.
-		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+		fd, err := c.open(file, unix.O_WRONLY|unix.O_TRUNC)
 		if err != nil {
 			return err
 		}
@@ -48,6 +75,21 @@ func (c cg) note(what, why string) {
 }
 
 func (c cg) read(file string) (string, error) {
+	if c.at != nil {
+		fd, err := c.open(file, unix.O_RDONLY)
+		if err != nil {
+			return "", &os.PathError{Op: "open", Path: filepath.Join(c.dir, file), Err: err}
+		}
+		defer unix.Close(fd)
+		var buf [512]byte // cpuset lists and single values
+		n, err := unix.Read(fd, buf[:])
+		if err != nil {
+			return "", &os.PathError{Op: "read", Path: filepath.Join(c.dir, file), Err: err}
+		}
+		if n < len(buf) {
+			return strings.TrimSpace(string(buf[:n])), nil
+		}
+	}
 	b, err := rawfile.ReadFile(filepath.Join(c.dir, file))
 	return strings.TrimSpace(string(b)), err
 }

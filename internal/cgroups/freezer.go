@@ -16,10 +16,10 @@ var freezeTimeout = 10 * time.Second
 // mounted, else the cgroup2 directory (cgroup.freeze is core, Linux 5.2).
 func (m *manager) freezer() (c cg, v2 bool, err error) {
 	if d, ok := m.paths["freezer"]; ok {
-		return cg{d, m.log}, false, nil
+		return cg{dir: d, log: m.log}, false, nil
 	}
 	if d, ok := m.paths[""]; ok {
-		return cg{d, m.log}, true, nil
+		return cg{dir: d, log: m.log}, true, nil
 	}
 	return cg{}, false, fmt.Errorf("%w: freezer", ErrNoController)
 }
@@ -113,7 +113,7 @@ func frozenV2(c cg) (bool, error) {
 // a frozen process gets the signal when thawed.
 func (m *manager) Kill(sig unix.Signal) error {
 	if d, ok := m.paths[""]; ok && sig == unix.SIGKILL && m.populatedV2(d) {
-		if c := (cg{d, m.log}); c.has("cgroup.kill") {
+		if c := (cg{dir: d, log: m.log}); c.has("cgroup.kill") {
 			return c.write("cgroup.kill", "1")
 		}
 	}

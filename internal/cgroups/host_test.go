@@ -339,7 +339,7 @@ func TestHostDeviceFilter(t *testing.T) {
 	if l.unified == nil {
 		t.Skip("no cgroup2 mount")
 	}
-	c := cg{filepath.Join(l.unified.point, uniqueName("hako-test-bpf-")), testLog(t)}
+	c := cg{dir: filepath.Join(l.unified.point, uniqueName("hako-test-bpf-")), log: testLog(t)}
 	if err := os.Mkdir(c.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

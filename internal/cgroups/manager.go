@@ -202,7 +202,7 @@ func (m *manager) hasV1() bool {
 // have cpus and mems by now (fillCpuset) or the kernel refuses (ENOSPC).
 func (m *manager) Apply(pid int) error {
 	for _, d := range m.dirs() {
-		if err := (cg{d, m.log}).write("cgroup.procs", strconv.Itoa(pid)); err != nil {
+		if err := (cg{dir: d, log: m.log}).write("cgroup.procs", strconv.Itoa(pid)); err != nil {
 			return err
 		}
 	}

@@ -94,14 +94,14 @@ func (m *manager) Set(r *specs.LinuxResources) error { return m.set(r, false) }
 // hierarchy, else the cgroup2 directory if the controller is enabled there.
 func (m *manager) where(ctrl string) (c cg, v2 bool, err error) {
 	if d, ok := m.paths[ctrl]; ok {
-		return cg{d, m.log}, false, nil
+		return cg{dir: d, log: m.log}, false, nil
 	}
 	name := v2Name[ctrl]
 	if name == "" {
 		return cg{}, false, fmt.Errorf("%w: %s, a cgroup v1 controller, is not mounted", ErrNoController, ctrl)
 	}
-	if d, ok := m.paths[""]; ok && (cg{d, m.log}).controllers()[name] {
-		return cg{d, m.log}, true, nil
+	if d, ok := m.paths[""]; ok && (cg{dir: d, log: m.log}).controllers()[name] {
+		return cg{dir: d, log: m.log}, true, nil
 	}
 	return cg{}, false, fmt.Errorf("%w: %s is neither mounted (v1) nor enabled (v2)", ErrNoController, ctrl)
 }
@@ -121,7 +121,7 @@ func (m *manager) setUnified(u map[string]string) error {
 	if len(keys) > 0 && !ok {
 		return fmt.Errorf("linux.resources.unified: %w: no cgroup2 directory", ErrNoController)
 	}
-	c := cg{dir, m.log}
+	c := cg{dir: dir, log: m.log}
 	for _, k := range keys {
 		err := c.write(k, u[k])
 		if errors.Is(err, fs.ErrNotExist) {

@@ -87,7 +87,8 @@ func TestCreateWrites(t *testing.T) {
 		want: concat(
 			[]string{"cpuset/hako/cpuset.cpus = 0-3", "cpuset/hako/cpuset.mems = 0",
 				"cpuset/hako/c1/cpuset.cpus = 0-3", "cpuset/hako/c1/cpuset.mems = 0"},
-			prefixed("devices/hako/c1/", "devices.deny = a", "devices.deny = a", "devices.allow = c 10:229 rw"),
+			// The spec's own deny-all repeats the default one: written once.
+			prefixed("devices/hako/c1/", "devices.deny = a", "devices.allow = c 10:229 rw"),
 			prefixed("devices/hako/c1/", defaultDeviceWrites...),
 			prefixed("cpuset/hako/c1/", "cpuset.cpus = 0-1", "cpuset.mems = 0"),
 			prefixed("memory/hako/c1/", "memory.limit_in_bytes = 268435456", "memory.memsw.limit_in_bytes = 536870912",

@@ -116,7 +116,7 @@ func (m *manager) Stats() (*Stats, error) {
 // when the cpu controller is not enabled.
 func (m *manager) statDir(ctrl string) (cg, bool, error) {
 	if d, ok := m.paths[""]; ok && ctrl == "cpu" && !m.hasV1() {
-		return cg{d, m.log}, true, nil
+		return cg{dir: d, log: m.log}, true, nil
 	}
 	return m.where(ctrl)
 }
