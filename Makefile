@@ -28,7 +28,7 @@ $(INIT_BIN): $(INIT_DIR)/main.c $(INIT_DIR)/plan.c $(INIT_DIR)/plan.h
 	@mkdir -p $(KHDR)
 	@for d in linux asm-generic; do ln -sfn /usr/include/$$d $(KHDR)/$$d; done
 	@ln -sfn /usr/include/$$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/asm $(KHDR)/asm
-	$(INIT_CC) -O2 -static -s -Wall -Wextra -Werror -isystem $(KHDR) -o $@ $(INIT_DIR)/main.c $(INIT_DIR)/plan.c
+	$(INIT_CC) -O2 -ffunction-sections -fdata-sections -Wl,--gc-sections -static -s -Wall -Wextra -Werror -isystem $(KHDR) -o $@ $(INIT_DIR)/main.c $(INIT_DIR)/plan.c
 
 deps:
 	scripts/deps.sh

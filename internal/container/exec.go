@@ -162,7 +162,7 @@ func (e *execution) spawn() error {
 		env = []string{"_HAKO_PLAN=" + strconv.Itoa(syncFd)}
 	}
 	cmd.Env = append(env, nsenter.Env(e.namespacesToJoin(), pipeFd)...)
-	if err := initProgram(cmd, e.plan != nil, true); err != nil {
+	if err := initProgram(e.c.rt.Log, cmd, e.plan != nil, true); err != nil {
 		pw.Close()
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hako/internal/nsenter"
+	"hako/internal/rawfile"
+	"hako/internal/trace"
 )
 
 // sealedSelf returns a handle to hako's own binary on a private, detached,
@@ -41,7 +43,7 @@ var sealedSelf = sync.OnceValue(func() *os.File {
 // express, is hako itself, executed through its sealed view: directly when
 // no namespace must be joined first, else by hako-init once it has joined
 // them (_HAKO_GOINIT names the fd).
-func initProgram(cmd *exec.Cmd, plan, nsenterFirst bool) error {
+func initProgram(log *trace.Log, cmd *exec.Cmd, plan, nsenterFirst bool) error {
 	if !plan && !nsenterFirst {
 		if f := sealedSelf(); f != nil {
 			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
@@ -51,8 +53,11 @@ func initProgram(cmd *exec.Cmd, plan, nsenterFirst bool) error {
 		}
 		return nil
 	}
-	f, err := nsenter.Init()
-	if err != nil {
+	var f *os.File
+	if err := log.Step("hako-init", "memfd_create, write the embedded program, F_ADD_SEALS write|grow|shrink|seal (once per hako process)", func() (err error) {
+		f, err = nsenter.Init()
+		return err
+	}); err != nil {
 		return err
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
@@ -62,7 +67,8 @@ func initProgram(cmd *exec.Cmd, plan, nsenterFirst bool) error {
 	}
 	g := sealedSelf()
 	if g == nil {
-		if g, err = os.Open("/proc/self/exe"); err != nil {
+		var err error
+		if g, err = rawfile.Open("/proc/self/exe", os.O_RDONLY); err != nil {
 			return err
 		}
 	}

@@ -250,7 +250,7 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 		err = cr.compilePlan(cmd, syncFd)
 	}
 	if err == nil {
-		err = initProgram(cmd, cr.plan != nil, report != nil)
+		err = initProgram(cr.rt.Log, cmd, cr.plan != nil, report != nil)
 	}
 	return cmd, report, err
 }

@@ -101,6 +101,8 @@ static void handover(void) {
 }
 
 int main(void) {
+	// "hako-init" in ps, not the fd number it was executed as.
+	prctl(PR_SET_NAME, "hako-init", 0, 0, 0);
 	char *spec = getenv("_HAKO_NSENTER");
 	if (!spec)
 		handover();
