@@ -255,7 +255,7 @@ func (e *execution) handshake(m cgroups.Manager) error {
 	spec.Process = e.o.Process
 	cfg := initproc.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle, Pid: e.pid,
 		Exec: true, Trace: e.c.rt.Trace, PreserveFDs: e.o.PreserveFDs, TimerSlack: nsenter.TimerSlack()}
-	var joined chan error
+	var joined bool
 	if e.plan != nil {
 		if e.joinLate && len(spec.Process.Rlimits) > 0 {
 			if err := setRlimits(e.pid, &spec, e.c.rt.Log); err != nil {
@@ -267,15 +267,13 @@ func (e *execution) handshake(m cgroups.Manager) error {
 		}
 		if e.joinLate {
 			// Answered before the process asks (it asks just before
-			// ready); a failed send means it is gone, and Expect says why.
-			joined = make(chan error, 1)
-			go func() {
-				err := m.Apply(e.pid)
-				if err == nil {
-					_ = e.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone})
-				}
-				joined <- err
-			}()
+			// ready, after its own set-up, which runs meanwhile); a
+			// failed send means it is gone, and Expect says why.
+			if err := m.Apply(e.pid); err != nil {
+				return err
+			}
+			_ = e.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone})
+			joined = true
 		}
 	} else {
 		data, err := json.Marshal(cfg)
@@ -287,10 +285,7 @@ func (e *execution) handshake(m cgroups.Manager) error {
 		}
 	}
 	onTrace := e.c.rt.Log.Forward
-	if joined != nil {
-		if err := <-joined; err != nil {
-			return err
-		}
+	if joined {
 		if _, err := e.sync.Expect(syncproto.Cgroup, onTrace); err != nil {
 			return e.initErr(err)
 		}
