@@ -152,7 +152,7 @@ func TestExecTTY(t *testing.T) {
 	}
 }
 
-// TestTimerSlack: hako's own threads run with 1 ms of timer slack (fewer
+// TestTimerSlack: hako's own threads run with 4 ms of timer slack (fewer
 // wake-ups of the Go runtime's sysmon); the container's processes, by run
 // and by exec, get the slack hako was started with.
 func TestTimerSlack(t *testing.T) {

@@ -212,8 +212,8 @@ func TestRunExitStatus(t *testing.T) {
 			func(c *ctr, _ *proc) { c.ok("kill", c.id, "KILL") }, 137},
 		{"SIGTERM to hako is forwarded", nil, `trap "exit 42" TERM; echo ready; while :; do sleep 0.1; done`,
 			func(_ *ctr, p *proc) { p.cmd.Process.Signal(syscall.SIGTERM) }, 42},
-		// Enabled after the first four (from a goroutine, see
-		// notifyForwarded), still well before the container is running.
+		// Enabled after the first four, once the container runs (see
+		// notifyFatal).
 		{"SIGUSR1 to hako is forwarded", nil, `trap "exit 43" USR1; echo ready; while :; do sleep 0.1; done`,
 			func(_ *ctr, p *proc) { p.cmd.Process.Signal(syscall.SIGUSR1) }, 43},
 	} {

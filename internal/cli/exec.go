@@ -94,13 +94,14 @@ func runExec(c *container.Container, o container.ExecOpts, detach bool) error {
 	}
 	sigs := make(chan os.Signal, 32)
 	if !detach {
-		notifyForwarded(sigs)
+		notifyFatal(sigs)
 	}
 	p, err := c.Exec(o)
 	c.Close()
 	if err != nil || detach {
 		return err
 	}
+	notifyRest(sigs)
 	if err := relay.start(true); err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) err
 		o.Console = relay.remote
 	}
 	sigs := make(chan os.Signal, 32)
-	notifyForwarded(sigs)
+	notifyFatal(sigs)
 	c, err := rt.Create(o)
 	if err != nil {
 		return err
@@ -82,6 +82,7 @@ func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) err
 		cleanup(rt, o.ID)
 		return err
 	}
+	notifyRest(sigs)
 	ws, err := proc.Wait()
 	reaped.Store(true)
 	if err != nil {
@@ -141,18 +142,24 @@ func exitStatus(ws syscall.WaitStatus) int {
 	return ws.ExitStatus()
 }
 
-// notifyForwarded makes hako catch the signals a foreground run or exec
-// passes to the container: the ones a terminal, a shell's kill or a
-// supervisor sends. Enabling each costs a round trip to the Go runtime's
-// signal thread (two thread wake-ups, ~40 us; 12 of them took 0.6 ms of
-// every `run`, measured), so the four that end a process are enabled
-// first, before anything is made, and the rest from a goroutine while the
-// container is being made. There is no signal.Stop: it costs the same
-// round trips again, and hako exits right after (forward stops passing
-// signals on once the process is reaped).
-func notifyForwarded(sigs chan os.Signal) {
+// notifyFatal makes hako catch the signals that end a process, before a
+// foreground run or exec makes anything: hako must not die of them with a
+// container half made. notifyRest adds the other forwarded ones once the
+// container's process runs (it overlaps with the program). Each signal
+// enabled costs a round trip to the Go runtime's signal thread (two thread
+// wake-ups, ~40 us: 12 of them took 0.6 ms of every `run`), and enabling
+// them from a goroutine instead left the scheduler to interleave it with
+// the start path (measured: up to a timer-slack's delay on `exec`). There
+// is no signal.Stop: it costs the same round trips again, and hako exits
+// right after (forward stops passing signals on once the process is
+// reaped). Between the two calls, SIGUSR1, SIGUSR2 and SIGALRM end hako
+// and the job-control signals stop it, as for any program still starting.
+func notifyFatal(sigs chan os.Signal) {
 	signal.Notify(sigs, unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM)
-	go signal.Notify(sigs, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGALRM,
+}
+
+func notifyRest(sigs chan os.Signal) {
+	signal.Notify(sigs, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGALRM,
 		unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU)
 }
 

@@ -17,6 +17,7 @@ import (
 	"hako/internal/initplan"
 	"hako/internal/initproc"
 	"hako/internal/nsenter"
+	"hako/internal/rawfile"
 	"hako/internal/state"
 	"hako/internal/syncproto"
 )
@@ -118,7 +119,7 @@ func (e *execution) spawn() error {
 	defer child.Close()
 	e.sync = syncproto.New(parent)
 	e.sync.OnWarning = func(s string) { fmt.Fprintln(e.c.rt.warnOut(), "hako: warning:", s) }
-	pr, pw, err := os.Pipe()
+	pr, pw, err := rawfile.Pipe()
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"hako/internal/initplan"
 	"hako/internal/initproc"
 	"hako/internal/nsenter"
+	"hako/internal/rawfile"
 	"hako/internal/rootfs"
 	"hako/internal/syncproto"
 	"hako/internal/unixsock"
@@ -232,7 +233,7 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 	}
 	var report *os.File
 	if cr.joinsUserNS() {
-		pr, pw, err := os.Pipe()
+		pr, pw, err := rawfile.Pipe()
 		if err != nil {
 			return nil, nil, err
 		}

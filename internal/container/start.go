@@ -39,12 +39,14 @@ func (c *Container) Start() error {
 // writing, and waits for init's byte. Opened non-blocking and polled, so a
 // dead init makes start fail instead of hang.
 func (c *Container) releaseInit() error {
-	f, err := os.OpenFile(c.dir.Fifo(), os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	// A raw fd: an *os.File of a non-blocking fifo would be registered
+	// with the runtime's poller, for nothing (poll(2) below waits).
+	fd, err := unix.Open(c.dir.Fifo(), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: c.dir.Fifo(), Err: err}
 	}
-	defer f.Close()
-	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLIN}}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
 		n, err := unix.Poll(fds, 100)
 		if err != nil && err != unix.EINTR {
@@ -58,21 +60,21 @@ func (c *Container) releaseInit() error {
 		}
 	}
 	var b [1]byte
-	if _, err := unix.Read(int(f.Fd()), b[:]); err != nil {
+	if _, err := unix.Read(fd, b[:]); err != nil {
 		return err
 	}
-	if err := os.Remove(c.dir.Fifo()); err != nil {
-		return err
+	if err := unix.Unlink(c.dir.Fifo()); err != nil {
+		return &os.PathError{Op: "remove", Path: c.dir.Fifo(), Err: err}
 	}
-	return c.waitExec(f)
+	return c.waitExec(fd)
 }
 
 // waitExec waits for init's write end of the fifo to close, which happens at
 // its execve (the fd is close-on-exec) or its death. So when start returns,
 // the user program runs, and a signal sent right after start reaches the
 // program and its handlers, not hako init.
-func (c *Container) waitExec(f *os.File) error {
-	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLIN}}
+func (c *Container) waitExec(fd int) error {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
 		n, err := unix.Poll(fds, 100)
 		if err != nil && err != unix.EINTR {

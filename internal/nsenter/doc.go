@@ -35,7 +35,7 @@
 //     plan cannot express, already in the joined namespaces. Without
 //     namespaces to join, hako starts the Go init directly.
 //
-// The hako process raises the timer slack of its own threads to 1 ms at
+// The hako process raises the timer slack of its own threads to 4 ms at
 // package init (timerslack.go); TimerSlack returns the original value,
 // which every process hako starts for others gets back.
 //

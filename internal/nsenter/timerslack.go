@@ -7,23 +7,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// slackNs is the timer slack hako gives its own threads.
-const slackNs = 1000000
+// slackNs is the timer slack hako gives its own threads: 4 ms.
+const slackNs = 4000000
 
 // original is the timer slack hako was started with (ns), -1 if unknown.
 var original int64 = -1
 
-// init gives every thread of this process 1 ms of timer slack, as early as
+// init gives every thread of this process 4 ms of timer slack, as early as
 // a Go program can: package init, on the main thread, with only the Go
 // runtime's first threads (sysmon among them) already running. Threads
 // made later inherit it from the thread that makes them. sysmon polls
-// every 20 us while a goroutine sits in a syscall, so a hako process
-// blocked on cgroup or mount locks woke up hundreds of times; with 50
-// containers starting at once that was ~12% of the wall time (measured,
-// docs/benchmarks.md). hako itself has no timer that needs better than
-// 1 ms. Whatever hako starts gets the original value back: the plan and
-// the Go init set it before executing the container's program, and hooks
-// run from a thread that restored it (WithTimerSlack).
+// every 20 us while a goroutine sits in a syscall, and idle threads
+// usleep while looking for work to steal, so a hako process blocked on
+// cgroup or mount locks woke up hundreds of times; with 50 containers
+// starting at once that was ~12% of the wall time with the default 50 us
+// (measured, docs/benchmarks.md); 4 ms took ~4% more off than 1 ms. Nothing
+// on hako's start path waits for a timer or for the poller (blocking
+// syscalls and pipes, internal/rawfile): a wait that does would be
+// stretched by up to the slack. Whatever hako starts gets the original
+// value back: the plan and the Go init set it before executing the
+// container's program, and hooks run from a thread that restored it
+// (WithTimerSlack).
 func init() {
 	cur, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
 	if err != nil {
@@ -60,7 +64,7 @@ func init() {
 			if err != nil {
 				return
 			}
-			_, _ = unix.Write(fd, []byte("1000000"))
+			_, _ = unix.Write(fd, []byte(strconv.Itoa(slackNs)))
 			unix.Close(fd)
 		}
 	}
@@ -77,7 +81,7 @@ func SetTimerSlack(ns int64) { original = ns }
 
 // WithTimerSlack runs fn (which starts a process) on an OS thread whose
 // timer slack is hako's original one, so the process inherits that value
-// rather than the 1 ms hako's own threads run with. The thread is not
+// rather than the 4 ms hako's own threads run with. The thread is not
 // reused afterwards.
 func WithTimerSlack(fn func() error) error {
 	slack := TimerSlack()
