@@ -121,9 +121,12 @@ func (cr *creation) run() (*Container, error) {
 		// in the scheduler until clone returned anyway, and the thread
 		// hand-offs cost more CPU than they saved (measured).
 		if err = cr.cg.Create(); err == nil && cr.plan != nil {
-			// A failed send means init is gone: the handshake then
-			// reports init's own error, not this one.
-			if err = cr.cg.Apply(cr.proc.Pid); err == nil {
+			// Once init is primed (see initplan.Config.EarlyJoin). A
+			// failed send means init is gone: the handshake then reports
+			// init's own error, not this one.
+			if _, perr := cr.sync.Expect(syncproto.Primed, cr.rt.Log.Forward); perr != nil {
+				err = cr.initErr(perr)
+			} else if err = cr.cg.Apply(cr.proc.Pid); err == nil {
 				cr.joined = cr.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone}) == nil
 			}
 		}

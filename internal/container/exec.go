@@ -203,7 +203,7 @@ func (e *execution) compilePlan(consoleFd int) error {
 	late := initplan.RlimitsEarly(spec.Process.Rlimits) && e.c.cgroup() != nil
 	pl, err := initplan.CompileExec(initplan.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle,
 		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, FifoFd: -1, TimerSlack: nsenter.TimerSlack(),
-		EarlyRlimits: late, JoinCgroup: late})
+		EarlyRlimits: late, JoinCgroup: late, EarlyJoin: late})
 	if initplan.IsUnsupported(err) {
 		return nil
 	}
@@ -268,8 +268,12 @@ func (e *execution) handshake(m cgroups.Manager) error {
 		}
 		if e.joinLate {
 			// Answered before the process asks (it asks just before
-			// ready, after its own set-up, which runs meanwhile); a
-			// failed send means it is gone, and Expect says why.
+			// ready, after its own set-up, which runs meanwhile), once it
+			// is primed (see initplan.Config.EarlyJoin); a failed send
+			// means it is gone, and Expect says why.
+			if _, err := e.sync.Expect(syncproto.Primed, e.c.rt.Log.Forward); err != nil {
+				return e.initErr(err)
+			}
 			if err := m.Apply(e.pid); err != nil {
 				return err
 			}

@@ -270,7 +270,8 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 		JoinCgroup: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
 		UserNS:     cr.hasNS(specs.UserNamespace), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: os.Geteuid() != 0,
-		FifoFd: cr.fifoFd, ConsoleFd: cr.consoleFd, EarlyRlimits: early, TimerSlack: nsenter.TimerSlack(),
+		EarlyJoin: cr.cgLater,
+		FifoFd:    cr.fifoFd, ConsoleFd: cr.consoleFd, EarlyRlimits: early, TimerSlack: nsenter.TimerSlack(),
 		CgroupSources: cr.cgroupSources()})
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())

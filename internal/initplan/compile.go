@@ -37,17 +37,22 @@ type Config struct {
 	// cgroup mount binds these (nil: such a mount is Unsupported).
 	CgroupSources map[string]string
 	// TimerSlack is the timer slack (ns) to give the program: hako's
-	// original one (its own threads run with 1 ms); -1 leaves it.
+	// original one (its own threads run with 4 ms); -1 leaves it.
 	TimerSlack int64
 	// JoinCgroup: init asks the parent to move it into its cgroup first
 	// (cgroup v1, where it cannot be cloned into it).
 	JoinCgroup bool
-	UserNS     bool
-	NetNS      bool
-	CgroupNS   bool
-	Rootless   bool
-	FifoFd     int
-	ConsoleFd  int
+	// EarlyJoin: the parent moves init into its cgroup without waiting to
+	// be asked, as soon as init says it is primed (syncproto.Primed, the
+	// plan's first operation): its scratch memory is touched and the plan
+	// read, so none of that is charged to the container.
+	EarlyJoin bool
+	UserNS    bool
+	NetNS     bool
+	CgroupNS  bool
+	Rootless  bool
+	FifoFd    int
+	ConsoleFd int
 	// EarlyRlimits: the parent applies process.rlimits before sending the
 	// plan (see RlimitsEarly), so init need not stop for them.
 	EarlyRlimits bool
@@ -181,6 +186,9 @@ func Compile(c Config) (*Plan, error) {
 	capset, filter, err := p.prepare(s)
 	if err != nil {
 		return nil, err
+	}
+	if c.EarlyJoin {
+		p.send(syncproto.Primed)
 	}
 	p.timerSlack(c)
 	if err := p.early(c); err != nil {
@@ -715,6 +723,9 @@ func CompileExec(c Config) (*Plan, error) {
 	capset, filter, err := p.prepare(s)
 	if err != nil {
 		return nil, err
+	}
+	if c.EarlyJoin {
+		p.send(syncproto.Primed)
 	}
 	if s.Process.Terminal {
 		if c.ConsoleFd < 0 {

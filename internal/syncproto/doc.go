@@ -12,6 +12,7 @@
 //	| # | direction     | message    | meaning                                                        |
 //	|---|---------------|------------|----------------------------------------------------------------|
 //	| 1 | parent → init | config     | the spec and runtime options; init starts building the root    |
+//	| p | init → parent | primed     | (plan, parent joins unasked) scratch memory touched, plan read  |
 //	| a | init → parent | cgroup     | (v1) move me into the container's cgroup now                    |
 //	| b | parent → init | cgroup-ok  | cgroup.procs written; init unshares its cgroup namespace       |
 //	| - | init → parent | trace      | a finished step, any time until exec (only with --trace)       |
@@ -25,8 +26,11 @@
 //
 // Messages a/b happen only where init cannot be cloned straight into its
 // cgroup (cgroup v1). With the plan executor (internal/initplan) the parent
-// moves init as soon as the cgroup exists and sends b unasked; init still
-// sends a, then reads the b already waiting for it: joining after the Go runtime's start-up leaves the
+// moves init as soon as both the cgroup exists and init said p, and sends b
+// unasked; init still sends a, then reads the b already waiting for it. (p
+// matters: moved before it has touched its stack and buffers, init's own
+// ~130 KiB were charged to the container in a race that made the smallest
+// working memory.limit vary from run to run.) In general, joining after the Go runtime's start-up leaves the
 // memory init needed to start charged to hako, not to the container's limit
 // (measured: the smallest working memory.limit for `run /bin/true` went
 // from 1.7 MiB to 416 KiB).

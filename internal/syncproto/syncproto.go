@@ -18,6 +18,7 @@ type Type string
 const (
 	Config      Type = "config"
 	Trace       Type = "trace"
+	Primed      Type = "primed"
 	Cgroup      Type = "cgroup"
 	CgroupDone  Type = "cgroup-ok"
 	Hooks       Type = "hooks"
