@@ -26,6 +26,22 @@ import (
 )
 
 // startCmd runs cmd like env.start runs hako: stdout and stderr to files.
+// privateHako copies hako into dir, for a test that must run a binary no
+// other test executes (no ETXTBSY from them, nothing shared to damage); it
+// returns the copy's path and content.
+func privateHako(t *testing.T, dir string) (string, []byte) {
+	t.Helper()
+	bin := filepath.Join(dir, "hako-copy")
+	b, err := os.ReadFile(*hakoBin)
+	if err == nil {
+		err = os.WriteFile(bin, b, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin, b
+}
+
 func (e *env) startCmd(cmd *exec.Cmd) *proc {
 	e.t.Helper()
 	p := &proc{cmd: cmd, cancel: func() {}, stdout: e.tempFile("stdout"), err: e.tempFile("stderr")}
@@ -282,14 +298,7 @@ func TestCVE_2019_5736(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeScript(t, filepath.Join(evil, "update"), "#!/proc/self/exe\n")
-	bin := filepath.Join(c.dir, "hako-copy")
-	b, err := os.ReadFile(*hakoBin)
-	if err == nil {
-		err = os.WriteFile(bin, b, 0o755)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, b := privateHako(t, c.dir)
 	stdin, hold, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

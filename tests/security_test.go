@@ -26,14 +26,7 @@ func TestInitBinarySealed(t *testing.T) {
 	// A private copy of hako creates it: under HAKO_INIT=go init is hako
 	// itself, and the shared binary is always busy (ETXTBSY) while the
 	// other tests run.
-	bin := filepath.Join(c.dir, "hako-sealed")
-	b, err := os.ReadFile(*hakoBin)
-	if err == nil {
-		err = os.WriteFile(bin, b, 0o755)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, _ := privateHako(t, c.dir)
 	if r := c.startCmd(exec.Command(bin, append([]string{"--root", c.root}, c.withID("create", nil)...)...)).wait(); r.code != 0 {
 		t.Fatalf("create: %s", r)
 	}
