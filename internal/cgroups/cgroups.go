@@ -13,9 +13,18 @@ import (
 type Config struct {
 	// Path is linux.cgroupsPath: "" means "/hako/<ID>"; an absolute path is
 	// taken from each hierarchy's root; a relative one goes under the
-	// runtime's own cgroup, as runc does. The systemd form
-	// "slice:prefix:name" is refused (ErrSystemdPath).
+	// runtime's own cgroup, as runc does. With Systemd it is
+	// "slice:prefix:name" ("" is "system.slice:hako:<ID>"); that form
+	// without Systemd is refused (ErrSystemdPath) unless systemd runs the
+	// host, which then takes it.
 	Path string
+	// Systemd selects the systemd driver (--systemd-cgroup): the
+	// container goes in a transient scope unit (see systemd.go). With
+	// Rootless, the calling user's systemd instance.
+	Systemd bool
+	// Annotations are the config's; org.systemd.property.* ones become
+	// unit properties under the systemd driver.
+	Annotations map[string]string
 	// ID is the container id, used for the default path.
 	ID string
 	// Resources is linux.resources; nil asks for no limits.
@@ -72,7 +81,7 @@ type Manager interface {
 
 var (
 	// ErrSystemdPath: cgroupsPath has the systemd driver's form.
-	ErrSystemdPath = errors.New("systemd cgroup paths (slice:prefix:name) are not supported, use a cgroupfs path such as /hako/<id>")
+	ErrSystemdPath = errors.New("a systemd cgroup path (slice:prefix:name) needs the systemd cgroup driver, and systemd does not run this host: use a cgroupfs path such as /hako/<id>")
 	// ErrNoController: a limit needs a controller the host does not offer
 	// to this cgroup (not mounted in v1, not enabled in v2).
 	ErrNoController = errors.New("cgroup controller not available")
@@ -90,6 +99,9 @@ func New(cfg Config, log *trace.Log) (Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	if UsesSystemd(cfg) {
+		return newSystemd(cfg, l, log)
+	}
 	m, err := newManager(cfg, l, log)
 	if err != nil {
 		return nil, err
@@ -103,6 +115,9 @@ func Load(paths map[string]string, log *trace.Log) (Manager, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("load cgroup: no paths saved")
 	}
+	if paths[keyUnit] != "" {
+		return loadSystemd(paths, log), nil
+	}
 	m := &manager{paths: map[string]string{}, log: log, attach: attachDeviceFilter}
 	for k, v := range paths {
 		m.paths[k] = v
@@ -115,4 +130,10 @@ func Load(paths map[string]string, log *trace.Log) (Manager, error) {
 func IsV2Host() bool {
 	var st unix.Statfs_t
 	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
+
+// UsesSystemd reports whether New gives cfg the systemd driver: asked for,
+// or a systemd-form path on a host that systemd runs.
+func UsesSystemd(cfg Config) bool {
+	return cfg.Systemd || (IsSystemdPath(cfg.Path) && SystemdAvailable())
 }

@@ -85,7 +85,7 @@ func TestCgroupPath(t *testing.T) {
 		{Config{ID: "c1"}, "/hako/c1", ""},
 		{Config{Path: "/a/b/../c/"}, "/a/c", ""},
 		{Config{Path: "a/b"}, "a/b", ""},
-		{Config{Path: "system.slice:hako:c1"}, "", "not supported"},
+		{Config{Path: "system.slice:hako:c1"}, "", "needs the systemd cgroup driver"},
 		{Config{Path: "/.."}, "", "outside a cgroup"},
 		{Config{Path: "../x"}, "", "outside a cgroup"},
 		{Config{}, "", "bad container id"},

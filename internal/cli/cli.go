@@ -29,6 +29,7 @@ type globals struct {
 	logFormat string
 	debug     bool
 	trace     bool
+	systemd   bool
 	logOut    io.Writer
 }
 
@@ -61,8 +62,7 @@ func Main(args []string) int {
 	fs.BoolVar(&g.trace, "trace", false, "print every kernel-visible step with its duration to stderr")
 	version := fs.Bool("version", false, "print the version")
 	fs.BoolVar(version, "v", false, "print the version")
-	// Accepted for compatibility with runc callers; hako has one cgroup driver.
-	fs.Bool("systemd-cgroup", false, "accepted for runc compatibility (cgroupfs is used)")
+	fs.BoolVar(&g.systemd, "systemd-cgroup", false, "put containers in systemd scope units (cgroupsPath \"slice:prefix:name\"), as Docker, podman and Kubernetes do on systemd hosts")
 	fs.String("rootless", "auto", "accepted for runc compatibility")
 	fs.String("criu", "", "accepted for runc compatibility")
 	fs.Usage = func() { usage(fs) }
@@ -171,7 +171,7 @@ func (g *globals) fatal(err error) {
 }
 
 func (g *globals) runtime() *container.Runtime {
-	rt := &container.Runtime{Root: g.root, Warn: os.Stderr, Trace: g.trace || g.debug}
+	rt := &container.Runtime{Root: g.root, Warn: os.Stderr, Trace: g.trace || g.debug, SystemdCgroup: g.systemd}
 	if g.trace {
 		// `hako --trace run ... | head` must not die of SIGPIPE halfway
 		// through building a container: a trace line to a closed pipe

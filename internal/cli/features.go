@@ -35,7 +35,7 @@ func featuresCmd(g *globals, args []string) error {
 		Linux: &features.Linux{
 			Namespaces:      []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 			Capabilities:    capNames(),
-			Cgroup:          &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no},
+			Cgroup:          &features.Cgroup{V1: &yes, V2: &yes, Systemd: &yes, SystemdUser: &yes},
 			Seccomp:         seccomp.Features(),
 			Apparmor:        &features.Apparmor{Enabled: &no},
 			Selinux:         &features.Selinux{Enabled: &no},

@@ -26,6 +26,9 @@ type Runtime struct {
 	Log   *trace.Log // step log (--trace); may be nil
 	Warn  io.Writer  // where warnings go (stderr)
 	Trace bool       // pass tracing to init too
+	// SystemdCgroup: --systemd-cgroup, containers go in systemd scope
+	// units (cgroups.Config.Systemd).
+	SystemdCgroup bool
 }
 
 // Container is a loaded container: its state dir and saved state.

@@ -177,17 +177,19 @@ func (cr *creation) makeFifo() error {
 
 func (cr *creation) makeCgroup() error {
 	cfg := cgroups.Config{Path: cr.spec.Linux.CgroupsPath, ID: cr.o.ID, Resources: cr.spec.Linux.Resources,
-		Rootless: os.Geteuid() != 0}
-	if cfg.Rootless && cfg.Path == "" {
+		Rootless: os.Geteuid() != 0, Systemd: cr.rt.SystemdCgroup, Annotations: cr.spec.Annotations}
+	systemd := cgroups.UsesSystemd(cfg)
+	if cfg.Rootless && cfg.Path == "" && !systemd {
 		// A user never owns /hako; a delegated subtree (systemd's
 		// user@UID.service on cgroup v2) is where the user's own cgroup is:
 		// a relative path puts the container below it.
 		cfg.Path = "hako-" + cr.o.ID
 	}
 	m, err := cgroups.New(cfg, cr.rt.Log)
-	if err == nil && !cfg.Rootless && !m.ClonesInto() {
+	if err == nil && (systemd || !cfg.Rootless) && !m.ClonesInto() {
 		// Made after clone, while init works (v1: init joins by
-		// cgroup.procs anyway). Not rootless: there a failure to create
+		// cgroup.procs anyway; systemd: a scope is started with init's
+		// pid in it). Not rootless cgroupfs: there a failure to create
 		// is a warning, and init must know before clone whether to join.
 		cr.cg, cr.cgLater = m, true
 		return nil
@@ -195,7 +197,7 @@ func (cr *creation) makeCgroup() error {
 	if err == nil {
 		err = m.Create()
 	}
-	if err != nil && cfg.Rootless {
+	if err != nil && cfg.Rootless && !systemd {
 		// Users complain that limits are dropped silently: say which.
 		fmt.Fprintf(cr.rt.warnOut(), "hako: warning: rootless: no cgroup this user may use (%v): not applied: %s\n",
 			err, describeLimits(cfg.Resources))
