@@ -11,6 +11,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // runningCtr starts a detached container running the waiter and returns it
@@ -169,5 +170,46 @@ func TestTimerSlack(t *testing.T) {
 	rc, _ := runningCtr(t)
 	if r := rc.hako("exec", rc.id, "cat", "/proc/self/timerslack_ns"); r.code != 0 || strings.TrimSpace(r.out) != w {
 		t.Errorf("exec: process's timer slack %q, want %s (%s)", strings.TrimSpace(r.out), w, r)
+	}
+}
+
+// TestExecCgroup: `exec --cgroup` puts the process into an existing child
+// cgroup of the container's (runc's flag), and refuses paths outside it
+// or not made yet.
+func TestExecCgroup(t *testing.T) {
+	t.Parallel()
+	c, pid := runningCtr(t)
+	own, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pids hierarchy on v1 (a flag with a controller), the one
+	// hierarchy on v2 (a plain path).
+	var st unix.Statfs_t
+	v2 := unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+	mnt, flag := "/sys/fs/cgroup/pids", "pids:sub"
+	if v2 {
+		mnt, flag = "/sys/fs/cgroup", "sub"
+	}
+	var rel string
+	for _, l := range strings.Split(string(own), "\n") {
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 && ((v2 && f[1] == "") || (!v2 && f[1] == "pids")) {
+			rel = f[2]
+		}
+	}
+	if rel == "" {
+		t.Fatalf("no pids cgroup for init in:\n%s", own)
+	}
+	if err := os.Mkdir(filepath.Join(mnt, rel, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := c.ok("exec", "--cgroup", flag, c.id, "cat", "/proc/self/cgroup")
+	if !strings.Contains(r.out, "/sub\n") {
+		t.Errorf("exec --cgroup %s: the process is not in the sub-cgroup:\n%s", flag, r.out)
+	}
+	for arg, want := range map[string]string{"nosuch": "does not exist", "../x": "a path below the container's cgroup"} {
+		if r := c.hako("exec", "--cgroup", arg, c.id, "true"); r.code == 0 || !strings.Contains(r.err, want) {
+			t.Errorf("exec --cgroup %s: want an error with %q: %s", arg, want, r)
+		}
 	}
 }

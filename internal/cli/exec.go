@@ -27,6 +27,7 @@ type execFlags struct {
 	tty, detach, noNewPrivs             bool
 	preserveFDs                         int
 	env, caps, gids                     stringList
+	cgroups                             stringList
 }
 
 func (f *execFlags) define(fs *flag.FlagSet) {
@@ -52,7 +53,7 @@ func (f *execFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.label, "process-label", "", "SELinux label (accepted; SELinux is not supported on this host)")
 	fs.StringVar(&f.apparmor, "apparmor", "", "AppArmor profile (accepted; AppArmor is not supported on this host)")
 	fs.Bool("ignore-paused", false, "accepted for runc compatibility")
-	fs.String("cgroup", "", "accepted for runc compatibility")
+	fs.Var(&f.cgroups, "cgroup", "run in this existing sub-cgroup of the container's: PATH, or CONTROLLER[,...]:PATH on cgroup v1 (repeatable)")
 }
 
 func execCmd(g *globals, args []string) error {
@@ -76,7 +77,7 @@ func execCmd(g *globals, args []string) error {
 		c.Close()
 		return err
 	}
-	o := container.ExecOpts{Process: proc, ConsoleSocket: f.consoleSocket, PidFile: f.pidFile, PreserveFDs: f.preserveFDs}
+	o := container.ExecOpts{Process: proc, ConsoleSocket: f.consoleSocket, PidFile: f.pidFile, PreserveFDs: f.preserveFDs, Cgroups: f.cgroups}
 	return runExec(c, o, f.detach)
 }
 

@@ -29,6 +29,9 @@ type ExecOpts struct {
 	Console       *os.File // an already connected console socket (exec's own relay)
 	PidFile       string
 	PreserveFDs   int
+	// Cgroups: join these existing child cgroups instead of the
+	// container's own (exec --cgroup, cgroups.Sub).
+	Cgroups []string
 }
 
 // Exec starts another process in a running container: it joins every
@@ -81,6 +84,12 @@ func (e *execution) run() (*Proc, error) {
 		return nil, err
 	}
 	m := e.c.cgroup()
+	if m != nil && len(e.o.Cgroups) > 0 {
+		var err error
+		if m, err = cgroups.Sub(m, e.o.Cgroups, e.c.rt.Log); err != nil {
+			return nil, err
+		}
+	}
 	if m != nil && !e.joinLate {
 		if err := m.Apply(e.pid); err != nil {
 			return nil, err
