@@ -345,27 +345,30 @@ func (m *sdManager) Destroy() error {
 		return err
 	}
 	var job systemd.ObjectPath
+	gone := false
 	err = m.log.Step("systemd stop unit", m.u.unit, func() (err error) {
 		job, err = c.StopUnit(m.u.unit)
+		if systemd.IsError(err, "org.freedesktop.systemd1.NoSuchUnit") {
+			// its last process exited and systemd collected it
+			gone, err = true, nil
+		}
 		return err
 	})
-	switch {
-	case systemd.IsError(err, "org.freedesktop.systemd1.NoSuchUnit"):
-		// gone already: its last process exited and systemd collected it
-	case err != nil:
+	if err != nil {
 		return err
-	default:
+	}
+	if !gone {
 		if err := m.waitJob(c, job, "stop"); err != nil {
 			return err
 		}
+		_ = m.log.Step("systemd reset-failed", m.u.unit, func() error {
+			err := c.ResetFailedUnit(m.u.unit)
+			if systemd.IsError(err, "org.freedesktop.systemd1.NoSuchUnit") {
+				return nil
+			}
+			return err
+		})
 	}
-	_ = m.log.Step("systemd reset-failed", m.u.unit, func() error {
-		err := c.ResetFailedUnit(m.u.unit)
-		if systemd.IsError(err, "org.freedesktop.systemd1.NoSuchUnit") {
-			return nil
-		}
-		return err
-	})
 	return m.fs.Destroy()
 }
 

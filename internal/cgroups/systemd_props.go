@@ -173,8 +173,9 @@ func unifiedProps(u map[string]string) []systemd.Property {
 // deviceProps gives systemd the container's device allow-list
 // (DevicePolicy=strict plus DeviceAllow=), so that `systemctl show` tells
 // the truth and systemd's own device program agrees with hako's. Rules
-// systemd cannot say (a deny after an allow, a major with no name in
-// /proc/devices) leave the policy to hako's program alone: no property.
+// systemd cannot say (a deny that takes back an allowed access, a major
+// with no name in /proc/devices) leave the policy to hako's program alone:
+// no property.
 func deviceProps(cfg []specs.LinuxDeviceCgroup) []systemd.Property {
 	rules, err := deviceRules(cfg)
 	if err != nil {
@@ -182,15 +183,19 @@ func deviceProps(cfg []specs.LinuxDeviceCgroup) []systemd.Property {
 	}
 	names := procDevices()
 	var allow []any
-	seenAllow := false
-	for _, r := range rules {
+	for i, r := range rules {
 		if !r.allow {
-			if seenAllow || r.typ != 'a' || r.major >= 0 || r.minor >= 0 {
-				return nil // a deny that is not the leading deny-all
+			// systemd's list only allows. A deny is a no-op there when no
+			// earlier allow covers any of it (Docker ends its list with
+			// "deny c 10:229 rwm", fuse, which it never allowed); one that
+			// takes back an allowed access cannot be said.
+			for _, prev := range rules[:i] {
+				if prev.allow && overlaps(prev, r) {
+					return nil
+				}
 			}
 			continue
 		}
-		seenAllow = true
 		if r.typ == 'a' {
 			if r.major < 0 && r.minor < 0 && strings.Contains(r.access, "r") && strings.Contains(r.access, "w") && strings.Contains(r.access, "m") {
 				// every device: systemd's "auto" with no list
@@ -215,6 +220,13 @@ func deviceProps(cfg []specs.LinuxDeviceCgroup) []systemd.Property {
 		allow = append(allow, []any{path, r.access})
 	}
 	return []systemd.Property{systemd.Prop("DevicePolicy", "s", "strict"), systemd.Prop("DeviceAllow", "a(ss)", allow)}
+}
+
+// overlaps reports whether two rules match a common device and access.
+func overlaps(a, b deviceRule) bool {
+	num := func(x, y int64) bool { return x < 0 || y < 0 || x == y }
+	return (a.typ == 'a' || b.typ == 'a' || a.typ == b.typ) && num(a.major, b.major) && num(a.minor, b.minor) &&
+		strings.ContainsAny(a.access, b.access)
 }
 
 // procDevices reads the names of device majors: "c136" -> "pts".

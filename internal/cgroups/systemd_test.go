@@ -107,22 +107,27 @@ func TestResourceProps(t *testing.T) {
 func TestDeviceProps(t *testing.T) {
 	i64p := func(v int64) *int64 { return &v }
 	// Docker's list: deny all, then allows.
-	cfg := []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Type: "c", Major: i64p(10), Minor: i64p(229), Access: "rwm"}}
+	cfg := []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Type: "c", Major: i64p(4), Minor: i64p(64), Access: "rwm"}}
 	got := props(deviceProps(cfg))
 	if got["DevicePolicy"] != "strict" {
 		t.Fatalf("policy: %v", got)
 	}
 	allow := got["DeviceAllow"].([]any)
-	want := map[string]bool{"char-*": true, "block-*": true, "/dev/char/10:229": true, "/dev/char/1:3": true, "char-pts": true}
+	want := map[string]bool{"char-*": true, "block-*": true, "/dev/char/4:64": true, "/dev/char/1:3": true, "char-pts": true}
 	for _, a := range allow {
 		delete(want, a.([]any)[0].(string))
 	}
 	if len(want) > 0 {
 		t.Errorf("DeviceAllow %v lacks %v", allow, want)
 	}
-	// A deny after an allow cannot be said to systemd: hako's own filter
-	// alone enforces it.
-	cfg = append(cfg, specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: i64p(1), Minor: i64p(3), Access: "rwm"})
+	// Docker's last rule denies fuse, which nothing allowed: a no-op.
+	cfg = append(cfg, specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: i64p(10), Minor: i64p(229), Access: "rwm"})
+	if got := props(deviceProps(cfg)); got["DevicePolicy"] != "strict" {
+		t.Errorf("deny of what was never allowed: %v", got)
+	}
+	// A deny that takes back an allowed access cannot be said to systemd:
+	// hako's own filter alone enforces it.
+	cfg = append(cfg, specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: i64p(1), Minor: i64p(3), Access: "w"})
 	if p := deviceProps(cfg); p != nil {
 		t.Errorf("deny after allow: %v", props(p))
 	}
