@@ -127,7 +127,7 @@ func TestDeviceProps(t *testing.T) {
 	}
 	// A deny that takes back an allowed access cannot be said to systemd:
 	// hako's own filter alone enforces it.
-	cfg = append(cfg, specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: i64p(1), Minor: i64p(3), Access: "w"})
+	cfg = append(cfg, specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: i64p(4), Minor: i64p(64), Access: "w"})
 	if p := deviceProps(cfg); p != nil {
 		t.Errorf("deny after allow: %v", props(p))
 	}
