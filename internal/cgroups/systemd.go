@@ -127,6 +127,10 @@ type sdManager struct {
 	conn    *systemd.Conn
 	log     *trace.Log
 	started bool // the unit exists: Apply only joins it
+	// owned: this process had systemd make the unit (its job may still
+	// have failed). Until then Destroy touches nothing: the name may be
+	// another container's unit (UnitExists).
+	owned bool
 }
 
 // newSystemd builds the driver for cfg on layout l. It creates nothing;
@@ -273,6 +277,7 @@ func (m *sdManager) startUnit(c *systemd.Conn, props []systemd.Property) error {
 	if err != nil {
 		return err
 	}
+	m.owned = true
 	return m.waitJob(c, job, "start")
 }
 
@@ -340,6 +345,9 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 // Destroy stops the unit and makes sure systemd keeps nothing of it (not
 // even a failed unit), then removes what is left of the directory.
 func (m *sdManager) Destroy() error {
+	if !m.started && !m.owned {
+		return nil // never made by this container
+	}
 	c, err := m.dial()
 	if err != nil {
 		return err
