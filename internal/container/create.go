@@ -177,7 +177,7 @@ func (cr *creation) makeFifo() error {
 
 func (cr *creation) makeCgroup() error {
 	cfg := cgroups.Config{Path: cr.spec.Linux.CgroupsPath, ID: cr.o.ID, Resources: cr.spec.Linux.Resources,
-		Rootless: os.Geteuid() != 0, Systemd: cr.rt.SystemdCgroup, Annotations: cr.spec.Annotations}
+		Rootless: cr.rt.Rootless, Systemd: cr.rt.SystemdCgroup, Annotations: cr.spec.Annotations}
 	systemd := cgroups.UsesSystemd(cfg)
 	if cfg.Rootless && cfg.Path == "" && !systemd {
 		// A user never owns /hako; a delegated subtree (systemd's
