@@ -66,6 +66,17 @@ func InUserNS(uidMap io.Reader) (bool, error) {
 // under /run.
 func (p Privilege) Rootless() bool { return p.EUID != 0 || p.InUserNS }
 
+// String says who hako is, for `hako features` and errors.
+func (p Privilege) String() string {
+	switch {
+	case p.EUID != 0:
+		return fmt.Sprintf("uid %d", p.EUID)
+	case p.InUserNS:
+		return "uid 0 of a user namespace that is not the initial one"
+	}
+	return "uid 0 of the initial user namespace (real root)"
+}
+
 // Decide applies the --rootless flag ("auto", "true" or "false", or any
 // spelling strconv.ParseBool takes) to the guess.
 func (p Privilege) Decide(flag string) (bool, error) {

@@ -88,3 +88,15 @@ func TestStateRoot(t *testing.T) {
 		}
 	}
 }
+
+func TestPrivilegeString(t *testing.T) {
+	for p, want := range map[Privilege]string{
+		{EUID: 0}:                 "uid 0 of the initial user namespace (real root)",
+		{EUID: 0, InUserNS: true}: "uid 0 of a user namespace that is not the initial one",
+		{EUID: 1002}:              "uid 1002",
+	} {
+		if got := p.String(); got != want {
+			t.Errorf("%#v: %q, want %q", p, got, want)
+		}
+	}
+}
