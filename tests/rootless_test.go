@@ -449,7 +449,7 @@ func TestRootless(t *testing.T) {
 	t.Run("files and chown with a subuid range", func(t *testing.T) { t.Parallel(); rlTestFiles(t, u) })
 	t.Run("single ID", func(t *testing.T) { t.Parallel(); rlTestSingleID(t, u) })
 	t.Run("pty", func(t *testing.T) { t.Parallel(); rlTestPty(t, u) })
-	t.Run("limits not applied", func(t *testing.T) { t.Parallel(); rlTestLimits(t, u) })
+	t.Run("limits without a cgroup", func(t *testing.T) { t.Parallel(); rlTestLimits(t, u) })
 	t.Run("state root", func(t *testing.T) { t.Parallel(); rlTestStateRoot(t, u) })
 	rlTestErrors(t, u)
 }

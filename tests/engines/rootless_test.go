@@ -43,9 +43,12 @@ events_logfile_path = "%[1]s/events.log"
 hako = ["%[2]s"]
 `
 
+// rlStorageConf: rootless podman takes its image store from
+// rootless_storage_path (graphroot is root's); the run root is honoured.
 const rlStorageConf = `[storage]
 driver = "overlay"
 graphroot = "%[1]s/storage"
+rootless_storage_path = "%[1]s/storage"
 runroot = "%[2]s/containers"
 `
 
@@ -239,8 +242,9 @@ func TestPodmanRootless(t *testing.T) {
 	if err != nil {
 		t.Fatalf("runc (scripts/engines/setup.sh installs it): %v", err)
 	}
-	if out := u.podman(t, "").ok("info", "--format", "{{.Host.Security.Rootless}} {{.Host.OCIRuntime.Path}}").out; out != "true "+*hakoBin+"\n" {
-		t.Errorf("podman info as %s: %q, want rootless true and runtime %s", u.name, out, *hakoBin)
+	info := u.podman(t, "").ok("info", "--format", "{{.Host.Security.Rootless}} {{.Host.OCIRuntime.Path}} {{.Store.GraphRoot}}").out
+	if want := fmt.Sprintf("true %s %s/storage\n", *hakoBin, u.home); info != want {
+		t.Errorf("podman info as %s: %q, want rootless, hako from containers.conf and the private store: %q", u.name, info, want)
 	}
 	for _, rt := range []struct{ name, path string }{{"hako", *hakoBin}, {"runc", runc}} {
 		t.Run(rt.name, func(t *testing.T) {
