@@ -254,7 +254,7 @@ func TestPodmanRootless(t *testing.T) {
 			t.Logf("%s: the sequence took %v", rt.name, time.Since(start).Round(time.Millisecond))
 		})
 	}
-	t.Run("hako tty and init", func(t *testing.T) { rlTTYInit(t, u) })
+	t.Run("hako tty, init, keep-id", func(t *testing.T) { rlTTYInit(t, u) })
 	t.Run("hako limits", func(t *testing.T) { rlLimits(t, u, runc) })
 }
 
@@ -331,7 +331,8 @@ func rlRealUID(pid int) int {
 	return -1
 }
 
-// rlTTYInit: podman run -it through a pty, and --init (catatonit as pid 1).
+// rlTTYInit: podman run -it through a pty, --init (catatonit as pid 1) and
+// --userns=keep-id.
 func rlTTYInit(t *testing.T, u *rlPodman) {
 	p := u.podman(t, "")
 	pp := startPty(t, nil, p.name, append(p.args, "run", "--rm", "-it", "--pull", "never", imageRef, "sh")...)
@@ -343,6 +344,16 @@ func rlTTYInit(t *testing.T, u *rlPodman) {
 	r := p.run("run", "--rm", "--init", "--pull", "never", imageRef, "sh", "-c", "cat /proc/1/comm; exit 6")
 	if r.code != 6 || r.out != "podman-init\n" {
 		t.Errorf("podman run --init: want exit 6 and pid 1 podman-init (catatonit): %s", r)
+	}
+	// A user namespace of the container's own inside podman's: hako, uid 0
+	// there, writes the maps itself (no newuidmap), setgroups allowed.
+	r = p.run("run", "--rm", "--userns=keep-id", "--pull", "never", imageRef, "sh", "-c", "id -u; cat /proc/self/uid_map; cat /proc/self/setgroups")
+	mapped := false
+	for _, l := range strings.Split(r.out, "\n") {
+		mapped = mapped || strings.Join(strings.Fields(l), " ") == fmt.Sprintf("%d 0 1", u.uid)
+	}
+	if f := strings.Fields(r.out); r.code != 0 || len(f) < 5 || f[0] != strconv.Itoa(u.uid) || !mapped || f[len(f)-1] != "allow" {
+		t.Errorf("podman run --userns=keep-id: want the user's uid %d inside, mapped to podman's 0, setgroups allow: %s", u.uid, r)
 	}
 }
 
