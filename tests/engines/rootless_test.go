@@ -54,13 +54,12 @@ runroot = "%[2]s/containers"
 
 // rlPodman is rootless podman as the test's user.
 type rlPodman struct {
-	t          *testing.T
-	name       string
-	uid, gid   int
-	home, xdg  string
-	env        []string // the user's whole environment
-	ids        []string // every container made, for the leftover checks
-	runtimeDir string   // the runtime's state root under xdg: hako or runc
+	t         *testing.T
+	name      string
+	uid, gid  int
+	home, xdg string
+	env       []string // the user's whole environment
+	ids       []string // every container made, for the leftover checks
 }
 
 // newRLUser creates the user and its podman configuration, and registers
@@ -274,7 +273,9 @@ func rlLife(t *testing.T, u *rlPodman, p tool, rt string) {
 	p.ok("run", "-d", "--pull", "never", "--name", name, imageRef, "sh", "-c", waiter)
 	id := strings.TrimSpace(p.ok("inspect", "-f", "{{.Id}}", name).out)
 	u.ids = append(u.ids, id)
-	state := func() string { return strings.TrimSpace(p.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name).out) }
+	state := func() string {
+		return strings.TrimSpace(p.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name).out)
+	}
 	if s := state(); s != "running 0" {
 		t.Fatalf("after run -d: %q, want running", s)
 	}
