@@ -254,7 +254,7 @@ func TestPodmanRootless(t *testing.T) {
 		})
 	}
 	t.Run("hako tty, init, keep-id", func(t *testing.T) { rlTTYInit(t, u) })
-	t.Run("hako limits", func(t *testing.T) { rlLimits(t, u, runc) })
+	t.Run("hako limits, --rootless, state root", func(t *testing.T) { rlLimits(t, u, runc) })
 }
 
 // rlLife: run --rm with an exit code, run -d, exec with and without a tty,
@@ -374,8 +374,10 @@ func rlLimits(t *testing.T, u *rlPodman, runc string) {
 		}
 	}
 	bundle := rlBundle(t, u)
-	unshare := func(env string, args ...string) result {
-		return p.run(append([]string{"unshare", "env", env}, args...)...)
+	// unshare runs args in podman's user namespace, as podman runs its
+	// runtime; "K=V" arguments first set the environment (env(1)).
+	unshare := func(args ...string) result {
+		return p.run(append([]string{"unshare", "env"}, args...)...)
 	}
 	limit := int64(64 << 20)
 	rlEditBundle(t, u, bundle, func(s *specs.Spec) {
@@ -383,7 +385,7 @@ func rlLimits(t *testing.T, u *rlPodman, runc string) {
 	})
 	id := uniq("hako-rl-")
 	u.ids = append(u.ids, id)
-	r := unshare("HAKO_RL=1", *hakoBin, "run", "--bundle", bundle, id)
+	r := unshare(*hakoBin, "run", "--bundle", bundle, id)
 	want := []string{"rootless", "linux.resources asks for memory", "EACCES"}
 	if v1 {
 		want = append(want, "cgroup v1", "drop linux.resources")
@@ -392,7 +394,7 @@ func rlLimits(t *testing.T, u *rlPodman, runc string) {
 		t.Errorf("hako run with a memory limit in podman's user namespace: want an error: %s", r)
 	}
 	wantOut(t, "hako's error", r.err, want...)
-	r = unshare("HAKO_RL=1", runc, "run", "--bundle", bundle, id)
+	r = unshare(runc, "run", "--bundle", bundle, id)
 	t.Logf("runc says: %s", strings.TrimSpace(r.err))
 	if r.code == 0 || !strings.Contains(r.err, "cannot set memory limit") {
 		t.Errorf("runc run with a memory limit: want its error: %s", r)
@@ -400,10 +402,10 @@ func rlLimits(t *testing.T, u *rlPodman, runc string) {
 	p.run("unshare", runc, "delete", "--force", id)
 
 	rlEditBundle(t, u, bundle, func(s *specs.Spec) { s.Linux.Resources = nil })
-	if r := unshare("HAKO_RL=1", *hakoBin, "run", "--bundle", bundle, id); r.code != 0 || r.out != "ran\n" {
+	if r := unshare(*hakoBin, "run", "--bundle", bundle, id); r.code != 0 || r.out != "ran\n" {
 		t.Errorf("hako run without limits in podman's user namespace: %s", r)
 	}
-	r = unshare("HAKO_RL=1", *hakoBin, "--rootless=false", "run", "--bundle", bundle, id)
+	r = unshare(*hakoBin, "--rootless=false", "run", "--bundle", bundle, id)
 	if r.code == 0 || !strings.Contains(r.err, "cgroup mkdir") || !strings.Contains(r.err, "EACCES") {
 		t.Errorf("hako --rootless=false in podman's user namespace: want the cgroup's EACCES: %s", r)
 	}
@@ -411,7 +413,7 @@ func rlLimits(t *testing.T, u *rlPodman, runc string) {
 	if r.code == 0 || !strings.Contains(r.err, "/run/hako") || !strings.Contains(r.err, "set XDG_RUNTIME_DIR") || !strings.Contains(r.err, "--root") {
 		t.Errorf("hako run in podman's user namespace without XDG_RUNTIME_DIR: want an error naming /run/hako, XDG_RUNTIME_DIR and --root: %s", r)
 	}
-	r = unshare("HAKO_RL=1", *hakoBin, "features")
+	r = unshare(*hakoBin, "features")
 	var f struct{ Annotations map[string]string }
 	if err := json.Unmarshal([]byte(r.out), &f); err != nil || f.Annotations["org.hako.rootless"] != "true" ||
 		!strings.Contains(f.Annotations["org.hako.rootless.who"], "uid 0 of a user namespace") {
