@@ -27,6 +27,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"hako/internal/cgroups"
 	"hako/internal/userns"
 )
 
@@ -448,7 +449,7 @@ func TestRootless(t *testing.T) {
 	t.Run("files and chown with a subuid range", func(t *testing.T) { t.Parallel(); rlTestFiles(t, u) })
 	t.Run("single ID", func(t *testing.T) { t.Parallel(); rlTestSingleID(t, u) })
 	t.Run("pty", func(t *testing.T) { t.Parallel(); rlTestPty(t, u) })
-	t.Run("limits not applied", func(t *testing.T) { t.Parallel(); rlTestLimits(t, u) })
+	t.Run("limits without a cgroup", func(t *testing.T) { t.Parallel(); rlTestLimits(t, u) })
 	t.Run("state root", func(t *testing.T) { t.Parallel(); rlTestStateRoot(t, u) })
 	rlTestErrors(t, u)
 }
@@ -666,17 +667,32 @@ func rlTestPty(t *testing.T, u *rlUser) {
 	c.waitStatus(specs.StateStopped)
 }
 
-// rlTestLimits: a memory limit the user has no cgroup for is reported on
-// one line, and the container runs anyway.
+// rlTestLimits: a memory limit the user has no cgroup for is an error that
+// says why and what to do (runc fails too: "cannot set memory limit:
+// container could not join or create cgroup"), and nothing is left.
 func rlTestLimits(t *testing.T, u *rlUser) {
 	limit := int64(64 << 20)
 	c := u.ctr(t, func(s *specs.Spec) {
 		s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}}
 	})
-	r := c.runSh("echo ran")
-	warn := regexp.MustCompile(`(?m)^hako: warning: .*not applied.*memory`).FindAllString(r.err, -1)
-	if r.out != "ran\n" || len(warn) != 1 {
-		t.Errorf("want the container to run and one warning naming memory as not applied: %s", r)
+	c.edit(withSh("echo ran"))
+	r := c.hako("run", "--bundle", c.bundle, c.id)
+	want := []string{"rootless: linux.resources asks for memory", "may create no cgroup", "EACCES"}
+	if !cgroups.IsV2Host() {
+		want = append(want, "cgroup v1", "drop linux.resources")
+	}
+	if r.code == 0 || strings.Contains(r.out, "ran") {
+		t.Fatalf("run with a memory limit and no cgroup: want an error: %s", r)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.err, w) {
+			t.Errorf("error lacks %q:\n%s", w, r.err)
+		}
+	}
+	// Without the limit the same user runs it, without a cgroup.
+	c.edit(func(s *specs.Spec) { s.Linux.Resources = nil })
+	if r := c.ok("run", "--bundle", c.bundle, c.id); r.out != "ran\n" || r.err != "" {
+		t.Errorf("run without limits: want ran and nothing on stderr: %s", r)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"hako/internal/container"
 	"hako/internal/trace"
+	"hako/internal/userns"
 )
 
 // Version is set at build time (-ldflags -X).
@@ -31,6 +32,10 @@ type globals struct {
 	trace     bool
 	systemd   bool
 	logOut    io.Writer
+	// priv is who hako is (userns.Detect); rootless is the decision made
+	// from it and --rootless.
+	priv     userns.Privilege
+	rootless bool
 }
 
 type command struct {
@@ -53,9 +58,9 @@ func Main(args []string) int {
 	// /proc/self/fd/N resolves before execve closes anything). Fds to pass on
 	// (--preserve-fds) are handed over explicitly, which clears the flag.
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-	g := &globals{}
+	g := &globals{priv: userns.Detect()}
 	fs := flag.NewFlagSet("hako", flag.ContinueOnError)
-	fs.StringVar(&g.root, "root", defaultRoot(), "state directory")
+	fs.StringVar(&g.root, "root", g.priv.StateRoot(os.LookupEnv), "state directory")
 	fs.StringVar(&g.logFile, "log", "", "log file (errors and --debug lines)")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&g.debug, "debug", false, "debug logging")
@@ -63,7 +68,7 @@ func Main(args []string) int {
 	version := fs.Bool("version", false, "print the version")
 	fs.BoolVar(version, "v", false, "print the version")
 	fs.BoolVar(&g.systemd, "systemd-cgroup", false, "put containers in systemd scope units (cgroupsPath \"slice:prefix:name\"), as Docker, podman and Kubernetes do on systemd hosts")
-	fs.String("rootless", "auto", "accepted for runc compatibility")
+	rootless := fs.String("rootless", "auto", "auto, true or false: ignore cgroups this user may not create when no limit needs them (auto: unless real root)")
 	fs.String("criu", "", "accepted for runc compatibility")
 	fs.Usage = func() { usage(fs) }
 	if err := fs.Parse(args); err != nil {
@@ -75,6 +80,11 @@ func Main(args []string) int {
 	if *version {
 		fmt.Printf("hako version %s\nspec: %s\n", Version, specVersion())
 		return 0
+	}
+	var err error
+	if g.rootless, err = g.priv.Decide(*rootless); err != nil {
+		fmt.Fprintln(os.Stderr, "hako:", err)
+		return 2
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
@@ -94,34 +104,37 @@ func Main(args []string) int {
 		fmt.Fprintln(os.Stderr, "hako:", err)
 		return 1
 	}
-	err := cmd.run(g, rest[1:])
+	err = cmd.run(g, rest[1:])
 	var ex exitError
 	if errors.As(err, &ex) {
 		return int(ex)
 	}
 	if err != nil {
-		g.fatal(err)
+		g.fatal(g.stateRootHint(err))
 		return 1
 	}
 	return 0
+}
+
+// stateRootHint explains a state root hako may not write to. Under rootless
+// podman hako is uid 0, but of podman's user namespace, and /run belongs to
+// the host's root there.
+func (g *globals) stateRootHint(err error) error {
+	var pe *os.PathError
+	if !g.priv.Rootless() || !errors.Is(err, os.ErrPermission) || !errors.As(err, &pe) || !strings.HasPrefix(pe.Path, g.root) {
+		return err
+	}
+	who := fmt.Sprintf("uid %d", g.priv.EUID)
+	if g.priv.InUserNS {
+		who += " of a user namespace, not the host's root"
+	}
+	return fmt.Errorf("%w (hako runs rootless, as %s: give it a state root of its own: set XDG_RUNTIME_DIR, hako then uses $XDG_RUNTIME_DIR/hako, or pass --root DIR)", err, who)
 }
 
 // exitError carries an exit status (foreground run) without an error text.
 type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// defaultRoot is /run/hako for root and $XDG_RUNTIME_DIR/hako for anyone
-// else ("" when that is unset: see globals.runtime).
-func defaultRoot() string {
-	if os.Geteuid() == 0 {
-		return "/run/hako"
-	}
-	if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
-		return x + "/hako"
-	}
-	return ""
-}
 
 func usage(fs *flag.FlagSet) {
 	fmt.Fprintf(os.Stderr, "usage: hako [global flags] <command> [flags] [args]\n\ncommands:\n")
@@ -171,7 +184,8 @@ func (g *globals) fatal(err error) {
 }
 
 func (g *globals) runtime() *container.Runtime {
-	rt := &container.Runtime{Root: g.root, Warn: os.Stderr, Trace: g.trace || g.debug, SystemdCgroup: g.systemd}
+	rt := &container.Runtime{Root: g.root, Warn: os.Stderr, Trace: g.trace || g.debug, SystemdCgroup: g.systemd,
+		Rootless: g.rootless, InUserNS: g.priv.InUserNS}
 	if g.trace {
 		// `hako --trace run ... | head` must not die of SIGPIPE halfway
 		// through building a container: a trace line to a closed pipe

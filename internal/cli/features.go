@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/moby/sys/capability"
@@ -28,6 +29,12 @@ func featuresCmd(g *globals, args []string) error {
 	}
 	yes, no := true, false
 	f := features.Features{
+		// Not in the runtime-spec: whether hako takes itself for rootless
+		// here (userns.Privilege, --rootless), and why.
+		Annotations: map[string]string{
+			"org.hako.rootless":     strconv.FormatBool(g.rootless),
+			"org.hako.rootless.who": g.priv.String(),
+		},
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
 		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},

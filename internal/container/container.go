@@ -29,6 +29,14 @@ type Runtime struct {
 	// SystemdCgroup: --systemd-cgroup, containers go in systemd scope
 	// units (cgroups.Config.Systemd).
 	SystemdCgroup bool
+	// Rootless: hako is not real root, or --rootless true said to act as
+	// if (userns.Privilege.Decide): cgroups it may not create are skipped
+	// when no limit needs them, and the container's cgroupfs is read-only.
+	Rootless bool
+	// InUserNS: hako itself runs in a user namespace that is not the
+	// initial one (rootless podman): the container is then in one too,
+	// whatever its config says, so devices are bind mounts, not mknod.
+	InUserNS bool
 }
 
 // Container is a loaded container: its state dir and saved state.

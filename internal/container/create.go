@@ -177,7 +177,7 @@ func (cr *creation) makeFifo() error {
 
 func (cr *creation) makeCgroup() error {
 	cfg := cgroups.Config{Path: cr.spec.Linux.CgroupsPath, ID: cr.o.ID, Resources: cr.spec.Linux.Resources,
-		Rootless: os.Geteuid() != 0, Systemd: cr.rt.SystemdCgroup, Annotations: cr.spec.Annotations}
+		Rootless: cr.rt.Rootless, Systemd: cr.rt.SystemdCgroup, Annotations: cr.spec.Annotations}
 	systemd := cgroups.UsesSystemd(cfg)
 	if cfg.Rootless && cfg.Path == "" && !systemd {
 		// A user never owns /hako; a delegated subtree (systemd's
@@ -198,9 +198,11 @@ func (cr *creation) makeCgroup() error {
 		err = m.Create()
 	}
 	if err != nil && cfg.Rootless && !systemd {
-		// Users complain that limits are dropped silently: say which.
-		fmt.Fprintf(cr.rt.warnOut(), "hako: warning: rootless: no cgroup this user may use (%v): not applied: %s\n",
-			err, describeLimits(cfg.Resources))
+		if hasLimits(cfg.Resources) {
+			return rootlessLimitsError(cfg.Resources, err)
+		}
+		// Nothing asked that needs a cgroup: run without one, as runc.
+		cr.rt.Log.Note("cgroup", "rootless, none: "+err.Error())
 		return nil
 	}
 	if err != nil {
@@ -211,6 +213,23 @@ func (cr *creation) makeCgroup() error {
 	}
 	cr.cg = m
 	return nil
+}
+
+// rootlessLimitsError says why a rootless container cannot have the limits
+// it asks for, and what to do. runc 1.1 fails the same way, saying less
+// ("cannot set memory limit: container could not join or create cgroup");
+// a limit silently dropped is worse than none asked for.
+func rootlessLimitsError(r *specs.LinuxResources, err error) error {
+	how := "on cgroup v2 a user gets limits only inside a subtree delegated to it (systemd's user@UID.service, " +
+		"or systemd-run --user -p Delegate=yes --scope), with the controllers enabled there: run hako inside it, " +
+		"or set linux.cgroupsPath to a cgroup in it"
+	if !cgroups.IsV2Host() {
+		how = "this host's cgroup v1 hierarchies belong to its root and none can be delegated to a user: " +
+			"drop linux.resources (rootless podman drops limits itself on cgroup v1), run as real root, " +
+			"or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1), where a user can be given a subtree"
+	}
+	return fmt.Errorf("rootless: linux.resources asks for %s, and this user may create no cgroup to apply it (%w): %s",
+		describeLimits(r), err, how)
 }
 
 func hasLimits(r *specs.LinuxResources) bool { return describeLimits(r) != "(none asked)" }

@@ -17,6 +17,10 @@ var ErrNoCgroup = errors.New("container has no cgroup")
 
 func (c *Container) mustCgroup() (cgroups.Manager, error) {
 	m := c.cgroup()
+	if m == nil && c.rt.Rootless {
+		return nil, fmt.Errorf("container %s: %w: hako runs rootless and this user could create none for it "+
+			"(no cgroup v2 subtree is delegated to it), so it cannot be paused, limited or measured", idOf(c), ErrNoCgroup)
+	}
 	if m == nil {
 		return nil, fmt.Errorf("container %s: %w", idOf(c), ErrNoCgroup)
 	}

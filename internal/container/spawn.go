@@ -268,8 +268,8 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 	pl, err := initplan.Compile(initplan.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace,
 		JoinCgroup: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
-		UserNS:     cr.hasNS(specs.UserNamespace), NetNS: cr.hasNS(specs.NetworkNamespace),
-		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: os.Geteuid() != 0,
+		UserNS:     cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace),
+		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		EarlyJoin: cr.cgLater,
 		FifoFd:    cr.fifoFd, ConsoleFd: cr.consoleFd, EarlyRlimits: early, TimerSlack: nsenter.TimerSlack(),
 		CgroupSources: cr.cgroupSources()})
@@ -295,6 +295,13 @@ func (cr *creation) hasNS(t specs.LinuxNamespaceType) bool {
 		}
 	}
 	return false
+}
+
+// inUserNS: the container is in a user namespace that is not the initial
+// one, its own or hako's (rootless podman): no mknod, no sysfs unless it
+// owns its network namespace, locked mount flags (runc: useBindMount).
+func (cr *creation) inUserNS() bool {
+	return cr.hasNS(specs.UserNamespace) || cr.rt.InUserNS
 }
 
 // consoleSocket connects to --console-socket now, in the runtime's mount
@@ -490,7 +497,7 @@ func (cr *creation) sendConfig() error {
 	}
 	cfg := initproc.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		Pid: cr.proc.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinCgroup: cr.lateJoin(),
-		UserNS: has(specs.UserNamespace), NetNS: has(specs.NetworkNamespace), CgroupNS: has(specs.CgroupNamespace), Rootless: os.Geteuid() != 0,
+		UserNS: cr.inUserNS(), NetNS: has(specs.NetworkNamespace), CgroupNS: has(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		TimerSlack: nsenter.TimerSlack()}
 	data, err := json.Marshal(cfg)
 	if err != nil {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the engine tests (tests/engines)
 # need and this machine lacks: containerd 1.6 (with ctr), Docker 20.10,
-# podman 4.3 with conmon, busybox-static (the test image is built from it
+# podman 4.3 with conmon (catatonit for --init, uidmap for rootless podman), busybox-static (the test image is built from it
 # in Go, so neither umoci nor skopeo is needed), iptables and runc (the
 # engines' packages depend on a runc; the tests never use it);
 # and crictl, the CRI client, which Debian 12 does not package: built from
@@ -22,7 +22,7 @@ if [ ! -x "$repo/.cache/tools/crictl" ]; then
 	GOBIN=$repo/.cache/tools go install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
 fi
 
-pkgs=(containerd docker.io podman conmon busybox-static iptables runc)
+pkgs=(containerd docker.io podman conmon catatonit uidmap busybox-static iptables runc)
 missing=()
 for p in "${pkgs[@]}"; do
 	# installed (ii), or installed with triggers still to run (iT, iW):
