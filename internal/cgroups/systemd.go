@@ -156,7 +156,11 @@ func newSystemd(cfg Config, l layout, log *trace.Log) (*sdManager, error) {
 	}
 	slice, _ := expandSlice(u.slice)
 	dir := filepath.Join(l.unified.point, base, slice, u.unit)
-	m.fs = &manager{paths: map[string]string{"": dir}, mounts: map[string]string{}, res: cfg.Resources, log: log, attach: attachDeviceFilter}
+	// rootless: device rules that only a privileged process may attach
+	// (BPF) are skipped, as with cgroupfs; the user's devices are the
+	// user's anyway.
+	m.fs = &manager{paths: map[string]string{"": dir}, mounts: map[string]string{}, res: cfg.Resources, log: log,
+		attach: attachDeviceFilter, rootless: cfg.Rootless}
 	return m, nil
 }
 
@@ -171,8 +175,9 @@ func hasV1Controllers(l layout) bool {
 
 // loadSystemd rebuilds the driver of a created container from its Paths.
 func loadSystemd(paths map[string]string, log *trace.Log) *sdManager {
-	fs := &manager{paths: map[string]string{"": paths[""]}, log: log, attach: attachDeviceFilter}
-	return &sdManager{u: unitSpec{unit: paths[keyUnit], user: paths[keyBus] == "user"}, fs: fs, log: log, started: true}
+	user := paths[keyBus] == "user"
+	fs := &manager{paths: map[string]string{"": paths[""]}, log: log, attach: attachDeviceFilter, rootless: user}
+	return &sdManager{u: unitSpec{unit: paths[keyUnit], user: user}, fs: fs, log: log, started: true}
 }
 
 // dial opens the one connection this process uses, on first need.
@@ -253,7 +258,7 @@ func (m *sdManager) start(pid int) error {
 	if err != nil {
 		return err
 	}
-	props := append(m.unitProps(pid), resourceProps(m.res)...)
+	props := append(m.unitProps(pid), resourceProps(m.res, m.u.user)...)
 	props = append(props, m.extra...)
 	err = m.startUnit(c, props)
 	if systemd.IsError(err, "org.freedesktop.systemd1.UnitExists") {
@@ -328,7 +333,7 @@ func (m *sdManager) unitProps(pid int) []systemd.Property {
 // Set changes the unit's properties, then the files: systemd and the
 // kernel agree, so a daemon-reload later does not undo an update.
 func (m *sdManager) Set(r *specs.LinuxResources) error {
-	if props := resourceProps(r); len(props) > 0 {
+	if props := resourceProps(r, m.u.user); len(props) > 0 {
 		c, err := m.dial()
 		if err != nil {
 			return err

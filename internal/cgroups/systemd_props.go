@@ -20,8 +20,10 @@ const infinity = uint64(math.MaxUint64)
 
 // resourceProps turns linux.resources into the unit properties systemd
 // models, with runc's conversions (libcontainer/cgroups/systemd/v2.go).
-// What systemd has no property for is written through cgroupfs only.
-func resourceProps(r *specs.LinuxResources) []systemd.Property {
+// What systemd has no property for is written through cgroupfs only. A
+// user's instance gets no device properties: it cannot attach the BPF
+// program that enforces them.
+func resourceProps(r *specs.LinuxResources, user bool) []systemd.Property {
 	if r == nil {
 		return nil
 	}
@@ -71,6 +73,9 @@ func resourceProps(r *specs.LinuxResources) []systemd.Property {
 		add("IOWeight", "t", ioWeight(*b.Weight))
 	}
 	p = append(p, unifiedProps(r.Unified)...)
+	if user {
+		return p
+	}
 	return append(p, deviceProps(r.Devices)...)
 }
 

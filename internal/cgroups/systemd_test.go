@@ -78,7 +78,7 @@ func TestResourceProps(t *testing.T) {
 		Pids:    &specs.LinuxPids{Limit: i64p(-1)},
 		BlockIO: &specs.LinuxBlockIO{Weight: u16p(500)},
 	}
-	got := props(resourceProps(r))
+	got := props(resourceProps(r, false))
 	want := map[string]any{
 		"MemoryMax": uint64(64 << 20), "MemoryLow": uint64(32 << 20), "MemorySwapMax": uint64(32 << 20),
 		"CPUWeight": uint64(79), "CPUQuotaPeriodUSec": uint64(100000),
@@ -94,7 +94,7 @@ func TestResourceProps(t *testing.T) {
 	// Without a quota, a period alone means no quota, and swap = limit
 	// means no swap at all.
 	got = props(resourceProps(&specs.LinuxResources{CPU: &specs.LinuxCPU{Period: u64p(50000)},
-		Memory: &specs.LinuxMemory{Limit: i64p(1 << 20), Swap: i64p(1 << 20)}}))
+		Memory: &specs.LinuxMemory{Limit: i64p(1 << 20), Swap: i64p(1 << 20)}}, false))
 	if got["CPUQuotaPerSecUSec"] != infinity || got["CPUQuotaPeriodUSec"] != uint64(50000) || got["MemorySwapMax"] != uint64(0) {
 		t.Errorf("period only / swap=limit: %v", got)
 	}
