@@ -58,9 +58,18 @@ func hostLayout() (layout, error) {
 }
 
 // parseMountinfo finds the cgroup and cgroup2 mounts in a
-// /proc/PID/mountinfo text (proc(5)). The first mount of a hierarchy wins.
+// /proc/PID/mountinfo text (proc(5)). Only visible mounts count: not one
+// that another is stacked on (same mount point, parent = it), nor one
+// under such a mount. rootlesskit mounts a new /sys, and cgroup2 on it,
+// over the host's, and both stay listed. Of the visible mounts of a
+// hierarchy, the first wins.
 func parseMountinfo(r io.Reader) (layout, error) {
-	l := layout{v1: map[string]mount{}}
+	type entry struct {
+		m            mount
+		fstype, opts string
+	}
+	var all []entry
+	var tree []mountNode
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
@@ -68,17 +77,73 @@ func parseMountinfo(r io.Reader) (layout, error) {
 		if sep < 5 || len(fields) < sep+4 {
 			return layout{}, fmt.Errorf("parse mountinfo line %q: too few fields", sc.Text())
 		}
+		id, _ := strconv.Atoi(fields[0])
+		parent, _ := strconv.Atoi(fields[1])
 		m := mount{root: unescape(fields[3]), point: unescape(fields[4])}
-		switch fields[sep+1] {
+		all = append(all, entry{m, fields[sep+1], fields[sep+3]})
+		tree = append(tree, mountNode{id, parent, m.point})
+	}
+	vis := visibleMounts(tree)
+	l := layout{v1: map[string]mount{}}
+	for i, e := range all {
+		if !vis[i] {
+			continue
+		}
+		switch e.fstype {
 		case "cgroup2":
 			if l.unified == nil {
+				m := e.m
 				l.unified = &m
 			}
 		case "cgroup":
-			addV1(l.v1, m, fields[sep+3])
+			addV1(l.v1, e.m, e.opts)
 		}
 	}
 	return l, sc.Err()
+}
+
+// mountNode is one mountinfo line's place in the mount tree.
+type mountNode struct {
+	id, parent int
+	point      string
+}
+
+// visibleMounts marks the mounts a path lookup can reach. A mount is
+// hidden when another is stacked on it (mounted on the same point with it
+// as parent). Its mount point is reached through its parent: through the
+// parent's content (the parent must be visible) or, when it is stacked on
+// the parent itself, wherever the parent's own point is reached.
+func visibleMounts(ms []mountNode) []bool {
+	byID := map[int]int{}
+	for i, m := range ms {
+		byID[m.id] = i
+	}
+	stacked := map[int]bool{}
+	for _, m := range ms {
+		if p, ok := byID[m.parent]; ok && ms[p].point == m.point && m.parent != m.id {
+			stacked[p] = true
+		}
+	}
+	out := make([]bool, len(ms))
+	for i := range ms {
+		out[i] = !stacked[i] && reached(ms, byID, stacked, i)
+	}
+	return out
+}
+
+// reached reports whether mount i's mount point can be reached.
+func reached(ms []mountNode, byID map[int]int, stacked map[int]bool, i int) bool {
+	for n := 0; n < len(ms); n++ {
+		p, ok := byID[ms[i].parent]
+		if !ok || p == i {
+			return true // the root of this process's tree
+		}
+		if ms[p].point != ms[i].point && stacked[p] {
+			return false // reached through a parent that is covered
+		}
+		i = p
+	}
+	return false
 }
 
 // addV1 records a v1 mount under each controller its super options name.

@@ -139,3 +139,31 @@ func TestLayoutDirs(t *testing.T) {
 		t.Error("relative path without a /proc/self/cgroup entry accepted")
 	}
 }
+
+// TestParseMountinfoHidden: rootlesskit mounts a new sysfs on /sys and a
+// cgroup2 on it; the host's /sys and cgroup2 stay listed but are hidden,
+// and a cgroup2 stacked on another hides it too.
+func TestParseMountinfoHidden(t *testing.T) {
+	text := `1 0 8:1 / / rw - ext4 /dev/vda rw
+2 1 0:20 / /sys rw - sysfs sysfs rw
+3 2 0:26 /old /sys/fs/cgroup rw - cgroup2 cgroup2 rw
+4 2 0:21 / /sys rw - sysfs sysfs rw
+5 4 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw
+6 1 0:27 / /mnt/a rw - cgroup2 cgroup2 rw
+7 6 0:28 /top /mnt/a rw - cgroup2 cgroup2 rw
+`
+	l, err := parseMountinfo(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.unified == nil || l.unified.point != "/sys/fs/cgroup" || l.unified.root != "/" {
+		t.Errorf("unified = %+v, want the visible cgroup2 on /sys/fs/cgroup (root /)", l.unified)
+	}
+	vis := visibleMounts([]mountNode{{1, 0, "/"}, {2, 1, "/sys"}, {3, 2, "/sys/fs/cgroup"}, {4, 2, "/sys"}, {5, 4, "/sys/fs/cgroup"}, {6, 1, "/mnt/a"}, {7, 6, "/mnt/a"}})
+	want := []bool{true, false, false, true, true, false, true}
+	for i := range want {
+		if vis[i] != want[i] {
+			t.Errorf("mount %d visible = %v, want %v", i+1, vis[i], want[i])
+		}
+	}
+}

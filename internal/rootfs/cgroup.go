@@ -121,18 +121,56 @@ func hostHierarchies() ([]*mountinfo.Info, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
-	ms, err := mountinfo.GetMountsFromReader(bytes.NewReader(mi), func(i *mountinfo.Info) (bool, bool) {
-		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") &&
-			(i.Mountpoint == "/sys/fs/cgroup" || strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/"))
-		return !ok, false
-	})
+	all, err := mountinfo.GetMountsFromReader(bytes.NewReader(mi), nil)
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	var ms []*mountinfo.Info
+	for n, i := range all {
+		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") &&
+			(i.Mountpoint == "/sys/fs/cgroup" || strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/"))
+		if ok && !hidden(all, n) {
+			ms = append(ms, i)
+		}
 	}
 	if len(ms) == 0 {
 		return nil, fmt.Errorf("no cgroup filesystem is mounted under /sys/fs/cgroup")
 	}
 	return ms, nil
+}
+
+// hidden reports whether mount n cannot be reached by path: another
+// mount is stacked on it (same point, it as parent), or one it is reached
+// through is (see cgroups.visibleMounts). rootlesskit mounts a new /sys,
+// and cgroup2 on it, over the host's; the old entries stay listed.
+func hidden(all []*mountinfo.Info, n int) bool {
+	byID := map[int]*mountinfo.Info{}
+	for _, m := range all {
+		byID[m.ID] = m
+	}
+	stacked := func(m *mountinfo.Info) bool {
+		for _, o := range all {
+			if o.Parent == m.ID && o.Mountpoint == m.Mountpoint && o.ID != m.ID {
+				return true
+			}
+		}
+		return false
+	}
+	m := all[n]
+	if stacked(m) {
+		return true
+	}
+	for depth := 0; depth < len(all); depth++ {
+		p := byID[m.Parent]
+		if p == nil || p == m {
+			return false
+		}
+		if p.Mountpoint != m.Mountpoint && stacked(p) {
+			return true
+		}
+		m = p
+	}
+	return false
 }
 
 // ownCgroup is this process's cgroup path in hierarchy h, from
