@@ -14,6 +14,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Each test here starts a container with limits in config.json, reads the
@@ -548,6 +549,40 @@ func TestCgroupMountWithoutNamespace(t *testing.T) {
 			}
 			if r.code != 0 || !strings.Contains(r.out, strconv.Itoa(24<<20)) || !strings.Contains(r.out, "refused") {
 				t.Errorf("want the container's own memory cgroup (limit %d), read-only: %s", 24<<20, r)
+			}
+		})
+	}
+}
+
+// TestSystemdDriverRefused: this build machine has no systemd and cgroup
+// v1: the systemd driver says why it cannot be used and what to use, and
+// leaves nothing behind. (tests/systemd runs it on a systemd host.)
+func TestSystemdDriverRefused(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		t.Skip("systemd runs this host: tests/systemd covers the driver")
+	}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		path  string
+		want  string
+	}{
+		{"--systemd-cgroup", []string{"--systemd-cgroup"}, "", "the systemd cgroup driver needs a cgroup v2 host"},
+		{"systemd path", nil, "system.slice:hako:x", "needs the systemd cgroup driver, and systemd does not run this host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCtr(t, withSh("true"), func(s *specs.Spec) { s.Linux.CgroupsPath = tc.path })
+			var st unix.Statfs_t
+			if tc.flags != nil && unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+				t.Skip("a cgroup v2 host without systemd: the driver fails later, at connecting")
+			}
+			r := c.hako(append(tc.flags, c.withID("run", nil)...)...)
+			if r.code == 0 || !strings.Contains(r.err, tc.want) {
+				t.Errorf("want an error with %q: %s", tc.want, r)
+			}
+			if _, err := os.Stat(filepath.Join(c.root, c.id)); !os.IsNotExist(err) {
+				t.Errorf("state left: %v", err)
 			}
 		})
 	}
