@@ -180,10 +180,18 @@ func loadSystemd(paths map[string]string, log *trace.Log) *sdManager {
 	return &sdManager{u: unitSpec{unit: paths[keyUnit], user: user}, fs: fs, log: log, started: true}
 }
 
+// conns are this process's connections, one per instance (system, user):
+// `run` creates and deletes through two managers, one connection.
+var conns = map[bool]*systemd.Conn{}
+
 // dial opens the one connection this process uses, on first need.
 func (m *sdManager) dial() (*systemd.Conn, error) {
 	if m.conn != nil {
 		return m.conn, nil
+	}
+	if c := conns[m.u.user]; c != nil {
+		m.conn = c
+		return c, nil
 	}
 	which := "system"
 	if m.u.user {
@@ -196,6 +204,9 @@ func (m *sdManager) dial() (*systemd.Conn, error) {
 		}
 		return m.conn.Subscribe()
 	})
+	if err == nil {
+		conns[m.u.user] = m.conn
+	}
 	if err != nil {
 		if m.conn != nil {
 			m.conn.Close()
@@ -250,7 +261,11 @@ func (m *sdManager) Apply(pid int) error {
 	m.started = true
 	// What systemd does not model, and the exact values of what it
 	// rounds (CPUQuota is in whole percents), through cgroupfs.
-	return m.fs.set(m.res, true)
+	rest, devices := filesLeft(m.res, m.u.user)
+	if rest == nil {
+		return nil
+	}
+	return m.fs.set(rest, devices)
 }
 
 func (m *sdManager) start(pid int) error {
@@ -352,6 +367,13 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 func (m *sdManager) Destroy() error {
 	if !m.started && !m.owned {
 		return nil // never made by this container
+	}
+	if _, err := os.Stat(m.fs.paths[""]); os.IsNotExist(err) {
+		// Its last process exited and systemd stopped it: removing a
+		// scope's cgroup is part of stopping it, and CollectMode
+		// unloads it, failed or not. No need to ask.
+		m.log.Note("systemd unit gone", m.u.unit+" (its cgroup is gone)")
+		return nil
 	}
 	c, err := m.dial()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,6 +78,60 @@ func resourceProps(r *specs.LinuxResources, user bool) []systemd.Property {
 		return p
 	}
 	return append(p, deviceProps(r.Devices)...)
+}
+
+// filesLeft is what of r must still be written through cgroupfs once
+// systemd applied resourceProps: what it has no property for, or sets
+// differently (CPUQuota in whole percents). devices says whether hako's
+// own device filter is still needed: not when systemd enforces the same
+// list (its BPF program), and never for a user's instance (rootless: no
+// one may attach one there). nil: nothing is left.
+func filesLeft(r *specs.LinuxResources, user bool) (*specs.LinuxResources, bool) {
+	if r == nil {
+		return nil, false
+	}
+	rest := *r
+	devices := !user && deviceProps(r.Devices) == nil
+	rest.Devices = nil
+	if mem := r.Memory; mem != nil && mem.Swappiness == nil && mem.DisableOOMKiller == nil && mem.UseHierarchy == nil &&
+		mem.Kernel == nil && mem.KernelTCP == nil && mem.CheckBeforeUpdate == nil {
+		if _, err := swapV2(val(mem.Swap), val(mem.Limit)); err == nil {
+			rest.Memory = nil
+		}
+	}
+	rest.Pids = nil
+	if cpu := r.CPU; cpu != nil && cpu.Burst == nil && cpu.Idle == nil && !nz(cpu.RealtimeRuntime) && !nz(cpu.RealtimePeriod) &&
+		(!nz(cpu.Quota) || val(cpu.Quota) < 0 || exactQuota(*cpu.Quota, val(cpu.Period))) {
+		rest.CPU = nil
+	}
+	if b := r.BlockIO; b != nil && len(b.WeightDevice) == 0 && noThrottles(b) && b.LeafWeight == nil {
+		rest.BlockIO = nil
+	}
+	if devices {
+		rest.Devices = r.Devices
+	}
+	if reflect.ValueOf(rest).IsZero() && !devices {
+		return nil, false
+	}
+	return &rest, devices
+}
+
+func noThrottles(b *specs.LinuxBlockIO) bool {
+	for _, t := range throttles(b) {
+		if len(t.devs) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// exactQuota reports whether systemd's CPUQuotaPerSecUSec gives cpu.max
+// the quota asked for (it keeps whole percents).
+func exactQuota(quota int64, period uint64) bool {
+	if period == 0 {
+		period = 100000
+	}
+	return uint64(quota)*1000000%period == 0 && quotaPerSec(quota, period)*period/1000000 == uint64(quota)
 }
 
 // bytesProp: a negative limit is no limit.

@@ -160,3 +160,34 @@ func TestAnnotationProps(t *testing.T) {
 		}
 	}
 }
+
+func TestFilesLeft(t *testing.T) {
+	i64p := func(v int64) *int64 { return &v }
+	u64p := func(v uint64) *uint64 { return &v }
+	// Everything systemd sets exactly: nothing left, not even devices
+	// (systemd enforces the same list).
+	r := &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64p(1 << 26)}, Pids: &specs.LinuxPids{Limit: i64p(9)},
+		CPU: &specs.LinuxCPU{Quota: i64p(50000), Period: u64p(100000), Shares: u64p(100)}}
+	if rest, dev := filesLeft(r, false); rest != nil || dev {
+		t.Errorf("exact: left %+v, devices %v", rest, dev)
+	}
+	// A quota systemd rounds, and swappiness it has no property for.
+	r.CPU.Quota = i64p(33333)
+	r.Memory.Swappiness = u64p(10)
+	rest, dev := filesLeft(r, false)
+	if rest == nil || rest.CPU == nil || rest.Memory == nil || rest.Pids != nil || dev {
+		t.Errorf("rounded: left %+v, devices %v", rest, dev)
+	}
+	// A device rule systemd cannot say: hako's own filter is needed.
+	r = &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Type: "c", Major: i64p(4), Minor: i64p(64), Access: "rwm"},
+		{Allow: false, Type: "c", Major: i64p(4), Minor: i64p(64), Access: "w"}}}
+	if rest, dev := filesLeft(r, false); rest == nil || !dev || len(rest.Devices) != 2 {
+		t.Errorf("devices: left %+v, devices %v", rest, dev)
+	}
+	if _, dev := filesLeft(r, true); dev {
+		t.Error("a user's instance gets a device filter")
+	}
+	if !exactQuota(50000, 100000) || exactQuota(33333, 100000) || !exactQuota(20000, 0) || exactQuota(1, 3) {
+		t.Error("exactQuota")
+	}
+}

@@ -32,14 +32,17 @@ func propList(props []Property) []any {
 	return out
 }
 
-// Subscribe asks the manager to send its signals (JobRemoved) to this
-// connection; on the bus, a match rule routes them here.
+// Subscribe makes sure the manager's signals (JobRemoved) reach this
+// connection. On its private socket systemd sends every signal to every
+// connection unconditionally (src/core/dbus.c, bus_foreach_bus): nothing
+// to do, no round trip. On the bus, a match rule and Subscribe.
 func (c *Conn) Subscribe() error {
-	if c.bus {
-		rule := "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'"
-		if _, err := c.Call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s", rule); err != nil {
-			return err
-		}
+	if !c.bus {
+		return nil
+	}
+	rule := "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'"
+	if _, err := c.Call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s", rule); err != nil {
+		return err
 	}
 	_, err := c.Call(dest, managerPath, managerIf, "Subscribe", "")
 	return err
