@@ -13,6 +13,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"hako/internal/rawfile"
 	"hako/internal/systemd"
 )
 
@@ -291,7 +292,7 @@ func overlaps(a, b deviceRule) bool {
 
 // procDevices reads the names of device majors: "c136" -> "pts".
 func procDevices() map[string]string {
-	f, err := os.Open("/proc/devices")
+	f, err := rawfile.Open("/proc/devices", os.O_RDONLY)
 	if err != nil {
 		return nil
 	}

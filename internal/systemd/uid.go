@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"hako/internal/rawfile"
 )
 
 // HostUID is this process's effective uid as systemd sees it: inside a
@@ -14,7 +16,7 @@ import (
 // peer checks it against the socket's credentials.
 func HostUID() int {
 	euid := os.Geteuid()
-	f, err := os.Open("/proc/self/uid_map")
+	f, err := rawfile.Open("/proc/self/uid_map", os.O_RDONLY)
 	if err != nil {
 		return euid
 	}

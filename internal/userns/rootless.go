@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"hako/internal/rawfile"
 )
 
 // Privilege is what hako can tell about its own standing, read once per
@@ -25,7 +27,9 @@ type Privilege struct {
 // cannot be read or parsed counts as the initial namespace, as in runc.
 func Detect() Privilege {
 	p := Privilege{EUID: os.Geteuid()}
-	if f, err := os.Open("/proc/self/uid_map"); err == nil {
+	// rawfile: os.Open registers the fd with the runtime's poller (six
+	// syscalls and a poller thread), and this runs in every command.
+	if f, err := rawfile.Open("/proc/self/uid_map", os.O_RDONLY); err == nil {
 		p.InUserNS, _ = InUserNS(f)
 		f.Close()
 	}
