@@ -95,7 +95,7 @@ func filesLeft(r *specs.LinuxResources, user bool) (*specs.LinuxResources, bool)
 	devices := !user && deviceProps(r.Devices) == nil
 	rest.Devices = nil
 	if mem := r.Memory; mem != nil && mem.Swappiness == nil && mem.DisableOOMKiller == nil && mem.UseHierarchy == nil &&
-		mem.Kernel == nil && mem.KernelTCP == nil && mem.CheckBeforeUpdate == nil {
+		mem.CheckBeforeUpdate == nil { // (kernel memory limits are ignored on v2 anyway)
 		if _, err := swapV2(val(mem.Swap), val(mem.Limit)); err == nil {
 			rest.Memory = nil
 		}
