@@ -14,6 +14,8 @@ cat >"$root/etc/hosts" <<'H'
 127.0.1.1	hako-sysvm
 ::1	localhost ip6-localhost ip6-loopback
 H
+# tests/systemd runs only where this file is: elsewhere it skips.
+echo 'the hako systemd test VM (scripts/sysvm, docs/systemd-vm.md)' >"$root/etc/hako-sysvm"
 echo '/dev/vda / ext4 rw,errors=remount-ro 0 1' >"$root/etc/fstab"
 
 # The unprivileged user, with subordinate ids for rootless containers and

@@ -35,7 +35,7 @@ build() {
 	cp "$tmp"/rootfs/boot/initrd.img-* "$tmp/initrd"
 	# An 8 GiB file system, sparse: images and containers the tests make
 	# land in the per-run overlay, not here.
-	mkfs.ext4 -q -L hako-sysvm -d "$tmp/rootfs" "$tmp/root.img" 8G
+	mkfs.ext4 -q -L hako-sysvm -d "$tmp/rootfs" "$tmp/root.img" 8G 2>/dev/null
 	qemu-img convert -O qcow2 "$tmp/root.img" "$tmp/base.qcow2"
 	chmod 444 "$tmp/base.qcow2"
 	rm -rf "$tmp/rootfs" "$tmp/root.img"

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# vm.sh: keep a systemd guest (image.sh) running and work in it.
+#
+#   vm.sh start             boot a VM on a fresh overlay of the image; returns
+#                           once systemd has finished booting
+#   vm.sh exec CMD [ARG...] run CMD as root in the guest (stdout, stderr and
+#                           the exit status come back; stdin is passed on)
+#   vm.sh shell [USER]      an interactive login shell (root, or hakouser)
+#   vm.sh copy-in SRC... DIR  copy host files or directories into DIR
+#   vm.sh copy-out SRC DIR  copy a guest file or directory to host DIR
+#   vm.sh status            the VM's name, pid, ssh port and serial log
+#   vm.sh stop              power it off and remove its files
+#
+# Several VMs can run at once: HAKO_SYSVM_NAME (default "dev") names one.
+# HAKO_SYSVM_MEM (MiB, default 3072) and HAKO_SYSVM_CPUS (default 2) size
+# it. The host reaches the guest by ssh, forwarded from 127.0.0.1 only, over
+# qemu's user-mode network with restrict=on: the guest reaches nothing
+# outside (see docs/systemd-vm.md).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+name=${HAKO_SYSVM_NAME:-dev}
+case $name in *[!A-Za-z0-9_.-]* | "") die "bad HAKO_SYSVM_NAME: $name" ;; esac
+vmdir=$cache_root/vms/$name
+
+# A running VM's directory holds: image (the image directory it booted),
+# overlay.qcow2, pid, port, serial.log.
+vm_get() { cat "$vmdir/$1" 2>/dev/null; }
+
+# vm_pid prints the pid of this VM's qemu if it is running: the pid file's
+# process, and only if it still is the qemu on this overlay (a pid can be
+# reused).
+vm_pid() {
+	local pid
+	pid=$(vm_get pid) || return 1
+	[ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$vmdir/overlay.qcow2" || return 1
+	echo "$pid"
+}
+
+ssh_opts() {
+	local img
+	img=$(vm_get image) || die "no VM named $name (vm.sh start)"
+	echo -i "$img/id_ed25519" -p "$(vm_get port)" -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
+		-o ServerAliveInterval=15 -o ServerAliveCountMax=8
+}
+
+# quote ARG... prints the arguments as one shell command line (ssh joins
+# its arguments with spaces and gives the result to the guest's shell).
+quote() {
+	local a out=""
+	for a in "$@"; do out+=" $(printf '%q' "$a")"; done
+	echo "${out# }"
+}
+
+gexec() {
+	# shellcheck disable=SC2046
+	ssh $(ssh_opts) -o BatchMode=yes root@127.0.0.1 -- "$(quote "$@")"
+}
+
+# launch IMG PORT boots qemu in the background. It holds a shared lock on
+# the image's inuse file while it runs, so image.sh does not prune it.
+launch() {
+	local img=$1 port=$2 append
+	# Debian's kernel has AppArmor built in and on; said here anyway, so
+	# the guest has it whatever the default. cgroup v2 only is systemd
+	# 252's default; said too.
+	append="root=/dev/vda rw console=ttyS0 quiet apparmor=1 security=apparmor systemd.unified_cgroup_hierarchy=1 panic=-1"
+	# Software emulation (TCG): this host's /dev/kvm serves only patched
+	# guests. -nodefaults drops the VGA card and default NIC and drives.
+	# cache=unsafe: the overlay is thrown away after the run anyway.
+	(
+		flock -s 7
+		exec qemu-system-x86_64 -accel tcg -m "${HAKO_SYSVM_MEM:-3072}" -smp "${HAKO_SYSVM_CPUS:-2}" \
+			-nodefaults -no-user-config -display none -monitor none -no-reboot \
+			-serial "file:$vmdir/serial.log" \
+			-kernel "$img/vmlinuz" -initrd "$img/initrd" -append "$append" \
+			-drive "file=$vmdir/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
+			-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" \
+			-device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
+			-daemonize -pidfile "$vmdir/pid"
+	) 7>>"$img/inuse"
+}
+
+# free_port prints a TCP port nothing on 127.0.0.1 listens on now.
+free_port() {
+	local p i
+	for i in $(seq 50); do
+		p=$((20000 + RANDOM % 20000))
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+	die "no free port found"
+}
+
+cmd_start() {
+	local img t0 port try deadline state
+	t0=$(now_ms)
+	vm_pid >/dev/null && die "a VM named $name is running already (vm.sh stop, or HAKO_SYSVM_NAME=other)"
+	rm -rf "$vmdir"
+	img=$("$here/image.sh")
+	mkdir -p "$vmdir"
+	echo "$img" >"$vmdir/image"
+	qemu-img create -q -f qcow2 -b "$img/base.qcow2" -F qcow2 "$vmdir/overlay.qcow2"
+	for try in 1 2 3; do
+		port=$(free_port)
+		echo "$port" >"$vmdir/port"
+		launch "$img" "$port" 2>"$vmdir/qemu.err" && break
+		grep -q 'hostfwd' "$vmdir/qemu.err" && [ "$try" -lt 3 ] && continue # lost a race for the port
+		cat "$vmdir/qemu.err" >&2
+		die "qemu did not start"
+	done
+	say "booting $name (TCG, ssh on 127.0.0.1:$port, serial log $vmdir/serial.log)"
+	deadline=$((SECONDS + ${HAKO_SYSVM_BOOT_TIMEOUT:-300}))
+	until gexec true 2>/dev/null; do
+		vm_pid >/dev/null || { tail -20 "$vmdir/serial.log" >&2; die "qemu exited while booting"; }
+		[ $SECONDS -lt $deadline ] || { tail -20 "$vmdir/serial.log" >&2; die "no ssh after ${HAKO_SYSVM_BOOT_TIMEOUT:-300}s"; }
+		sleep 1
+	done
+	# running, or degraded: the tests say which units failed.
+	state=$(gexec timeout 240 systemctl is-system-running --wait || true)
+	say "$name is up ($state) in $(elapsed "$t0")"
+}
+
+cmd_stop() {
+	local pid i
+	if pid=$(vm_pid); then
+		gexec systemctl poweroff >/dev/null 2>&1 || true
+		for i in $(seq 60); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.5
+		done
+		# Only our qemu, by its pid, and only if it still is ours.
+		pid=$(vm_pid) && kill "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$vmdir"
+}
+
+cmd_shell() {
+	local user=${1:-root}
+	# shellcheck disable=SC2046
+	exec ssh $(ssh_opts) -t "$user@127.0.0.1"
+}
+
+# copy-in streams a tar over ssh: no scp/sftp subsystem needed, and owners
+# and modes come along.
+cmd_copy_in() {
+	[ $# -ge 2 ] || die "usage: vm.sh copy-in SRC... DIR"
+	local dest=${*: -1} src
+	gexec mkdir -p "$dest"
+	for src in "${@:1:$#-1}"; do
+		tar -C "$(dirname "$src")" -cf - "$(basename "$src")" | gexec tar -C "$dest" -xf -
+	done
+}
+
+cmd_copy_out() {
+	[ $# -eq 2 ] || die "usage: vm.sh copy-out SRC DIR"
+	mkdir -p "$2"
+	gexec tar -C "$(dirname "$1")" -cf - "$(basename "$1")" | tar -C "$2" -xf -
+}
+
+cmd_status() {
+	local pid
+	pid=$(vm_pid) || { echo "$name: not running"; return 1; }
+	echo "$name: pid $pid, ssh 127.0.0.1:$(vm_get port), image $(vm_get image), serial log $vmdir/serial.log"
+}
+
+main() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root"
+	local cmd=${1:-}
+	shift || true
+	case $cmd in
+	start) cmd_start ;;
+	exec) [ $# -gt 0 ] || die "usage: vm.sh exec CMD [ARG...]"; vm_pid >/dev/null || die "$name is not running"; gexec "$@" ;;
+	shell) cmd_shell "$@" ;;
+	copy-in) cmd_copy_in "$@" ;;
+	copy-out) cmd_copy_out "$@" ;;
+	status) cmd_status ;;
+	stop) cmd_stop ;;
+	*) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+	esac
+}
+
+main "$@"
