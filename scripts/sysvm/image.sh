@@ -9,15 +9,17 @@
 #   build.log        mmdebstrap's output
 # KEY is a hash of this script, customize.sh and the package list: change
 # one and the next run builds a new image. Built under a lock, so runs that
-# start together build it once; older images are removed when no VM uses
-# them.
+# start together build it once; older images are removed when no running
+# VM uses them.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 build() {
 	local out=$1 tmp pkgs src=() f
 	tmp=$(mktemp -d "$cache_root/build.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
+	# --one-file-system: if mmdebstrap dies, /proc, /sys or /dev/pts may
+	# still be mounted in the root it was building.
+	trap 'rm -rf --one-file-system "$tmp"' EXIT
 	pkgs=$(grep -v '^#' "$here/packages" | paste -sd, -)
 	# The guest's apt sources are the host's own.
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
@@ -25,7 +27,12 @@ build() {
 	done
 	ssh-keygen -q -t ed25519 -N '' -C hako-sysvm -f "$tmp/id_ed25519"
 	say "building the guest image in $out (mmdebstrap, about a minute; log: $out/build.log)"
+	# The initramfs: see initramfs-hook. Set up before the kernel is
+	# installed, so that its initramfs is made that way.
 	if ! mmdebstrap --variant=apt --include="$pkgs" \
+		--setup-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" "$1/etc/initramfs-tools/hooks"' \
+		--setup-hook='echo MODULES=list >"$1/etc/initramfs-tools/conf.d/hako-sysvm.conf"' \
+		--setup-hook="cp '$here/initramfs-hook' \"\$1/etc/initramfs-tools/hooks/hako-sysvm\"" \
 		--customize-hook="'$here/customize.sh' \"\$1\" '$tmp/id_ed25519.pub'" \
 		bookworm "$tmp/rootfs" "${src[@]}" >"$tmp/build.log" 2>&1; then
 		tail -30 "$tmp/build.log" >&2
@@ -35,7 +42,8 @@ build() {
 	cp "$tmp"/rootfs/boot/initrd.img-* "$tmp/initrd"
 	# An 8 GiB file system, sparse: images and containers the tests make
 	# land in the per-run overlay, not here.
-	mkfs.ext4 -q -L hako-sysvm -d "$tmp/rootfs" "$tmp/root.img" 8G 2>/dev/null
+	truncate -s 8G "$tmp/root.img"
+	mkfs.ext4 -q -L hako-sysvm -d "$tmp/rootfs" "$tmp/root.img"
 	qemu-img convert -O qcow2 "$tmp/root.img" "$tmp/base.qcow2"
 	chmod 444 "$tmp/base.qcow2"
 	rm -rf "$tmp/rootfs" "$tmp/root.img"
@@ -43,17 +51,19 @@ build() {
 	trap - EXIT
 }
 
-# prune removes images of other keys that no VM holds (a running VM keeps
-# a shared lock on its image's inuse file).
+# prune removes the images of other keys that no running VM booted from
+# (vm.sh records each VM's image and qemu pid in vms/NAME/).
 prune() {
-	local d
+	local d vm pid
 	for d in "$cache_root"/*/; do
 		d=${d%/}
-		[ "$d" = "$1" ] || [ ! -f "$d/base.qcow2" ] && continue
-		if flock -n -x "$d/inuse" true 2>/dev/null; then
-			say "removing the old image $d"
-			rm -rf "$d"
-		fi
+		{ [ "$d" = "$1" ] || [ ! -f "$d/base.qcow2" ]; } && continue
+		for vm in "$cache_root"/vms/*/; do
+			pid=$(cat "$vm/pid" 2>/dev/null) || continue
+			[ "$(cat "$vm/image" 2>/dev/null)" = "$d" ] && [ -d "/proc/$pid" ] && continue 2
+		done
+		say "removing the old image $d"
+		rm -rf "$d"
 	done
 }
 

@@ -37,11 +37,12 @@ host_deps() {
 	install_missing mmdebstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client busybox-static
 }
 
-# image_key names the image by what it is built from: the build scripts and
-# the package list. Package versions are whatever the mirror serves the day
-# it is built; delete the cache directory to pick up newer ones.
+# image_key names the image by what it is built from: the build scripts,
+# the initramfs hook and the package list. Package versions are whatever
+# the mirror serves the day it is built; delete the cache directory to
+# pick up newer ones.
 image_key() {
-	cat "$here/image.sh" "$here/customize.sh" "$here/packages" | sha256sum | cut -c1-16
+	cat "$here/image.sh" "$here/customize.sh" "$here/initramfs-hook" "$here/packages" | sha256sum | cut -c1-16
 }
 
 # image_dir prints the cached image's directory (built or not).

@@ -58,8 +58,7 @@ gexec() {
 	ssh $(ssh_opts) -o BatchMode=yes root@127.0.0.1 -- "$(quote "$@")"
 }
 
-# launch IMG PORT boots qemu in the background. It holds a shared lock on
-# the image's inuse file while it runs, so image.sh does not prune it.
+# launch IMG PORT boots qemu in the background.
 launch() {
 	local img=$1 port=$2 append
 	# Debian's kernel has AppArmor built in and on; said here anyway, so
@@ -69,17 +68,14 @@ launch() {
 	# Software emulation (TCG): this host's /dev/kvm serves only patched
 	# guests. -nodefaults drops the VGA card and default NIC and drives.
 	# cache=unsafe: the overlay is thrown away after the run anyway.
-	(
-		flock -s 7
-		exec qemu-system-x86_64 -accel tcg -m "${HAKO_SYSVM_MEM:-3072}" -smp "${HAKO_SYSVM_CPUS:-2}" \
-			-nodefaults -no-user-config -display none -monitor none -no-reboot \
-			-serial "file:$vmdir/serial.log" \
-			-kernel "$img/vmlinuz" -initrd "$img/initrd" -append "$append" \
-			-drive "file=$vmdir/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
-			-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" \
-			-device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
-			-daemonize -pidfile "$vmdir/pid"
-	) 7>>"$img/inuse"
+	qemu-system-x86_64 -accel tcg -m "${HAKO_SYSVM_MEM:-3072}" -smp "${HAKO_SYSVM_CPUS:-2}" \
+		-nodefaults -no-user-config -display none -monitor none -no-reboot \
+		-serial "file:$vmdir/serial.log" \
+		-kernel "$img/vmlinuz" -initrd "$img/initrd" -append "$append" \
+		-drive "file=$vmdir/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
+		-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" \
+		-device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
+		-daemonize -pidfile "$vmdir/pid"
 }
 
 # free_port prints a TCP port nothing on 127.0.0.1 listens on now.
@@ -124,7 +120,7 @@ cmd_start() {
 cmd_stop() {
 	local pid i
 	if pid=$(vm_pid); then
-		gexec systemctl poweroff >/dev/null 2>&1 || true
+		timeout 20 ssh $(ssh_opts) -o BatchMode=yes root@127.0.0.1 systemctl poweroff >/dev/null 2>&1 || true
 		for i in $(seq 60); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.5
