@@ -154,6 +154,23 @@ func TestBaselineEngines(t *testing.T) {
 			t.Logf("ran in %v", time.Since(start).Round(time.Millisecond))
 		})
 	}
+	t.Run("docker-scope", func(t *testing.T) {
+		// Docker's systemd cgroup driver: the container is a transient
+		// unit, system.slice/docker-<id>.scope, that systemd reports
+		// active. What hako must do when Docker drives it.
+		loadImage(t, docker)
+		name := newID(t)
+		full := run(t, "docker", "run", "-d", "--name", name, imageRef, "sleep", "300")
+		t.Cleanup(func() { try("docker", "rm", "-f", name) })
+		unit := "docker-" + full + ".scope"
+		if s := sh(t, "systemctl is-active "+unit+" || true"); s != "active" {
+			t.Errorf("%s is %q, want active", unit, s)
+		}
+		pid := run(t, "docker", "inspect", "--format", "{{.State.Pid}}", name)
+		if cg := readFile(t, "/proc/"+pid+"/cgroup"); cg != "0::/system.slice/"+unit {
+			t.Errorf("the container's init is in %q, want 0::/system.slice/%s", cg, unit)
+		}
+	})
 	t.Run("podman-default-runtime", func(t *testing.T) {
 		// Debian's podman prefers crun where it is installed: recorded,
 		// not asserted.
