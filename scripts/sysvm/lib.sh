@@ -34,7 +34,7 @@ install_missing() {
 
 # host_deps: what building and booting the image needs on the host.
 host_deps() {
-	install_missing mmdebstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client busybox-static
+	install_missing mmdebstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client socat busybox-static
 }
 
 # image_key names the image by what it is built from: the build scripts,

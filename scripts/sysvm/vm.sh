@@ -20,6 +20,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 name=${HAKO_SYSVM_NAME:-dev}
+mem=${HAKO_SYSVM_MEM:-3072}
+cpus=${HAKO_SYSVM_CPUS:-2}
 case $name in *[!A-Za-z0-9_.-]* | "") die "bad HAKO_SYSVM_NAME: $name" ;; esac
 vmdir=$cache_root/vms/$name
 
@@ -58,9 +60,11 @@ gexec() {
 	ssh $(ssh_opts) -o BatchMode=yes root@127.0.0.1 -- "$(quote "$@")"
 }
 
-# launch IMG PORT boots qemu in the background.
+# launch IMG PORT [QEMU ARG...] boots qemu in the background on the VM's
+# overlay.
 launch() {
 	local img=$1 port=$2 append
+	shift 2
 	# Debian's kernel has AppArmor built in and on; said here anyway, so
 	# the guest has it whatever the default. cgroup v2 only is systemd
 	# 252's default; said too.
@@ -68,14 +72,107 @@ launch() {
 	# Software emulation (TCG): this host's /dev/kvm serves only patched
 	# guests. -nodefaults drops the VGA card and default NIC and drives.
 	# cache=unsafe: the overlay is thrown away after the run anyway.
-	qemu-system-x86_64 -accel tcg -m "${HAKO_SYSVM_MEM:-3072}" -smp "${HAKO_SYSVM_CPUS:-2}" \
+	qemu-system-x86_64 -accel tcg -m "$mem" -smp "$cpus" \
 		-nodefaults -no-user-config -display none -monitor none -no-reboot \
-		-serial "file:$vmdir/serial.log" \
+		-serial "file:$vmdir/serial.log" -qmp "unix:$vmdir/qmp.sock,server=on,wait=off" \
 		-kernel "$img/vmlinuz" -initrd "$img/initrd" -append "$append" \
 		-drive "file=$vmdir/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
 		-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" \
 		-device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
-		-daemonize -pidfile "$vmdir/pid"
+		-daemonize -pidfile "$vmdir/pid" "$@"
+}
+
+# boot IMG DISK [STATE] starts this VM on a new overlay of DISK, restoring
+# the saved STATE if given, and waits until the guest's sshd answers.
+boot() {
+	local img=$1 disk=$2 port try deadline restore=0 args=()
+	if [ -n "${3:-}" ]; then
+		restore=1
+		args=(-incoming "exec:cat '$3'")
+	fi
+	rm -rf "$vmdir"
+	mkdir -p "$vmdir"
+	echo "$img" >"$vmdir/image"
+	qemu-img create -q -f qcow2 -b "$disk" -F qcow2 "$vmdir/overlay.qcow2"
+	for try in 1 2 3; do
+		port=$(free_port)
+		echo "$port" >"$vmdir/port"
+		launch "$img" "$port" "${args[@]}" 2>"$vmdir/qemu.err" && break
+		grep -q 'hostfwd' "$vmdir/qemu.err" && [ "$try" -lt 3 ] && continue # lost a race for the port
+		cat "$vmdir/qemu.err" >&2
+		die "qemu did not start"
+	done
+	say "booting $name (TCG, ssh on 127.0.0.1:$port, serial log $vmdir/serial.log)"
+	deadline=$((SECONDS + ${HAKO_SYSVM_BOOT_TIMEOUT:-300}))
+	until gexec true 2>/dev/null; do
+		vm_pid >/dev/null || { tail -20 "$vmdir/serial.log" >&2; die "qemu exited while booting"; }
+		# A restored VM stays paused, as it was when saved (see
+		# cmd_snapshot), once its state is loaded: run it.
+		if [ "$restore" = 1 ] && qmp '{"execute":"query-status"}' | grep -q '"status": "paused"'; then
+			qmp '{"execute":"cont"}' >/dev/null
+		fi
+		[ $SECONDS -lt $deadline ] || { tail -20 "$vmdir/serial.log" >&2; die "no ssh after ${HAKO_SYSVM_BOOT_TIMEOUT:-300}s"; }
+		sleep 1
+	done
+}
+
+# booted prints the state systemd reached once booting ended: running, or
+# degraded (the tests say which units failed).
+booted() {
+	gexec timeout 240 systemctl is-system-running --wait || true
+}
+
+# qmp COMMAND... sends QMP commands (JSON) to this VM's qemu and prints the
+# replies.
+qmp() {
+	{
+		echo '{"execute":"qmp_capabilities"}'
+		printf '%s\n' "$@"
+		sleep 0.5
+	} | socat -t 5 - "UNIX-CONNECT:$vmdir/qmp.sock"
+}
+
+# snapshot_dir IMG prints where the image's snapshot is, named by what it
+# must match when restored: memory, CPUs, qemu's version, how qemu is run.
+snapshot_dir() {
+	echo "$1/snapshot-$({ echo "$mem $cpus"; qemu-system-x86_64 --version; declare -f launch; } | sha256sum | cut -c1-12)"
+}
+
+# cmd_snapshot IMG (vm.sh _snapshot, run by start) makes the image's
+# snapshot unless it is there: a VM of its own is booted cold on the base
+# once, then paused and saved: disk.qcow2 is its disk then (an overlay on
+# base.qcow2), state is qemu's migration stream of its memory and devices.
+# start restores a VM from the two in seconds instead of booting for
+# minutes. Under a lock, so concurrent starts make it once.
+cmd_snapshot() {
+	local img=$1 snap pid i
+	snap=$(snapshot_dir "$img")
+	exec 6>"$img/snapshot.lock"
+	flock 6
+	[ -f "$snap/state" ] && return
+	name=snapshot-$(basename "$img")
+	vmdir=$cache_root/vms/$name
+	trap cmd_stop EXIT
+	boot "$img" "$img/base.qcow2"
+	say "$name: $(booted); saving"
+	gexec sync
+	pid=$(vm_pid)
+	qmp '{"execute":"stop"}' '{"execute":"migrate","arguments":{"uri":"exec:cat >'"$vmdir"'/state"}}' >/dev/null
+	for i in $(seq 300); do
+		case $(qmp '{"execute":"query-migrate"}') in
+		*'"completed"'*) break ;;
+		*'"failed"'* | *'"cancelled"'*) die "saving the snapshot failed" ;;
+		esac
+		sleep 1
+	done
+	qmp '{"execute":"quit"}' >/dev/null || true
+	for i in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+	rm -rf "$snap.tmp"
+	mkdir "$snap.tmp"
+	mv "$vmdir/overlay.qcow2" "$snap.tmp/disk.qcow2"
+	mv "$vmdir/state" "$snap.tmp/state"
+	chmod 444 "$snap.tmp"/*
+	mv "$snap.tmp" "$snap"
 }
 
 # free_port prints a TCP port nothing on 127.0.0.1 listens on now.
@@ -89,32 +186,24 @@ free_port() {
 }
 
 cmd_start() {
-	local img t0 port try deadline state
+	local img t0 snap
 	t0=$(now_ms)
 	vm_pid >/dev/null && die "a VM named $name is running already (vm.sh stop, or HAKO_SYSVM_NAME=other)"
-	rm -rf "$vmdir"
 	img=$("$here/image.sh")
-	mkdir -p "$vmdir"
-	echo "$img" >"$vmdir/image"
-	qemu-img create -q -f qcow2 -b "$img/base.qcow2" -F qcow2 "$vmdir/overlay.qcow2"
-	for try in 1 2 3; do
-		port=$(free_port)
-		echo "$port" >"$vmdir/port"
-		launch "$img" "$port" 2>"$vmdir/qemu.err" && break
-		grep -q 'hostfwd' "$vmdir/qemu.err" && [ "$try" -lt 3 ] && continue # lost a race for the port
-		cat "$vmdir/qemu.err" >&2
-		die "qemu did not start"
-	done
-	say "booting $name (TCG, ssh on 127.0.0.1:$port, serial log $vmdir/serial.log)"
-	deadline=$((SECONDS + ${HAKO_SYSVM_BOOT_TIMEOUT:-300}))
-	until gexec true 2>/dev/null; do
-		vm_pid >/dev/null || { tail -20 "$vmdir/serial.log" >&2; die "qemu exited while booting"; }
-		[ $SECONDS -lt $deadline ] || { tail -20 "$vmdir/serial.log" >&2; die "no ssh after ${HAKO_SYSVM_BOOT_TIMEOUT:-300}s"; }
-		sleep 1
-	done
-	# running, or degraded: the tests say which units failed.
-	state=$(gexec timeout 240 systemctl is-system-running --wait || true)
-	say "$name is up ($state) in $(elapsed "$t0")"
+	snap=$(snapshot_dir "$img")
+	# A start that fails leaves no VM behind.
+	trap cmd_stop EXIT
+	if [ "${HAKO_SYSVM_SNAPSHOT:-1}" = 1 ] && "$0" _snapshot "$img"; then
+		boot "$img" "$snap/disk.qcow2" "$snap/state"
+		# The guest's clock stood still since the snapshot was taken.
+		gexec date -s "@$(date +%s.%N)" >/dev/null
+		say "$name restored from $snap"
+	else
+		[ "${HAKO_SYSVM_SNAPSHOT:-1}" = 1 ] && say "no snapshot; booting cold"
+		boot "$img" "$img/base.qcow2"
+	fi
+	say "$name is up ($(booted)) in $(elapsed "$t0")"
+	trap - EXIT
 }
 
 cmd_stop() {
@@ -166,6 +255,7 @@ main() {
 	shift || true
 	case $cmd in
 	start) cmd_start ;;
+	_snapshot) cmd_snapshot "$@" ;;
 	exec) [ $# -gt 0 ] || die "usage: vm.sh exec CMD [ARG...]"; vm_pid >/dev/null || die "$name is not running"; gexec "$@" ;;
 	shell) cmd_shell "$@" ;;
 	copy-in) cmd_copy_in "$@" ;;
