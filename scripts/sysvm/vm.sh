@@ -39,12 +39,29 @@ vm_pid() {
 	echo "$pid"
 }
 
+# ssh_opts prints ssh's options for this VM. Commands share one
+# connection, opened by start (open_master) when it exists: a new ssh
+# handshake costs seconds under emulation.
 ssh_opts() {
 	local img
 	img=$(vm_get image) || die "no VM named $name (vm.sh start)"
 	echo -i "$img/id_ed25519" -p "$(vm_get port)" -o StrictHostKeyChecking=no \
 		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
-		-o ServerAliveInterval=15 -o ServerAliveCountMax=8
+		-o ServerAliveInterval=15 -o ServerAliveCountMax=8 \
+		-o ControlPath="$vmdir/ssh.ctl" -o ControlMaster=no
+}
+
+# open_master opens the shared connection: an ssh in the background that
+# ends with the VM (or close_master).
+open_master() {
+	# shellcheck disable=SC2046
+	ssh $(ssh_opts) -o ControlMaster=yes -o ControlPersist=no -f -N root@127.0.0.1 </dev/null >/dev/null 2>&1 || true
+}
+
+close_master() {
+	[ -S "$vmdir/ssh.ctl" ] || return 0
+	# shellcheck disable=SC2046
+	ssh $(ssh_opts) -O exit root@127.0.0.1 >/dev/null 2>&1 || true
 }
 
 # quote ARG... prints the arguments as one shell command line (ssh joins
@@ -202,6 +219,7 @@ cmd_start() {
 		[ "${HAKO_SYSVM_SNAPSHOT:-1}" = 1 ] && say "no snapshot; booting cold"
 		boot "$img" "$img/base.qcow2"
 	fi
+	open_master
 	say "$name is up ($(booted)) in $(elapsed "$t0")"
 	trap - EXIT
 }
@@ -214,6 +232,7 @@ cmd_stop() {
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.5
 		done
+		close_master
 		# Only our qemu, by its pid, and only if it still is ours.
 		pid=$(vm_pid) && kill "$pid" 2>/dev/null || true
 	fi
@@ -221,20 +240,24 @@ cmd_stop() {
 }
 
 cmd_shell() {
-	local user=${1:-root}
+	local user=${1:-root} own=()
+	# The shared connection is root's: another user logs in on a new
+	# one (ssh takes the first value given for an option).
+	[ "$user" = root ] || own=(-o ControlPath=none)
 	# shellcheck disable=SC2046
-	exec ssh $(ssh_opts) -t "$user@127.0.0.1"
+	exec ssh "${own[@]}" $(ssh_opts) -t "$user@127.0.0.1"
 }
 
 # copy-in streams a tar over ssh: no scp/sftp subsystem needed, and owners
 # and modes come along.
 cmd_copy_in() {
 	[ $# -ge 2 ] || die "usage: vm.sh copy-in SRC... DIR"
-	local dest=${*: -1} src
-	gexec mkdir -p "$dest"
+	local dest=${*: -1} src args=()
 	for src in "${@:1:$#-1}"; do
-		tar -C "$(dirname "$src")" -cf - "$(basename "$src")" | gexec tar -C "$dest" -xf -
+		args+=(-C "$(dirname "$src")" "$(basename "$src")")
 	done
+	# One archive, one command: each costs seconds under emulation.
+	tar -cf - "${args[@]}" | gexec sh -c 'mkdir -p "$1" && tar -C "$1" -xf -' sh "$dest"
 }
 
 cmd_copy_out() {
