@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hako/internal/lsm"
 	"hako/internal/nsenter"
 	"hako/internal/seccomp"
 	"hako/internal/syncproto"
@@ -88,6 +89,8 @@ type proc struct {
 	// filter is the compiled linux.seccomp, if any.
 	filter        *seccomp.Program
 	seccompLoaded bool
+	// attrs are the open exec attribute files (see openExecAttrs).
+	attrs map[lsm.Module]*os.File
 }
 
 func start(sync *syncproto.Conn) (*proc, error) {

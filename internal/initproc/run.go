@@ -97,6 +97,9 @@ func (p *proc) becomeProcess(capset *caps.Set, console *os.File) (string, error)
 	if err != nil {
 		return "", err
 	}
+	if err := p.lsmExec(); err != nil {
+		return "", err
+	}
 	return argv0, p.sync.Send(syncproto.Msg{Type: syncproto.Ready})
 }
 
@@ -141,6 +144,13 @@ func (p *proc) early() error {
 		}
 	}
 	if err := p.hostname(); err != nil {
+		return err
+	}
+	if err := p.loopbackUp(); err != nil {
+		return err
+	}
+	// Opened now, through the host's /proc, written last (lsmExec).
+	if err := p.openExecAttrs(); err != nil {
 		return err
 	}
 	return p.sysctls()
