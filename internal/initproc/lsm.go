@@ -3,6 +3,8 @@ package initproc
 import (
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"hako/internal/lsm"
 )
 
@@ -48,7 +50,8 @@ func (p *proc) lsmExec() error {
 		}
 		f := p.attrs[m]
 		err := p.log.Step(m.Step(), lsm.Operands(m, p.cfg.Spec.Process), func() error {
-			_, err := f.Write([]byte(data))
+			// The bare errno, as the plan executor reports it.
+			_, err := unix.Write(int(f.Fd()), []byte(data))
 			return err
 		})
 		f.Close()
