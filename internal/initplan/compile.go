@@ -339,8 +339,8 @@ func (p *Plan) openExecAttrs(proc *specs.Process) {
 		if len(paths) > 1 {
 			fallback = paths[1]
 		}
-		st := p.step(m.Step(), "open /proc/"+paths[0])
-		p.emit(opOpenAttr, 0, st, attrReg[m], p.str_(paths[0]), p.str_(fallback))
+		st := p.traced(m.Step(), "open /proc/"+paths[0])
+		p.emit(opOpenAttr, fTrace, st, attrReg[m], p.str_(paths[0]), p.str_(fallback))
 	}
 }
 
