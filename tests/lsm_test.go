@@ -17,8 +17,9 @@ import (
 func TestLoopbackUp(t *testing.T) {
 	t.Parallel()
 	script := `ip link show lo; ip addr show lo
-nc -l -p 5555 > /dev/shm/got & sleep 0.2
-echo hello-lo | nc 127.0.0.1 5555; wait; echo "got: $(cat /dev/shm/got)"`
+nc -l -p 5555 > /dev/shm/got &
+for i in $(seq 100); do echo hello-lo | nc 127.0.0.1 5555 2>/dev/null && break; sleep 0.05; done
+wait; echo "got: $(cat /dev/shm/got)"`
 	for name, edit := range map[string]func(*specs.Spec){
 		"root":           func(*specs.Spec) {},
 		"user namespace": withUserNS(65536, 65536),
