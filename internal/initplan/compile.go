@@ -579,7 +579,7 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
 	p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags, data)
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
-	if rootfs.XattrLabel(m, label, lsm.SELinuxEnabled()) {
+	if rootfs.XattrLabel(m, label) && lsm.SELinuxEnabled() {
 		xst := p.traced("setxattr", m.Destination+" "+rootfs.SELinuxXattr+"="+label+" (linux.mountLabel)")
 		p.emit(opLookup, 0, xst, rT2, reg(rRoot), p.str_(m.Destination), imm(0))
 		p.sys(unix.SYS_SETXATTR, fTrace, xst, -1, fdname(rT2), p.str_(rootfs.SELinuxXattr), p.str_(label), imm(uint64(len(label))), imm(0))

@@ -40,9 +40,10 @@ func WithLabel(data, label string) string {
 }
 
 // XattrLabel reports whether m's root gets label as an extended attribute
-// after mounting (mqueue with a label on an SELinux host).
-func XattrLabel(m *specs.Mount, label string, selinux bool) bool {
-	return m.Type == "mqueue" && label != "" && selinux
+// after mounting, if the host has SELinux (mqueue with a label). Callers
+// ask lsm.SELinuxEnabled only then: without a label nothing is looked up.
+func XattrLabel(m *specs.Mount, label string) bool {
+	return m.Type == "mqueue" && label != ""
 }
 
 // SELinuxXattr is the extended attribute holding a file's SELinux label.

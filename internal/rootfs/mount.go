@@ -58,7 +58,7 @@ func (b *Builder) mount(m *specs.Mount) error {
 	if err != nil {
 		return err
 	}
-	if XattrLabel(m, label, lsm.SELinuxEnabled()) {
+	if XattrLabel(m, label) && lsm.SELinuxEnabled() {
 		if err := b.xattrLabel(m.Destination, label); err != nil {
 			return err
 		}
