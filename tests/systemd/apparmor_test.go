@@ -120,7 +120,7 @@ func TestAppArmorOwnProfile(t *testing.T) {
 	if err := os.WriteFile(p, []byte(testProfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "apparmor_parser", "-r", p)
+	t.Logf("loaded: %s", sh(t, "apparmor_parser -r "+p+" && grep hako-sysvm-test /sys/kernel/security/apparmor/profiles"))
 	t.Cleanup(func() { try("apparmor_parser", "-R", p) })
 	inits(t, func(t *testing.T) {
 		b := bundle(t, withProfile("hako-sysvm-test"), withArgs("sh", "-c", "cat /proc/self/attr/current; cat /etc/hako-denied"))
