@@ -100,7 +100,9 @@ func (p *proc) becomeProcess(capset *caps.Set, console *os.File) (string, error)
 	if err := p.lsmExec(); err != nil {
 		return "", err
 	}
-	return argv0, p.sync.Send(syncproto.Msg{Type: syncproto.Ready})
+	err = p.sync.Send(syncproto.Msg{Type: syncproto.Ready})
+	p.ready = err == nil
+	return argv0, err
 }
 
 // joinCgroup has the parent move init into the container's cgroup (see
