@@ -303,14 +303,14 @@ func (p *Plan) early(c Config) error {
 func (p *Plan) loopbackUp() {
 	st := p.traced("link up", "lo (SIOCSIFFLAGS IFF_UP)")
 	p.sys(unix.SYS_SOCKET, 0, st, rT1, imm(unix.AF_INET), imm(unix.SOCK_DGRAM|unix.SOCK_CLOEXEC), imm(0))
-	p.sys(unix.SYS_IOCTL, fTrace, st, -1, reg(rT1), imm(unix.SIOCSIFFLAGS), arg{kStr, p.blob(LoopbackUpIfreq())})
+	p.sys(unix.SYS_IOCTL, fTrace, st, -1, reg(rT1), imm(unix.SIOCSIFFLAGS), arg{kStr, p.blob(loopbackUpIfreq())})
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
 }
 
-// LoopbackUpIfreq is the struct ifreq SIOCSIFFLAGS takes to bring lo up:
+// loopbackUpIfreq is the struct ifreq SIOCSIFFLAGS takes to bring lo up:
 // the name, then the flags (only IFF_UP: the kernel keeps the flags a
 // caller cannot change, such as IFF_LOOPBACK, and lo has no others yet).
-func LoopbackUpIfreq() []byte {
+func loopbackUpIfreq() []byte {
 	b := make([]byte, sizeofIfreq)
 	copy(b, "lo")
 	binary.LittleEndian.PutUint16(b[unix.IFNAMSIZ:], unix.IFF_UP)
