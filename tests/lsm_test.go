@@ -13,13 +13,16 @@ import (
 
 // TestLoopbackUp: in a new network namespace lo is up with 127.0.0.1, as
 // runc and crun leave it, so programs can listen on and connect to
-// localhost; with and without a user namespace.
+// localhost; with and without a user namespace. (busybox nc quits at EOF
+// on its stdin, possibly before it read the connection: the listener's
+// stdin is a pipe that stays open.)
 func TestLoopbackUp(t *testing.T) {
 	t.Parallel()
 	script := `ip link show lo; ip addr show lo
-nc -l -p 5555 > /dev/shm/got &
+(sleep 5 | nc -l -p 5555 > /dev/shm/got) &
 for i in $(seq 100); do echo hello-lo | nc 127.0.0.1 5555 2>/dev/null && break; sleep 0.05; done
-wait; echo "got: $(cat /dev/shm/got)"`
+for i in $(seq 100); do [ -s /dev/shm/got ] && break; sleep 0.05; done
+echo "got: $(cat /dev/shm/got)"`
 	for name, edit := range map[string]func(*specs.Spec){
 		"root":           func(*specs.Spec) {},
 		"user namespace": withUserNS(65536, 65536),
