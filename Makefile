@@ -89,7 +89,16 @@ engines: build
 	scripts/engines/setup.sh
 	$(GO) test -count=1 -timeout 15m ./tests/engines/ -hako.bin=$(CURDIR)/bin/hako
 
-test: deps lint unit e2e e2e-goinit engines fuzz vm-test
+# A Debian 12 guest with systemd as PID 1, D-Bus, pure cgroup v2, AppArmor,
+# and Docker, containerd and podman at their Debian defaults (qemu, software
+# emulation): tests/systemd runs in it as root (docs/systemd-vm.md). The
+# first run on a machine builds the image (about 5 minutes); after that,
+# boot and tests take a few minutes.
+.PHONY: systemd-test
+systemd-test: build
+	scripts/sysvm/test.sh
+
+test: deps lint unit e2e e2e-goinit engines fuzz vm-test systemd-test
 
 conformance: deps build
 	scripts/conformance/run.sh $(CURDIR)/bin/hako

@@ -50,8 +50,8 @@ func (f *execFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.consoleSocket, "console-socket", "", "unix socket to send the pty master to")
 	fs.StringVar(&f.pidFile, "pid-file", "", "write the process's pid here")
 	fs.IntVar(&f.preserveFDs, "preserve-fds", 0, "pass this many fds from 3 on")
-	fs.StringVar(&f.label, "process-label", "", "SELinux label (accepted; SELinux is not supported on this host)")
-	fs.StringVar(&f.apparmor, "apparmor", "", "AppArmor profile (accepted; AppArmor is not supported on this host)")
+	fs.StringVar(&f.label, "process-label", "", "SELinux label for the process (default: the container's)")
+	fs.StringVar(&f.apparmor, "apparmor", "", "AppArmor profile for the process (default: the container's)")
 	fs.Bool("ignore-paused", false, "accepted for runc compatibility")
 	fs.Var(&f.cgroups, "cgroup", "run in this existing sub-cgroup of the container's: PATH, or CONTROLLER[,...]:PATH on cgroup v1 (repeatable)")
 }

@@ -15,6 +15,7 @@ import (
 	"hako/internal/cgroups"
 	"hako/internal/hooks"
 	"hako/internal/initplan"
+	"hako/internal/lsm"
 	"hako/internal/spec"
 	"hako/internal/state"
 	"hako/internal/syncproto"
@@ -81,6 +82,9 @@ func (rt *Runtime) Create(o CreateOpts) (*Container, error) {
 	}
 	if s.Process != nil && s.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
 		return nil, errors.New("process.terminal is true: --console-socket is required to create a container with a terminal (or set terminal to false)")
+	}
+	if err := lsm.Check(s.Process); err != nil {
+		return nil, err
 	}
 	cr := &creation{rt: rt, o: o, spec: s, specJSON: raw, bundle: bundle}
 	c, err := cr.run()

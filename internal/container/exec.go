@@ -16,6 +16,7 @@ import (
 	"hako/internal/cgroups"
 	"hako/internal/initplan"
 	"hako/internal/initproc"
+	"hako/internal/lsm"
 	"hako/internal/nsenter"
 	"hako/internal/rawfile"
 	"hako/internal/state"
@@ -50,6 +51,10 @@ func (c *Container) Exec(o ExecOpts) (*Proc, error) {
 	if o.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
 		return nil, fmt.Errorf("exec: --tty needs --console-socket (or a foreground exec)")
 	}
+	o.Process = withLSM(o.Process, c.State.Spec.Process)
+	if err := lsm.Check(o.Process); err != nil {
+		return nil, err
+	}
 	e := &execution{c: c, o: o}
 	p, err := e.run()
 	if err != nil {
@@ -57,6 +62,23 @@ func (c *Container) Exec(o ExecOpts) (*Proc, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// withLSM gives p the container's AppArmor profile and SELinux label where
+// it names none of its own, as runc does: a process exec'd into a confined
+// container is confined too (a --process file without the fields included).
+func withLSM(p, base *specs.Process) *specs.Process {
+	if base == nil || (p.ApparmorProfile != "" || base.ApparmorProfile == "") && (p.SelinuxLabel != "" || base.SelinuxLabel == "") {
+		return p
+	}
+	q := *p
+	if q.ApparmorProfile == "" {
+		q.ApparmorProfile = base.ApparmorProfile
+	}
+	if q.SelinuxLabel == "" {
+		q.SelinuxLabel = base.SelinuxLabel
+	}
+	return &q
 }
 
 type execution struct {

@@ -15,6 +15,7 @@ import (
 
 	"hako/internal/caps"
 	"hako/internal/hooks"
+	"hako/internal/lsm"
 	"hako/internal/rootfs"
 	"hako/internal/seccomp"
 	"hako/internal/spec"
@@ -115,6 +116,8 @@ const (
 	rDir
 	rPtmx
 	rPts // set by opOpenpty together with rPtmx
+	rAttrAppArmor
+	rAttrSELinux
 )
 
 // --- emission ----------------------------------------------------------------
@@ -277,6 +280,13 @@ func (p *Plan) early(c Config) error {
 	if s.Domainname != "" {
 		p.sys(unix.SYS_SETDOMAINNAME, fTrace, p.traced("setdomainname", s.Domainname), -1, p.str_(s.Domainname), imm(uint64(len(s.Domainname))))
 	}
+	if hasNewNS(s, specs.NetworkNamespace) {
+		p.loopbackUp()
+	}
+	// The exec attribute files are opened now, through the host's /proc,
+	// and written last (see lsmExec): nothing the container's rootfs holds
+	// can redirect the write.
+	p.openExecAttrs(s.Process)
 	for _, k := range sortedKeys(s.Linux.Sysctl) {
 		v := s.Linux.Sysctl[k]
 		st := p.traced("sysctl", k+" = "+v)
@@ -284,6 +294,79 @@ func (p *Plan) early(c Config) error {
 		p.emit(opWriteFile, fTrace, st, -1, p.str_(path), p.str_(v), imm(uint64(len(v))))
 	}
 	return nil
+}
+
+// loopbackUp brings lo up in the container's new network namespace, as
+// runc and crun do (the kernel gives it 127.0.0.1 and ::1 once it is up):
+// one socket in that namespace and one SIOCSIFFLAGS. Not for a namespace
+// joined by path, which is someone else's to configure.
+func (p *Plan) loopbackUp() {
+	st := p.traced("link up", "lo (SIOCSIFFLAGS IFF_UP)")
+	p.sys(unix.SYS_SOCKET, 0, st, rT1, imm(unix.AF_INET), imm(unix.SOCK_DGRAM|unix.SOCK_CLOEXEC), imm(0))
+	p.sys(unix.SYS_IOCTL, fTrace, st, -1, reg(rT1), imm(unix.SIOCSIFFLAGS), arg{kStr, p.blob(loopbackUpIfreq())})
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+}
+
+// loopbackUpIfreq is the struct ifreq SIOCSIFFLAGS takes to bring lo up:
+// the name, then the flags (only IFF_UP: the kernel keeps the flags a
+// caller cannot change, such as IFF_LOOPBACK, and lo has no others yet).
+func loopbackUpIfreq() []byte {
+	b := make([]byte, sizeofIfreq)
+	copy(b, "lo")
+	binary.LittleEndian.PutUint16(b[unix.IFNAMSIZ:], unix.IFF_UP)
+	return b
+}
+
+// sizeofIfreq is sizeof(struct ifreq) on 64-bit Linux: a 16-byte name and
+// a 24-byte union.
+const sizeofIfreq = 40
+
+// lsmModules are the modules whose exec attribute a process may set, in
+// the order they are written.
+var lsmModules = []lsm.Module{lsm.AppArmor, lsm.SELinux}
+
+var attrReg = map[lsm.Module]int{lsm.AppArmor: rAttrAppArmor, lsm.SELinux: rAttrSELinux}
+
+// openExecAttrs opens the exec attribute file of each module proc asks for
+// (nothing, not even a check of the host, when it asks for none).
+func (p *Plan) openExecAttrs(proc *specs.Process) {
+	for _, m := range lsmModules {
+		paths, _, ok := lsm.ExecAttr(m, proc)
+		if !ok {
+			continue
+		}
+		fallback := ""
+		if len(paths) > 1 {
+			fallback = paths[1]
+		}
+		st := p.traced(m.Step(), "open /proc/"+paths[0])
+		p.emit(opOpenAttr, fTrace, st, attrReg[m], p.str_(paths[0]), p.str_(fallback))
+	}
+}
+
+// lsmExec requests the profile (AppArmor) and label (SELinux) for the
+// program's execve: the last step of the process's set-up, after the uid,
+// capabilities, no_new_privs and the program lookup. The change applies
+// only at execve, so it hinders none of init's own steps; it is made
+// before "ready" rather than right before execve so that a profile the
+// kernel does not know (ENOENT at this write: AppArmor looks it up here)
+// fails `create`, as in runc, and so that a seccomp filter loaded late
+// cannot deny the write. exec opens the files here (it has been in the
+// container's mount namespace since it started; the procfs is checked),
+// init opened them early through the host's /proc.
+func (p *Plan) lsmExec(proc *specs.Process) {
+	if p.exec {
+		p.openExecAttrs(proc)
+	}
+	for _, m := range lsmModules {
+		_, data, ok := lsm.ExecAttr(m, proc)
+		if !ok {
+			continue
+		}
+		r := attrReg[m]
+		p.sys(unix.SYS_WRITE, fTrace, p.traced(m.Step(), lsm.Operands(m, proc)), -1, reg(r), p.str_(data), imm(uint64(len(data))))
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(r))
+	}
 }
 
 // joinCgroup has the parent move init into its cgroup (v1), then unshares
@@ -485,12 +568,23 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		return p.mountCgroup(c, m, desc)
 	}
+	o := spec.ParseMountOptions(m.Options)
+	label := c.Spec.Linux.MountLabel
+	data := rootfs.MountData(m, o.DataString(), label)
+	if data != o.DataString() {
+		desc = rootfs.LabelDesc(desc, label)
+	}
 	st := p.traced("mount", desc)
 	p.target(c, m, true, st, rT1)
-	o := spec.ParseMountOptions(m.Options)
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
-	p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags, o.DataString())
+	p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags, data)
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	if rootfs.XattrLabel(m, label) && lsm.SELinuxEnabled() {
+		xst := p.traced("setxattr", m.Destination+" "+rootfs.SELinuxXattr+"="+label+" (linux.mountLabel)")
+		p.emit(opLookup, 0, xst, rT2, reg(rRoot), p.str_(m.Destination), imm(0))
+		p.sys(unix.SYS_SETXATTR, fTrace, xst, -1, fdname(rT2), p.str_(rootfs.SELinuxXattr), p.str_(label), imm(uint64(len(label))), imm(0))
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
+	}
 	p.propagation(m, o)
 	return nil
 }
@@ -681,7 +775,7 @@ func (p *Plan) finish(c Config) error {
 	if len(l.MaskedPaths) > 0 {
 		p.emit(opOpenNull, 0, p.step("mask", "open /dev/null"), rNull)
 		for _, m := range l.MaskedPaths {
-			p.emit(opMask, fTrace, p.traced("mask", m), -1, p.str_(m), reg(rNull))
+			p.emit(opMask, fTrace, p.traced("mask", m), -1, p.str_(m), reg(rNull), p.str_(rootfs.WithLabel("", l.MountLabel)))
 		}
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rNull))
 	}
@@ -832,6 +926,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	p.sys(unix.SYS_UMASK, 0, -1, -1, imm(mask))
 	p.sys(unix.SYS_CHDIR, fTrace, p.traced("chdir", cwd), -1, p.str_(cwd))
 	p.emit(opLookpath, fTrace, p.traced("lookup", proc.Args[0]), -1, p.str_(proc.Args[0]), p.str_(getenv(proc.Env, "PATH")))
+	p.lsmExec(proc)
 	if p.exec && c.JoinCgroup {
 		// exec: the parent moves the process into the container's cgroup
 		// while it sets itself up; it must be there before it is ready.
@@ -839,6 +934,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 		p.wait("cgroup-ok")
 	}
 	p.send(syncproto.Ready)
+	ready := len(p.ops)
 	if c.FifoFd >= 0 {
 		p.emit(opFifoWait, 0, p.step("wait for start", "exec.fifo"), -1, reg(rFdDir), imm(uint64(c.FifoFd)))
 	}
@@ -855,6 +951,11 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	}
 	p.emit(opExec, fTrace, p.traced("exec", strings.Join(proc.Args, " ")), -1,
 		p.str_(argv), imm(uint64(len(proc.Args))), p.str_(env), imm(uint64(len(proc.Env))), imm(homeUID))
+	// hako stops listening once init is ready: what fails from here on
+	// (execve above all) is reported on stderr too, as the Go init does.
+	for i := ready; i < len(p.ops); i++ {
+		p.ops[i].flags |= fLate
+	}
 }
 
 func getenv(env []string, key string) string {

@@ -27,10 +27,10 @@ func TestWireConstantsMatchC(t *testing.T) {
 	goOps := []string{"OP_SYSCALL", "OP_LOOKUP", "OP_OPEN_DIR", "OP_OPEN_FILE", "OP_CHECK_REAL", "OP_REMOUNT",
 		"OP_OPEN_NULL", "OP_MASK", "OP_READONLY", "OP_SYMLINK", "OP_MKNOD", "OP_WRITE_FILE", "OP_SEND", "OP_WAIT",
 		"OP_OPENPTY", "OP_SEND_FD", "OP_USE_CONSOLE", "OP_PIVOT", "OP_MOVE_CHROOT", "OP_CHDIR_CHECK", "OP_BOUNDING",
-		"OP_CAPSET", "OP_AMBIENT", "OP_SETUSER", "OP_SECCOMP", "OP_LOOKPATH", "OP_FIFO_WAIT", "OP_CLOEXEC_FROM", "OP_EXEC"}
+		"OP_CAPSET", "OP_AMBIENT", "OP_SETUSER", "OP_SECCOMP", "OP_LOOKPATH", "OP_FIFO_WAIT", "OP_CLOEXEC_FROM", "OP_EXEC", "OP_OPEN_ATTR"}
 	goVals := []int{opSyscall, opLookup, opOpenDir, opOpenFile, opCheckReal, opRemount, opOpenNull, opMask, opReadonly,
 		opSymlink, opMknod, opWriteFile, opSend, opWait, opOpenpty, opSendFd, opUseConsole, opPivot, opMoveChroot,
-		opChdirCheck, opBounding, opCapset, opAmbient, opSetuser, opSeccomp, opLookpath, opFifoWait, opCloexecFrom, opExec}
+		opChdirCheck, opBounding, opCapset, opAmbient, opSetuser, opSeccomp, opLookpath, opFifoWait, opCloexecFrom, opExec, opOpenAttr}
 	if strings.Join(cOps, " ") != strings.Join(goOps, " ") {
 		t.Fatalf("plan.h operations:\n%v\nGo's:\n%v", cOps, goOps)
 	}
@@ -40,7 +40,7 @@ func TestWireConstantsMatchC(t *testing.T) {
 		}
 	}
 	for name, v := range map[string]int{"PK_IMM": kImm, "PK_STR": kStr, "PK_REG": kReg, "PK_FDNAME": kFdName,
-		"PF_TRACE": fTrace, "PF_OK_EEXIST": fOkEexist, "PF_OK_ENOENT": fOkEnoent, "PLAN_TRACE": flagTrace} {
+		"PF_TRACE": fTrace, "PF_OK_EEXIST": fOkEexist, "PF_OK_ENOENT": fOkEnoent, "PF_LATE": fLate, "PLAN_TRACE": flagTrace} {
 		m := regexp.MustCompile(`\b` + name + `\s*=?\s*(\d+)`).FindStringSubmatch(src)
 		if m == nil {
 			t.Errorf("%s not found in plan.h", name)

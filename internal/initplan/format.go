@@ -30,6 +30,7 @@ const (
 	fTrace    = 1
 	fOkEexist = 2
 	fOkEnoent = 4
+	fLate     = 8 // after ready: a failure also goes to stderr
 )
 
 // Operations (plan.h's enum, same order).
@@ -63,6 +64,7 @@ const (
 	opFifoWait
 	opCloexecFrom
 	opExec
+	opOpenAttr
 )
 
 const (

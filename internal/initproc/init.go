@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hako/internal/lsm"
 	"hako/internal/nsenter"
 	"hako/internal/seccomp"
 	"hako/internal/syncproto"
@@ -54,8 +55,11 @@ func Main() {
 	if err == nil {
 		err = p.run()
 	}
-	// Reaching here means a step failed (run only returns on error).
-	if sendErr := sync.SendError(err); sendErr != nil {
+	// Reaching here means a step failed (run only returns on error). After
+	// ready hako no longer listens (a send may still land in the socket's
+	// buffer, unread): the error goes to stderr too, as the plan executor
+	// does for its late steps.
+	if sendErr := sync.SendError(err); sendErr != nil || (p != nil && p.ready) {
 		fmt.Fprintln(os.Stderr, "hako init:", err)
 	}
 	os.Exit(1)
@@ -88,6 +92,10 @@ type proc struct {
 	// filter is the compiled linux.seccomp, if any.
 	filter        *seccomp.Program
 	seccompLoaded bool
+	// attrs are the open exec attribute files (see openExecAttrs).
+	attrs map[lsm.Module]*os.File
+	// ready: init told the parent it is ready, which stops listening.
+	ready bool
 }
 
 func start(sync *syncproto.Conn) (*proc, error) {

@@ -97,7 +97,12 @@ func (p *proc) becomeProcess(capset *caps.Set, console *os.File) (string, error)
 	if err != nil {
 		return "", err
 	}
-	return argv0, p.sync.Send(syncproto.Msg{Type: syncproto.Ready})
+	if err := p.lsmExec(); err != nil {
+		return "", err
+	}
+	err = p.sync.Send(syncproto.Msg{Type: syncproto.Ready})
+	p.ready = err == nil
+	return argv0, err
 }
 
 // joinCgroup has the parent move init into the container's cgroup (see
@@ -141,6 +146,13 @@ func (p *proc) early() error {
 		}
 	}
 	if err := p.hostname(); err != nil {
+		return err
+	}
+	if err := p.loopbackUp(); err != nil {
+		return err
+	}
+	// Opened now, through the host's /proc, written last (lsmExec).
+	if err := p.openExecAttrs(); err != nil {
 		return err
 	}
 	return p.sysctls()

@@ -92,7 +92,7 @@ func (b *Builder) maskPath(p string, null *os.File) error {
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		return b.log.Step("mask", p+" (empty read-only tmpfs)", func() error {
-			return unix.Mount("tmpfs", fdPath(t), "tmpfs", unix.MS_RDONLY, "")
+			return unix.Mount("tmpfs", fdPath(t), "tmpfs", unix.MS_RDONLY, WithLabel("", b.cfg.Spec.Linux.MountLabel))
 		})
 	}
 	return b.log.Step("mask", p+" (bind /dev/null)", func() error {

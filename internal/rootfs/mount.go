@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"hako/internal/lsm"
 	"hako/internal/spec"
 )
 
@@ -38,8 +39,13 @@ func (b *Builder) mount(m *specs.Mount) error {
 	defer target.Close()
 	o := specOpts(m)
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
+	label := b.cfg.Spec.Linux.MountLabel
+	data := MountData(m, o.DataString(), label)
+	if data != o.DataString() {
+		desc = LabelDesc(desc, label)
+	}
 	err = b.log.Step("mount", desc, func() error {
-		return unix.Mount(m.Source, fdPath(target), m.Type, flags, o.DataString())
+		return unix.Mount(m.Source, fdPath(target), m.Type, flags, data)
 	})
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" && b.cfg.UserNS {
 		// The kernel lets a user namespace mount sysfs only together with a
@@ -52,7 +58,25 @@ func (b *Builder) mount(m *specs.Mount) error {
 	if err != nil {
 		return err
 	}
+	if XattrLabel(m, label) && lsm.SELinuxEnabled() {
+		if err := b.xattrLabel(m.Destination, label); err != nil {
+			return err
+		}
+	}
 	return b.applyPropagation(m, nil)
+}
+
+// xattrLabel labels the root of the filesystem just mounted on dest (see
+// XattrLabel), through an fd of it.
+func (b *Builder) xattrLabel(dest, label string) error {
+	t, err := b.reopen(dest)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return b.log.Step("setxattr", dest+" "+SELinuxXattr+"="+label+" (linux.mountLabel)", func() error {
+		return unix.Setxattr(fdPath(t), SELinuxXattr, []byte(label), 0)
+	})
 }
 
 // target resolves (and creates) the mount point of m inside the rootfs.

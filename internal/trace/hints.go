@@ -2,6 +2,7 @@ package trace
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -32,7 +33,15 @@ func hintFor(step, operands string, err error) string {
 	case (step == "exec" || step == "lookup") && errno == unix.ENOENT:
 		return "the program (or its ELF interpreter) does not exist in the container's rootfs"
 	case step == "exec" && errno == unix.EACCES:
-		return "the program is not executable, or its filesystem is mounted noexec"
+		return "the program is not executable, or its filesystem is mounted noexec, or the AppArmor profile or SELinux label it was to run under denies it"
+	case step == "apparmor" && strings.HasPrefix(operands, "exec "):
+		return apparmorHint(strings.TrimPrefix(operands, "exec "), errno)
+	case step == "selinux" && strings.HasPrefix(operands, "exec ") && errno == unix.EINVAL:
+		return "the loaded SELinux policy does not know this label (or it is malformed)"
+	case step == "selinux" && strings.HasPrefix(operands, "exec ") && (errno == unix.EACCES || errno == unix.EPERM):
+		return "the SELinux policy does not let hako's domain set this exec label (process setexec)"
+	case step == "mount" && errno == unix.EINVAL && strings.Contains(operands, "context="):
+		return "the kernel refused the context= option of linux.mountLabel: it needs SELinux enabled on the host and a label the loaded policy knows"
 	case step == "prlimit" && errno == unix.EPERM:
 		return "raising a hard limit above hako's own needs CAP_SYS_RESOURCE, which this host withholds; ask for at most the current hard limit (ulimit -H)"
 	case step == "sethostname" && errno == unix.EPERM:
@@ -47,6 +56,21 @@ func hintFor(step, operands string, err error) string {
 		if errno == unix.EPERM {
 			return "each mapped host ID must be owned by the caller unless hako runs as root; use newuidmap/newgidmap for ranges"
 		}
+	}
+	return ""
+}
+
+// apparmorHint explains a failed "exec PROFILE" write: the kernel looks
+// the profile up at the write (aa_change_profile), so a profile that is not
+// loaded fails here with ENOENT, not later at execve.
+func apparmorHint(profile string, errno unix.Errno) string {
+	switch errno {
+	case unix.ENOENT:
+		return fmt.Sprintf("apparmor profile %q is not loaded (see aa-status / apparmor_parser)", profile)
+	case unix.EACCES, unix.EPERM:
+		return fmt.Sprintf("the AppArmor profile hako itself runs under does not allow changing to %q (change_profile)", profile)
+	case unix.EINVAL:
+		return "AppArmor is not enabled in this kernel"
 	}
 	return ""
 }

@@ -38,6 +38,10 @@ devices)
 	err=$(mknod /dev/kmsg c 1 11 2>&1) && echo "mknod: ok" || echo "mknod: $err"
 	err=$( (echo x >/dev/kmsg) 2>&1) && echo "kmsg: ok" || echo "kmsg: $err"
 	;;
+apparmor) # the profile PID 1 runs under, and a read it denies
+	echo "current: $(cat /proc/self/attr/current)"
+	echo "denied read: $(cat /etc/hako-denied 2>&1)"
+	;;
 *)
 	echo "probe.sh: unknown mode '$1'" >&2
 	exit 2

@@ -26,9 +26,15 @@ expected=(
 	memory.max cpu.max pids.max
 	oom-kill cpu-throttled pids-fork-fails devices-kmsg-eperm
 	pause resume kill-all delete no-cgroups-left
+	apparmor-loaded
+	apparmor-confined apparmor-pid1 apparmor-exec apparmor-exec-override
+	apparmor-not-loaded apparmor-exec-not-loaded
+	apparmor-confined-goinit apparmor-pid1-goinit apparmor-exec-goinit apparmor-exec-override-goinit
+	apparmor-not-loaded-goinit apparmor-exec-not-loaded-goinit
 )
 
 work=""  # this run's scratch directory
+aa=""    # the unpacked apparmor_parser (fetch_apparmor)
 qemu=""  # PID of timeout(1) running QEMU, while it runs
 
 say() { printf 'vm-test: %s\n' "$*" >&2; }
@@ -101,6 +107,29 @@ fetch_kernel() {
 	echo "$dir/vmlinux"
 }
 
+# fetch_apparmor leaves Debian's apparmor_parser and the kernel feature ABI
+# it compiles for in the cache and prints the directory. Unpacked, never
+# installed: the guest's kernel has AppArmor, this host's need not.
+fetch_apparmor() {
+	local ver dir
+	ver=$(apt-cache policy apparmor | awk '/Candidate:/ {print $2}')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "cannot resolve apparmor with apt-cache"
+	dir=$cache/apparmor/$ver
+	if [ ! -x "$dir/apparmor_parser" ]; then
+		say "fetching apparmor $ver"
+		rm -rf "$cache/apparmor" && mkdir -p "$dir/x"
+		if ! (cd "$dir" && apt-get download -qq "apparmor=$ver" 2>"$work/apt.err"); then
+			cat "$work/apt.err" >&2
+			die "apt-get download apparmor=$ver failed"
+		fi
+		dpkg-deb -x "$dir"/*.deb "$dir/x"
+		mv "$dir/x/usr/share/apparmor-features/features" "$dir/features"
+		mv "$dir/x/sbin/apparmor_parser" "$dir/apparmor_parser"
+		rm -rf "$dir/x" "$dir/"*.deb
+	fi
+	echo "$dir"
+}
+
 # mkcpio DIR OUT writes DIR as a newc cpio archive (the format the kernel
 # unpacks into its initial rootfs).
 mkcpio() {
@@ -151,6 +180,11 @@ build_payload() {
 	(cd "$repo" && CGO_ENABLED=0 go test -c -trimpath -ldflags '-s -w' -o "$st/cgroups.test" ./internal/cgroups/)
 	install -m 755 "$here/init" "$here/checks.sh" "$st/"
 	install -m 755 "$here/probe.sh" "$st/rootfs/"
+	# AppArmor: the test profile, compiled here for the guest's kernel, and
+	# a file it denies.
+	mkdir -p "$st/apparmor" "$st/rootfs/etc"
+	"$aa/apparmor_parser" --config-file /dev/null -M "$aa/features" -S "$here/hako-test.apparmor" >"$st/apparmor/hako-test.bin"
+	echo secret >"$st/rootfs/etc/hako-denied"
 	"$repo/bin/hako" spec --bundle "$work/spec"
 	mv "$work/spec/config.json" "$work/spec.json"
 	local mem='{"limit": 33554432, "swap": 33554432}' cpu='{"quota": 50000, "period": 100000}'
@@ -162,6 +196,9 @@ build_payload() {
 	# mknod must be possible, or "Operation not permitted" would come from
 	# the missing capability rather than from the device filter.
 	bundle devices devices '.process.capabilities |= with_entries(.value += ["CAP_MKNOD"])'
+	bundle aa-confined apparmor '.process.apparmorProfile = "hako-test"'
+	bundle aa-idle idle '.process.apparmorProfile = "hako-test"'
+	bundle aa-not-loaded apparmor '.process.apparmorProfile = "hako-no-such-profile"'
 	mkcpio "$st" "$work/payload.cpio"
 }
 
@@ -176,7 +213,7 @@ boot() {
 	timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -m 1024 -smp 2 \
 		-nodefaults -no-user-config -display none -monitor none -no-reboot \
 		-serial "file:$3" -kernel "$1" -initrd "$2" \
-		-append "console=ttyS0 quiet cgroup_no_v1=all panic=-1" </dev/null &
+		-append "console=ttyS0 quiet cgroup_no_v1=all apparmor=1 panic=-1" </dev/null &
 	qemu=$!
 	tail -F --pid="$qemu" -s 0.2 "$3" 2>/dev/null || true
 	wait "$qemu" || rc=$?
@@ -229,6 +266,7 @@ main() {
 	exec 9>"$cache/lock"
 	flock 9
 	kernel=$(fetch_kernel)
+	aa=$(fetch_apparmor)
 	build_base
 	cp "$cache/base.cpio" "$work/initramfs.cpio"
 	flock -u 9

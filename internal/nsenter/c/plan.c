@@ -34,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -45,6 +46,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 
 #include <link.h>
@@ -120,7 +122,9 @@ static void flush(void) {
 	size_t off = 0;
 	out_raw("\n", 1);
 	while (off < vm.len) {
-		ssize_t n = write(vm.sync, vm.msg + off, vm.len - off);
+		// MSG_NOSIGNAL: a runtime that stopped listening (after ready)
+		// must not turn init's last words into a SIGPIPE.
+		ssize_t n = send(vm.sync, vm.msg + off, vm.len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -159,6 +163,22 @@ static void __attribute__((noreturn)) fail(int32_t step, int err, const char *ms
 	out_s(num);
 	flush();
 	_exit(1);
+}
+
+// fail_stderr writes a failure to stderr as the Go init does when nobody
+// reads the sync socket any more: after ready, hako has stopped listening
+// (create returned; run went on to wait), and the error would be lost.
+static void fail_stderr(int32_t step, int err, const char *msg) {
+	const char *name = "init", *ops = "";
+	if (step >= 0 && (uint32_t)step < vm.nsteps) {
+		name = S(vm.steps[step].name);
+		ops = S(vm.steps[step].operands);
+	}
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "hako init: %s %s: %s%s%s\n", name, ops, err ? strerror(err) : "",
+			 err && *msg ? ": " : "", msg);
+	if (n > 0)
+		(void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 static int64_t now_ns(clockid_t c) {
@@ -515,6 +535,45 @@ static char **block(const char *s, uint64_t count, int extra) {
 	return v;
 }
 
+// open_attr opens this thread's exec attribute file (an LSM's label for the
+// next execve) for writing, through the procfs at /proc: it must be a
+// procfs root, and nothing may be mounted anywhere on the path below it
+// (RESOLVE_NO_XDEV), so neither the image nor a volume can send the write
+// elsewhere (CVE-2019-16884). fallback is tried when path does not exist.
+// As lsm.OpenExecAttr in Go.
+static int open_attr(const char *path, const char *fallback, char *msg, size_t mn) {
+	int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0)
+		return -1;
+	struct statfs sf;
+	struct stat st;
+	if (fstatfs(proc, &sf) < 0 || fstat(proc, &st) < 0) {
+		close(proc);
+		return -1;
+	}
+	if (sf.f_type != PROC_SUPER_MAGIC || st.st_ino != 1) {
+		close(proc);
+		snprintf(msg, mn, "/proc is not the root of a procfs: the profile or label would not be applied");
+		errno = 0;
+		return -1;
+	}
+	const uint64_t res = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH;
+	const char *used = path;
+	int fd = openat2_(proc, path, O_WRONLY | O_CLOEXEC, res);
+	if (fd < 0 && errno == ENOENT && *fallback) {
+		used = fallback;
+		fd = openat2_(proc, fallback, O_WRONLY | O_CLOEXEC, res);
+	}
+	int e = errno;
+	close(proc);
+	if (fd < 0 && e == EXDEV)
+		snprintf(msg, mn, "open /proc/%s: something is mounted over it or its path", used);
+	else if (fd < 0)
+		snprintf(msg, mn, "open /proc/%s: %s", used, strerror(e));
+	errno = e;
+	return fd;
+}
+
 // --- the operations ---------------------------------------------------------
 
 static char errmsg[8192];
@@ -630,7 +689,7 @@ static long run(const struct plan_op *o) {
 		int r;
 		if (S_ISDIR(st.st_mode)) {
 			suffix = " (empty read-only tmpfs)";
-			r = mount("tmpfs", fdname(1, t), "tmpfs", MS_RDONLY, "");
+			r = mount("tmpfs", fdname(1, t), "tmpfs", MS_RDONLY, (const char *)arg(o, 2));
 		} else {
 			suffix = " (bind /dev/null)";
 			r = mount(fdname(2, (int)arg(o, 1)), fdname(1, t), "", MS_BIND, "");
@@ -812,6 +871,8 @@ static long run(const struct plan_op *o) {
 		execve(vm.argv0, argv, envp);
 		return -1;
 	}
+	case OP_OPEN_ATTR:
+		return open_attr((const char *)arg(o, 0), (const char *)arg(o, 1), errmsg, sizeof(errmsg));
 	}
 	snprintf(errmsg, sizeof(errmsg), "unknown plan operation %u", o->code);
 	errno = 0;
@@ -901,6 +962,8 @@ void hako_plan_main(int sync) {
 			r = 0, e = 0;
 		if (traced && !(r == 1 && (o->code == OP_MASK || o->code == OP_READONLY)))
 			trace_event(o->step, w0, now_ns(CLOCK_MONOTONIC) - t0, suffix, r < 0 ? (e ? e : EINVAL) : 0);
+		if (r < 0 && (o->flags & PF_LATE))
+			fail_stderr(o->step, e, errmsg);
 		if (r < 0)
 			fail(o->step, e, errmsg);
 		if (o->out >= 0 && o->out < NREGS)

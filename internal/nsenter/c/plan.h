@@ -10,7 +10,9 @@
 enum { PK_IMM = 0, PK_STR = 1, PK_REG = 2, PK_FDNAME = 3 };
 
 // op flags
-enum { PF_TRACE = 1, PF_OK_EEXIST = 2, PF_OK_ENOENT = 4 };
+// PF_LATE: after ready, when the runtime may no longer listen: a failure
+// is also written to stderr.
+enum { PF_TRACE = 1, PF_OK_EEXIST = 2, PF_OK_ENOENT = 4, PF_LATE = 8 };
 
 // operations
 enum {
@@ -43,6 +45,7 @@ enum {
 	OP_FIFO_WAIT,
 	OP_CLOEXEC_FROM,
 	OP_EXEC,
+	OP_OPEN_ATTR,
 };
 
 void hako_plan_main(int sync) __attribute__((noreturn));

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# test.sh: `make systemd-test`. Builds bin/hako and the tests/systemd test
+# binary, boots a fresh systemd VM (image.sh, vm.sh), copies both in, runs
+# the suite there as root with -test.v, streaming its output, and powers
+# the VM off. Exits non-zero on a failed test, a missing result or a
+# timeout. The whole run is bounded by HAKO_SYSVM_TIMEOUT (seconds,
+# default 1200); the suite itself by HAKO_SYSVM_TEST_TIMEOUT (a Go
+# duration, default 15m), so that a hung test ends with its stack dump
+# before the run is cut.
+#
+# Extra arguments go to the test binary, e.g. scripts/sysvm/test.sh
+# -test.run Baseline. The serial console of the last run is kept in
+# /var/cache/hako/sysvm/test-serial.log.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if [ "${1:-}" != --inner ]; then
+	# timeout(1) signals this script (and the ssh it waits on); its EXIT
+	# trap still stops the VM.
+	timeout -k 60 "${HAKO_SYSVM_TIMEOUT:-1200}" "$0" --inner "$@" && exit 0 || rc=$?
+	[ "$rc" -eq 124 ] && say "timed out after ${HAKO_SYSVM_TIMEOUT:-1200}s"
+	exit "$rc"
+fi
+shift
+
+guest_dir=/opt/hako-test
+work=""
+export HAKO_SYSVM_NAME=test-$$
+phases=()
+
+# phase NAME CMD...: run CMD and record how long it took.
+phase() {
+	local t0 name=$1 rc=0
+	shift
+	t0=$(now_ms)
+	"$@" || rc=$?
+	phases+=("$name $(elapsed "$t0")")
+	say "$name: $(elapsed "$t0")"
+	return "$rc"
+}
+
+# save_serial keeps the VM's serial console past the run.
+save_serial() {
+	local log=$cache_root/vms/$HAKO_SYSVM_NAME/serial.log
+	[ ! -f "$log" ] || cp "$log" "$cache_root/test-serial.log"
+}
+
+cleanup() {
+	save_serial
+	timeout 90 "$here/vm.sh" stop || true
+	[ -z "$work" ] || rm -rf "$work"
+}
+
+build() {
+	make -C "$repo" --no-print-directory build >/dev/null
+	(cd "$repo" && CGO_ENABLED=0 go test -c -trimpath -ldflags '-s -w' -o "$work/systemd.test" ./tests/systemd/)
+	cp "$repo/bin/hako" "$work/hako"
+}
+
+# summary LOG counts the top-level results and fails on a FAIL, on no
+# result at all, or on a binary that did not finish (no final PASS).
+summary() {
+	local passed failed skipped
+	passed=$(grep -c '^--- PASS: ' "$1" || true)
+	failed=$(grep -c '^--- FAIL: ' "$1" || true)
+	skipped=$(grep -c '^--- SKIP: ' "$1" || true)
+	echo "systemd-test: $passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && grep -qx 'PASS' "$1"
+}
+
+run_suite() {
+	"$here/vm.sh" exec "$guest_dir/systemd.test" -test.v -test.timeout "${HAKO_SYSVM_TEST_TIMEOUT:-15m}" \
+		-hako.bin "$guest_dir/hako" "$@" 2>&1 | tee "$work/test.log"
+}
+
+main() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root"
+	local t0 rc=0
+	t0=$(now_ms)
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	work=$(mktemp -d /tmp/hako-sysvm-test.XXXXXX)
+	phase build build
+	phase image "$here/image.sh" >/dev/null
+	phase boot "$here/vm.sh" start
+	phase copy-in "$here/vm.sh" copy-in "$work/hako" "$work/systemd.test" "$guest_dir"
+	phase tests run_suite "$@" || rc=$?
+	save_serial
+	phase stop "$here/vm.sh" stop
+	summary "$work/test.log" || { [ "$rc" -ne 0 ] || rc=1; }
+	say "timings: ${phases[*]}; total $(elapsed "$t0")"
+	return "$rc"
+}
+
+main "$@"
