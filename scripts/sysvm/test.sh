@@ -55,6 +55,11 @@ build() {
 	make -C "$repo" --no-print-directory build >/dev/null
 	(cd "$repo" && CGO_ENABLED=0 go test -c -trimpath -ldflags '-s -w' -o "$work/systemd.test" ./tests/systemd/)
 	cp "$repo/bin/hako" "$work/hako"
+	# crictl, for the CRI test: the one scripts/engines/setup.sh builds
+	# (Debian 12 packages none), made here if `make engines` has not run.
+	local crictl=$repo/.cache/tools/crictl
+	[ -x "$crictl" ] || GOBIN=$repo/.cache/tools go install "sigs.k8s.io/cri-tools/cmd/crictl@$(sed -n 's/^CRICTL_VERSION=//p' "$repo/scripts/engines/setup.sh")"
+	cp "$crictl" "$work/crictl"
 }
 
 # summary LOG counts the top-level results and fails on a FAIL, on no
@@ -84,7 +89,7 @@ main() {
 	phase build build
 	phase image "$here/image.sh" >/dev/null
 	phase boot "$here/vm.sh" start
-	phase copy-in "$here/vm.sh" copy-in "$work/hako" "$work/systemd.test" "$guest_dir"
+	phase copy-in "$here/vm.sh" copy-in "$work/hako" "$work/systemd.test" "$work/crictl" "$guest_dir"
 	phase tests run_suite "$@" || rc=$?
 	save_serial
 	phase stop "$here/vm.sh" stop
