@@ -26,7 +26,8 @@ case $name in *[!A-Za-z0-9_.-]* | "") die "bad HAKO_SYSVM_NAME: $name" ;; esac
 vmdir=$cache_root/vms/$name
 
 # A running VM's directory holds: image (the image directory it booted),
-# overlay.qcow2, pid, port, serial.log.
+# overlay.qcow2, pid, port, serial.log, qmp.sock (qemu's QMP), ssh.ctl (the
+# shared ssh connection).
 vm_get() { cat "$vmdir/$1" 2>/dev/null; }
 
 # vm_pid prints the pid of this VM's qemu if it is running: the pid file's
@@ -41,21 +42,22 @@ vm_pid() {
 
 # ssh_opts prints ssh's options for this VM. Commands share one
 # connection, opened by start (open_master) when it exists: a new ssh
-# handshake costs seconds under emulation.
+# handshake costs seconds under emulation. ssh takes the first value given
+# for an option: options that must win go before these.
 ssh_opts() {
 	local img
 	img=$(vm_get image) || die "no VM named $name (vm.sh start)"
 	echo -i "$img/id_ed25519" -p "$(vm_get port)" -o StrictHostKeyChecking=no \
 		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
 		-o ServerAliveInterval=15 -o ServerAliveCountMax=8 \
-		-o ControlPath="$vmdir/ssh.ctl" -o ControlMaster=no
+		-o ControlPath="$vmdir/ssh.ctl"
 }
 
 # open_master opens the shared connection: an ssh in the background that
 # ends with the VM (or close_master).
 open_master() {
 	# shellcheck disable=SC2046
-	ssh $(ssh_opts) -o ControlMaster=yes -o ControlPersist=no -f -N root@127.0.0.1 </dev/null >/dev/null 2>&1 || true
+	ssh -o ControlMaster=yes -o ControlPersist=no $(ssh_opts) -f -N root@127.0.0.1 </dev/null >/dev/null 2>&1 || true
 }
 
 close_master() {
@@ -242,7 +244,7 @@ cmd_stop() {
 cmd_shell() {
 	local user=${1:-root} own=()
 	# The shared connection is root's: another user logs in on a new
-	# one (ssh takes the first value given for an option).
+	# one.
 	[ "$user" = root ] || own=(-o ControlPath=none)
 	# shellcheck disable=SC2046
 	exec ssh "${own[@]}" $(ssh_opts) -t "$user@127.0.0.1"
