@@ -55,10 +55,11 @@ build() {
 	make -C "$repo" --no-print-directory build >/dev/null
 	(cd "$repo" && CGO_ENABLED=0 go test -c -trimpath -ldflags '-s -w' -o "$work/systemd.test" ./tests/systemd/)
 	cp "$repo/bin/hako" "$work/hako"
-	# crictl, for the CRI test: the one scripts/engines/setup.sh builds
-	# (Debian 12 packages none), made here if `make engines` has not run.
-	local crictl=$repo/.cache/tools/crictl
-	[ -x "$crictl" ] || GOBIN=$repo/.cache/tools go install "sigs.k8s.io/cri-tools/cmd/crictl@$(sed -n 's/^CRICTL_VERSION=//p' "$repo/scripts/engines/setup.sh")"
+	# crictl, for the CRI test (Debian 12 packages none): the version
+	# scripts/engines/setup.sh installs, but static (CGO_ENABLED=0), so it
+	# depends on nothing of the host's (the host's is linked to its libc).
+	local crictl=$repo/.cache/tools/static/crictl
+	[ -x "$crictl" ] || CGO_ENABLED=0 GOBIN=$repo/.cache/tools/static go install "sigs.k8s.io/cri-tools/cmd/crictl@$(sed -n 's/^CRICTL_VERSION=//p' "$repo/scripts/engines/setup.sh")"
 	cp "$crictl" "$work/crictl"
 }
 
