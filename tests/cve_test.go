@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,7 +47,18 @@ func (e *env) startCmd(cmd *exec.Cmd) *proc {
 	e.t.Helper()
 	p := &proc{cmd: cmd, cancel: func() {}, stdout: e.tempFile("stdout"), err: e.tempFile("stderr")}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.err
-	if err := cmd.Start(); err != nil {
+	// ETXTBSY: a private copy just written may still be open for writing
+	// in a child that another test forked meanwhile and that has not
+	// exec'd yet (Go issue 22315); it lasts a moment.
+	err := cmd.Start()
+	for try := 0; errors.Is(err, syscall.ETXTBSY) && try < 50; try++ {
+		time.Sleep(20 * time.Millisecond)
+		c := exec.Command(cmd.Path, cmd.Args[1:]...)
+		c.Env, c.Dir, c.Stdin, c.Stdout, c.Stderr, c.ExtraFiles, c.SysProcAttr = cmd.Env, cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.ExtraFiles, cmd.SysProcAttr
+		cmd, p.cmd = c, c
+		err = cmd.Start()
+	}
+	if err != nil {
 		e.t.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	return p
@@ -71,6 +83,17 @@ func newRunc(t *testing.T, edits ...func(*specs.Spec)) *runc {
 	t.Cleanup(func() {
 		if res := r.cmd(nil, "delete", "--force", c.id); res.code != 0 {
 			t.Errorf("cleanup: runc delete --force %s: %s", c.id, res)
+		}
+		// runc 1.1.5 leaves the cgroup of a create that failed (the race
+		// reproducers fail many on purpose): its bug, not hako's, so it is
+		// noted and swept; the rest is checked as for hako.
+		for _, pat := range []string{"/sys/fs/cgroup/*/" + c.id, "/sys/fs/cgroup/" + c.id} {
+			m, _ := filepath.Glob(pat)
+			for _, d := range m {
+				if os.Remove(d) == nil {
+					t.Logf("runc left cgroup %s (removed)", d)
+				}
+			}
 		}
 		checkGone(t, r.root, c.id, c.bundle, c.pids)
 	})
