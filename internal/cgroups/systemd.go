@@ -290,7 +290,12 @@ func (m *sdManager) start(pid int) error {
 
 func (m *sdManager) startUnit(c *systemd.Conn, props []systemd.Property) error {
 	var job systemd.ObjectPath
-	err := m.log.Step("systemd start unit", m.u.unit+" in "+m.u.slice+" "+describeProps(props), func() (err error) {
+	// The properties are traced on a line of their own: an error names
+	// the unit and systemd's reason, not the whole list.
+	if m.log.Enabled() {
+		m.log.Note("systemd properties", describeProps(props))
+	}
+	err := m.log.Step("systemd start unit", m.u.unit+" in "+m.u.slice, func() (err error) {
 		job, err = c.StartTransientUnit(m.u.unit, props)
 		return err
 	})
@@ -353,7 +358,10 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 		if err != nil {
 			return err
 		}
-		if err := m.log.Step("systemd set properties", m.u.unit+" "+describeProps(props), func() error {
+		if m.log.Enabled() {
+			m.log.Note("systemd properties", describeProps(props))
+		}
+		if err := m.log.Step("systemd set properties", m.u.unit, func() error {
 			return c.SetUnitProperties(m.u.unit, props)
 		}); err != nil {
 			return err

@@ -270,7 +270,8 @@ func TestSystemdErrors(t *testing.T) {
 		{"not a slice", "system:hakotest:x", nil, `"system" is not a slice name`},
 		{"slice name", "system.slice:hakotest:x.slice", nil, "a name ending in .slice is not supported"},
 		{"bad property name", "", map[string]string{"org.systemd.property.No-Such": "1"}, "is not a systemd property name"},
-		{"bad property value", "", map[string]string{"org.systemd.property.CPUWeight": "'heavy'"}, "systemd start unit"},
+		{"bad property value", "", map[string]string{"org.systemd.property.CPUWeight": "'heavy'"}, "systemd start unit hakotest-"},
+		{"missing dependency", "", map[string]string{"org.systemd.property.Requires": "['no-such-hako.service']"}, "in system.slice: Unit no-such-hako.service not found."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := newID(t)
