@@ -522,7 +522,7 @@ func (cr *creation) cgroupSources() map[string]string {
 	if cr.cg == nil || cr.hasNS(specs.CgroupNamespace) || !hasCgroupMount(cr.spec) {
 		return nil
 	}
-	hier, err := rootfs.HostHierarchies()
+	hier, err := rootfs.ContainerHierarchies()
 	if err != nil {
 		return nil
 	}

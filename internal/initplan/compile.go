@@ -650,10 +650,11 @@ func (p *Plan) propagationOn(m *specs.Mount, o spec.MountOptions, r int) {
 }
 
 // mountCgroup: with a cgroup namespace (supported() checked), a cgroup2
-// mount on a pure v2 host, else a tmpfs with one fresh mount per hierarchy.
+// mount on a pure v2 host, else a writable tmpfs with one mount per v1
+// hierarchy (rootfs.ContainerHierarchies), as the Go init makes them.
 func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	p.joinCgroup(c)
-	hier, err := rootfs.HostHierarchies()
+	hier, err := rootfs.ContainerHierarchies()
 	if err != nil {
 		return &trace.StepError{Step: "mount", Operands: desc, Err: err}
 	}
@@ -709,11 +710,6 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 				p.symlink(name, filepath.Join(base, ctl))
 			}
 		}
-	}
-	if flags&unix.MS_RDONLY != 0 {
-		p.emit(opLookup, 0, p.step("reopen", base+" after mount"), rT2, reg(rRoot), p.str_(base), imm(0))
-		p.emit(opRemount, fTrace, p.traced("remount", base+" read-only"), -1, fdname(rT2), imm(uint64(flags)))
-		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
 	}
 	return nil
 }

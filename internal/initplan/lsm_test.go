@@ -174,7 +174,7 @@ func TestLoopbackUp(t *testing.T) {
 	if string(ifr[:3]) != "lo\x00" || binary.LittleEndian.Uint16(ifr[unix.IFNAMSIZ:]) != unix.IFF_UP {
 		t.Errorf("ifreq % x", ifr)
 	}
-	if up[1] > p.first(t, opLookup) {
+	if up[1] > p.first(t, opOpenDir) {
 		t.Errorf("lo up at op %d, after the mounts began", up[1])
 	}
 	for i, ns := range c.Spec.Linux.Namespaces {

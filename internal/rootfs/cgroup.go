@@ -17,11 +17,13 @@ import (
 
 // mountCgroup gives the container its cgroup filesystem. On a pure v2 host
 // that is one cgroup2 mount. On v1 (and hybrid) hosts it is a tmpfs holding
-// one mount per host hierarchy, each showing only the container's own
-// cgroup: a fresh cgroup mount when the container has a cgroup namespace (the
-// namespace root is its cgroup), else a bind of its cgroup directory.
+// one mount per v1 hierarchy (see containerHierarchies), each showing only
+// the container's own cgroup: a fresh cgroup mount when the container has a
+// cgroup namespace (the namespace root is its cgroup), else a bind of its
+// cgroup directory. The tmpfs itself stays writable, as runc leaves it: only
+// the hierarchies take "ro".
 func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
-	hier, err := hostHierarchies()
+	hier, err := containerHierarchies()
 	if err != nil {
 		return b.log.Step("mount", desc, func() error { return err })
 	}
@@ -55,14 +57,6 @@ func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
 				}
 			}
 		}
-	}
-	if flags&unix.MS_RDONLY != 0 {
-		t, err := b.reopen(base)
-		if err != nil {
-			return err
-		}
-		defer t.Close()
-		return b.remount(fdPath(t), flags, base+" read-only")
 	}
 	return nil
 }
@@ -137,6 +131,34 @@ func hostHierarchies() ([]*mountinfo.Info, error) {
 		return nil, fmt.Errorf("no cgroup filesystem is mounted under /sys/fs/cgroup")
 	}
 	return ms, nil
+}
+
+// containerHierarchies is what a cgroup mount shows of hostHierarchies: all
+// of a pure v2 host's one tree, else only the v1 hierarchies, as runc
+// mounts them. A hybrid host's cgroup2 tree (/sys/fs/cgroup/unified) stays
+// out: systemd in the container, seeing a cgroup2 superblock there, would
+// choose its hybrid mode and fail to mkdir in it (read-only, or not its
+// own) instead of running in legacy mode on the v1 hierarchies.
+func containerHierarchies() ([]*mountinfo.Info, error) {
+	hier, err := hostHierarchies()
+	if err != nil {
+		return nil, err
+	}
+	return v1Only(hier), nil
+}
+
+// v1Only drops the cgroup2 mounts from hier when it has a v1 one.
+func v1Only(hier []*mountinfo.Info) []*mountinfo.Info {
+	var v1 []*mountinfo.Info
+	for _, h := range hier {
+		if h.FSType == "cgroup" {
+			v1 = append(v1, h)
+		}
+	}
+	if len(v1) == 0 {
+		return hier
+	}
+	return v1
 }
 
 // hidden reports whether mount n cannot be reached by path: another

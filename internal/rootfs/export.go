@@ -23,8 +23,8 @@ func MountDesc(m *specs.Mount) string { return mountDesc(m) }
 // ParentMount finds the mount point holding path and whether it is shared.
 func ParentMount(path string) (string, bool, error) { return parentMount(path) }
 
-// HostHierarchies lists the host's cgroup mounts under /sys/fs/cgroup.
-func HostHierarchies() ([]*mountinfo.Info, error) { return hostHierarchies() }
+// ContainerHierarchies lists the host hierarchies a cgroup mount shows.
+func ContainerHierarchies() ([]*mountinfo.Info, error) { return containerHierarchies() }
 
 // CgroupV1Opts keeps the controller names of a v1 mount's super options.
 func CgroupV1Opts(super string) string { return cgroupV1Opts(super) }
