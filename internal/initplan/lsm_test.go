@@ -88,7 +88,7 @@ func TestAppArmorLastBeforeExec(t *testing.T) {
 		if exec && open > w[0] {
 			t.Errorf("exec: attribute opened at op %d, after its write at %d", open, w[0])
 		}
-		if !exec && (open > p.first(t, opLookup) || open > p.first(t, opPivot)) {
+		if !exec && (open > p.first(t, opOpenDir) || open > p.first(t, opPivot)) {
 			t.Errorf("init: attribute opened at op %d, not before the mounts", open)
 		}
 		for _, code := range []uint16{opSetuser, opCapset, opChdirCheck, opLookpath} {
