@@ -1,6 +1,7 @@
 package container
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -17,10 +18,17 @@ func (c *Container) Start() error {
 		c.noFifo = false
 	} else {
 		if st := c.Status(); st != state.Created {
-			return fmt.Errorf("cannot start container %s: it is %s, not created: %w", c.State.ID, st, ErrState)
+			err := fmt.Errorf("cannot start container %s: it is %s, not created: %w", c.State.ID, st, ErrState)
+			if why := c.exited("before start"); why != "" {
+				err = fmt.Errorf("%w: %s", err, why)
+			}
+			return err
 		}
 		if err := c.rt.Log.Step("start", "open exec.fifo", c.releaseInit); err != nil {
 			return err
+		}
+		if why := c.exited("at once"); why != "" {
+			c.warn("%s", why)
 		}
 	}
 	if c.initTrace != nil {
@@ -56,7 +64,10 @@ func (c *Container) releaseInit() error {
 			break
 		}
 		if !c.State.Alive() {
-			return fmt.Errorf("container init (pid %d) is gone", c.State.Pid)
+			if why := c.exited("during start-up, before it ran the program"); why != "" {
+				return errors.New(why)
+			}
+			return fmt.Errorf("the container's process (pid %d) exited during start-up, before it ran the program", c.State.Pid)
 		}
 	}
 	var b [1]byte
@@ -67,6 +78,24 @@ func (c *Container) releaseInit() error {
 		return &os.PathError{Op: "remove", Path: c.dir.Fifo(), Err: err}
 	}
 	return c.waitExec(fd)
+}
+
+// exited describes how init ended when it is a zombie whose parent has not
+// reaped it yet and it failed; "" otherwise (running, reaped, or exit 0: a
+// program may well finish at once). A program that dies at once often
+// said why where nobody reads: systemd writes to /dev/console, which a
+// container without a terminal does not have.
+func (c *Container) exited(when string) string {
+	ws, ok := c.State.ExitStatus()
+	if !ok || ws.Exited() && ws.ExitStatus() == 0 {
+		return ""
+	}
+	if ws.Signaled() {
+		return fmt.Sprintf("the container's process (pid %d) was killed by %s %s", c.State.Pid, unix.SignalName(ws.Signal()), when)
+	}
+	return fmt.Sprintf("the container's process (pid %d) exited %s with status %d; if it printed nothing, "+
+		"it may have had nowhere to write (systemd writes to /dev/console, which only a container with a terminal has): "+
+		"run it with a terminal (process.terminal, -t) to see its messages", c.State.Pid, when, ws.ExitStatus())
 }
 
 // waitExec waits for init's write end of the fifo to close, which happens at

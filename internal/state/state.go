@@ -252,6 +252,38 @@ func parseStartTime(stat string) (uint64, error) {
 	return strconv.ParseUint(f[19], 10, 64)
 }
 
+// ExitStatus is the wait status of s's init when it has exited and its
+// parent (hako run, conmon, a shim) has not reaped it yet: field 52 of a
+// zombie's /proc/<pid>/stat (Linux 3.5). ok is false for a live process,
+// one already reaped, or another process that took the pid.
+func (s *State) ExitStatus() (ws unix.WaitStatus, ok bool) {
+	if s == nil || s.Pid <= 0 {
+		return 0, false
+	}
+	data, err := rawfile.ReadFile("/proc/" + strconv.Itoa(s.Pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	return parseZombieStatus(string(data), s.PidStart)
+}
+
+func parseZombieStatus(stat string, start uint64) (unix.WaitStatus, bool) {
+	st, err := parseStartTime(stat)
+	if err != nil || st != start {
+		return 0, false
+	}
+	f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+1:])
+	// f[0] is field 3 (state), so field 52 (exit_code) is f[49].
+	if f[0] != "Z" || len(f) < 50 {
+		return 0, false
+	}
+	code, err := strconv.ParseUint(f[49], 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return unix.WaitStatus(code), true
+}
+
 // Alive reports whether the init process recorded in s is still the same
 // process (and not a zombie).
 func (s *State) Alive() bool {

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -155,5 +157,50 @@ func TestCreatingMarker(t *testing.T) {
 	}
 	if _, err := Create(filepath.Join(root, "new", "root"), "c2"); err != nil {
 		t.Errorf("create under a missing root: %v", err)
+	}
+}
+
+// TestExitStatus: a real zombie's status (exit 3, then SIGKILL), before
+// its parent reaps it; nothing for a live process.
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		code         int
+		signal       syscall.Signal
+		signaledByUs bool
+	}{
+		{[]string{"sh", "-c", "exit 3"}, 3, 0, false},
+		{[]string{"sleep", "60"}, 0, syscall.SIGKILL, true},
+	} {
+		cmd := exec.Command(tc.args[0], tc.args[1:]...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pid := cmd.Process.Pid
+		start, err := StartTime(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &State{Pid: pid, PidStart: start}
+		if tc.signaledByUs {
+			if _, ok := s.ExitStatus(); ok {
+				t.Errorf("%v: a status while it runs", tc.args)
+			}
+			cmd.Process.Kill()
+		}
+		var ws syscall.WaitStatus
+		var ok bool
+		for i := 0; i < 200 && !ok; i++ {
+			time.Sleep(10 * time.Millisecond)
+			w, k := s.ExitStatus()
+			ws, ok = syscall.WaitStatus(w), k
+		}
+		cmd.Wait()
+		if !ok || ws.ExitStatus() != tc.code && !ws.Signaled() || ws.Signaled() && ws.Signal() != tc.signal {
+			t.Errorf("%v: status %#x ok=%v; want exit %d / signal %v", tc.args, uint32(ws), ok, tc.code, tc.signal)
+		}
+		if _, ok := s.ExitStatus(); ok {
+			t.Errorf("%v: a status after it was reaped", tc.args)
+		}
 	}
 }
