@@ -3,6 +3,7 @@ package container
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -98,6 +99,53 @@ type execution struct {
 	joinLate bool
 }
 
+// joinCgroup moves the process into m, the container's cgroup. On cgroup
+// v2 a container that runs its own cgroups (systemd as PID 1 moves itself
+// to init.scope and enables controllers below) keeps no process in its top
+// cgroup, and the kernel refuses one there (EBUSY: no internal processes):
+// the process then joins init's cgroup, below m's, as runc does.
+func (e *execution) joinCgroup(m cgroups.Manager) error {
+	err := m.Apply(e.pid)
+	if err == nil || !errors.Is(err, unix.EBUSY) || len(e.o.Cgroups) > 0 {
+		return err
+	}
+	b, rerr := os.ReadFile("/proc/" + strconv.Itoa(e.c.State.Pid) + "/cgroup")
+	if rerr != nil {
+		return err
+	}
+	rel, ok := belowCgroup(m.Paths()[""], string(b))
+	if !ok {
+		return err
+	}
+	sub, serr := cgroups.Sub(m, []string{rel}, e.c.rt.Log)
+	if serr != nil {
+		return err
+	}
+	return sub.Apply(e.pid)
+}
+
+// belowCgroup finds, in procCgroup (/proc/PID/cgroup), the cgroup2 path
+// ("0::/a/b/init.scope", from the hierarchy's root) and returns it relative
+// to dir (a directory of the mounted hierarchy, /sys/fs/cgroup/a/b), when
+// it is strictly below dir.
+func belowCgroup(dir, procCgroup string) (string, bool) {
+	var p string
+	for _, l := range strings.Split(procCgroup, "\n") {
+		if strings.HasPrefix(l, "0::/") {
+			p = l[3:]
+		}
+	}
+	if p == "" || dir == "" {
+		return "", false
+	}
+	for i := 0; i < len(dir); i++ {
+		if dir[i] == '/' && strings.HasPrefix(p, dir[i:]+"/") {
+			return p[len(dir[i:])+1:], true
+		}
+	}
+	return "", false
+}
+
 func (e *execution) run() (*Proc, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("exec: become child subreaper: %w", err)
@@ -113,7 +161,7 @@ func (e *execution) run() (*Proc, error) {
 		}
 	}
 	if m != nil && !e.joinLate {
-		if err := m.Apply(e.pid); err != nil {
+		if err := e.joinCgroup(m); err != nil {
 			return nil, err
 		}
 	}
@@ -305,7 +353,7 @@ func (e *execution) handshake(m cgroups.Manager) error {
 			if _, err := e.sync.Expect(syncproto.Primed, e.c.rt.Log.Forward); err != nil {
 				return e.initErr(err)
 			}
-			if err := m.Apply(e.pid); err != nil {
+			if err := e.joinCgroup(m); err != nil {
 				return err
 			}
 			_ = e.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone})
