@@ -668,8 +668,9 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 		if h.FSType == "cgroup" {
 			data = rootfs.CgroupV1Opts(h.VFSOptions)
 		}
-		if c.CgroupNS {
-			// A fresh mount: the namespace's root is the container's cgroup.
+		if rootfs.FreshCgroup(c.CgroupNS, c.UserNS, h) {
+			// A fresh mount: the namespace's root is the container's
+			// cgroup, or a pure v2 host's whole tree (runc's).
 			st := p.traced("mount", fmt.Sprintf("%s on %s (%s)", h.FSType, dest, data))
 			p.emit(opOpenDir, 0, st, rT1, reg(rRoot), p.str_(dest), imm(0o755))
 			p.mount(st, p.str_(h.FSType), fdname(rT1), h.FSType, flags, data)

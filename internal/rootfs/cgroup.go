@@ -67,7 +67,7 @@ func (b *Builder) mountOneCgroup(dest string, h *mountinfo.Info, flags uintptr, 
 		return b.log.Step("mount", desc, func() error { return err })
 	}
 	defer t.Close()
-	if b.cfg.CgroupNS {
+	if freshCgroup(b.cfg.CgroupNS, b.cfg.UserNS, h) {
 		data := ""
 		if h.FSType == "cgroup" {
 			data = cgroupV1Opts(h.VFSOptions)
@@ -95,6 +95,17 @@ func (b *Builder) mountOneCgroup(dest string, h *mountinfo.Info, flags uintptr, 
 	}
 	defer t2.Close()
 	return b.remount(fdPath(t2), flags, dest)
+}
+
+// freshCgroup reports whether hierarchy h is mounted fresh in the container
+// rather than bound from the host: always with a cgroup namespace (its root
+// is the container's cgroup), and, as runc does, a pure v2 host's cgroup2
+// without one (the whole hierarchy, so that /proc/self/cgroup's path is
+// there: systemd as PID 1 with --cgroupns=host needs it). Not in a user
+// namespace of its own without a cgroup namespace: the kernel refuses that
+// mount, and the container's own cgroup is bound instead.
+func freshCgroup(cgroupNS, userNS bool, h *mountinfo.Info) bool {
+	return cgroupNS || !userNS && h.FSType == "cgroup2" && h.Mountpoint == "/sys/fs/cgroup"
 }
 
 // cgroupV1Opts keeps the controller names (and name=) of a v1 mount's
