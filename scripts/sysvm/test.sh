@@ -63,6 +63,12 @@ build() {
 	cp "$crictl" "$work/crictl"
 }
 
+# sysctr_image: the system-container image (tests/systemd/sysctr_test.go),
+# built on the host: the guest has no network.
+sysctr_image() {
+	cp "$("$repo/scripts/sysctr/image.sh")" "$work/sysctr-rootfs.tar.gz"
+}
+
 # summary LOG counts the top-level results and fails on a FAIL, on no
 # result at all, or on a binary that did not finish (no final PASS).
 summary() {
@@ -89,8 +95,9 @@ main() {
 	work=$(mktemp -d /tmp/hako-sysvm-test.XXXXXX)
 	phase build build
 	phase image "$here/image.sh" >/dev/null
+	phase sysctr-image sysctr_image
 	phase boot "$here/vm.sh" start
-	phase copy-in "$here/vm.sh" copy-in "$work/hako" "$work/systemd.test" "$work/crictl" "$guest_dir"
+	phase copy-in "$here/vm.sh" copy-in "$work/hako" "$work/systemd.test" "$work/crictl" "$work/sysctr-rootfs.tar.gz" "$guest_dir"
 	phase tests run_suite "$@" || rc=$?
 	save_serial
 	phase stop "$here/vm.sh" stop
