@@ -27,7 +27,9 @@ func ParentMount(path string) (string, bool, error) { return parentMount(path) }
 func ContainerHierarchies() ([]*mountinfo.Info, error) { return containerHierarchies() }
 
 // FreshCgroup reports whether hierarchy h is mounted fresh, not bound.
-func FreshCgroup(cgroupNS, userNS bool, h *mountinfo.Info) bool { return freshCgroup(cgroupNS, userNS, h) }
+func FreshCgroup(cgroupNS, userNS bool, h *mountinfo.Info) bool {
+	return freshCgroup(cgroupNS, userNS, h)
+}
 
 // CgroupV1Opts keeps the controller names of a v1 mount's super options.
 func CgroupV1Opts(super string) string { return cgroupV1Opts(super) }
