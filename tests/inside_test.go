@@ -262,6 +262,12 @@ func TestMounts(t *testing.T) {
 		t.Errorf("write through the rw bind mount: %q, %v", b, err)
 	}
 	mounts := parseMountinfo(mi)
+	// A "ro" cgroup mount: on a v1 or hybrid host a writable tmpfs holds
+	// the read-only hierarchies, as runc makes it; on v2 it is one mount.
+	cgroupRO := "/sys/fs/cgroup"
+	if mounts[cgroupRO].fstype == "tmpfs" {
+		cgroupRO = "/sys/fs/cgroup/memory"
+	}
 	for _, w := range []struct {
 		point, fstype string
 		opts, super   []string
@@ -272,7 +278,7 @@ func TestMounts(t *testing.T) {
 		{"/dev/shm", "tmpfs", []string{"nosuid", "noexec", "nodev"}, []string{"size=65536k"}},
 		{"/dev/mqueue", "mqueue", []string{"nosuid", "noexec", "nodev"}, nil},
 		{"/sys", "sysfs", []string{"ro", "nosuid", "noexec", "nodev"}, nil},
-		{"/sys/fs/cgroup", "", []string{"ro"}, nil},
+		{cgroupRO, "", []string{"ro"}, nil},
 		{"/mnt/ro", "", []string{"ro"}, nil},
 		{"/mnt/rw", "", []string{"rw"}, nil},
 		{"/mnt/tmp", "tmpfs", []string{"nosuid", "nodev"}, []string{"size=1024k", "mode=700"}},

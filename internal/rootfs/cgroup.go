@@ -21,7 +21,7 @@ import (
 // the container's own cgroup: a fresh cgroup mount when the container has a
 // cgroup namespace (the namespace root is its cgroup), else a bind of its
 // cgroup directory. The tmpfs itself stays writable, as runc leaves it: only
-// the hierarchies take "ro".
+// the hierarchies take "ro" (a rootless container's tmpfs is read-only too).
 func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
 	hier, err := containerHierarchies()
 	if err != nil {
@@ -57,6 +57,15 @@ func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
 				}
 			}
 		}
+	}
+	if b.cfg.Rootless {
+		// Every mount under /sys/fs/cgroup read-only (CVE-2023-25809).
+		t, err := b.reopen(base)
+		if err != nil {
+			return err
+		}
+		defer t.Close()
+		return b.remount(fdPath(t), flags, base+" read-only")
 	}
 	return nil
 }
