@@ -660,7 +660,7 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	}
 	o := spec.ParseMountOptions(m.Options)
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
-	if c.Rootless {
+	if rootfs.RoCgroup(c.Rootless, c.CgroupNS) {
 		flags |= unix.MS_RDONLY // CVE-2023-25809
 	}
 	one := func(dest string, h *mountinfo.Info) error {
@@ -712,7 +712,7 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 			}
 		}
 	}
-	if c.Rootless {
+	if rootfs.RoCgroup(c.Rootless, c.CgroupNS) {
 		// Every mount under /sys/fs/cgroup read-only (CVE-2023-25809).
 		p.emit(opLookup, 0, p.step("reopen", base+" after mount"), rT2, reg(rRoot), p.str_(base), imm(0))
 		p.emit(opRemount, fTrace, p.traced("remount", base+" read-only"), -1, fdname(rT2), imm(uint64(flags)))

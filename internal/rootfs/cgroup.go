@@ -22,6 +22,13 @@ import (
 // cgroup namespace (the namespace root is its cgroup), else a bind of its
 // cgroup directory. The tmpfs itself stays writable, as runc leaves it: only
 // the hierarchies take "ro" (a rootless container's tmpfs is read-only too).
+// RoCgroup reports whether a cgroup mount is forced read-only: rootless
+// without a cgroup namespace of its own, where the mount shows cgroups
+// that are not the container's (CVE-2023-25809, runc's rule). With one,
+// the namespace's root is the container's own delegated cgroup, which
+// systemd in a rootless system container must be able to write.
+func RoCgroup(rootless, cgroupNS bool) bool { return rootless && !cgroupNS }
+
 func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
 	hier, err := containerHierarchies()
 	if err != nil {
@@ -29,10 +36,10 @@ func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
 	}
 	o := specOpts(m)
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
-	if b.cfg.Rootless {
-		// A rootless container must never get a writable cgroupfs: it could
-		// move itself out of its cgroup or write to the user's other
-		// cgroups (CVE-2023-25809).
+	if RoCgroup(b.cfg.Rootless, b.cfg.CgroupNS) {
+		// A rootless container without a cgroup namespace must never get a
+		// writable cgroupfs: it could move itself out of its cgroup or
+		// write to the user's other cgroups (CVE-2023-25809).
 		flags |= unix.MS_RDONLY
 	}
 	if len(hier) == 1 && hier[0].FSType == "cgroup2" && hier[0].Mountpoint == "/sys/fs/cgroup" {
@@ -58,7 +65,7 @@ func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
 			}
 		}
 	}
-	if b.cfg.Rootless {
+	if RoCgroup(b.cfg.Rootless, b.cfg.CgroupNS) {
 		// Every mount under /sys/fs/cgroup read-only (CVE-2023-25809).
 		t, err := b.reopen(base)
 		if err != nil {

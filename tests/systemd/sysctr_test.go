@@ -59,6 +59,23 @@ func TestSysctr(t *testing.T) {
 		unit := "libpod-" + id + ".scope"
 		unitGone(t, unit, "/sys/fs/cgroup/machine.slice/"+unit)
 	})
+	t.Run("podman-rootless", func(t *testing.T) {
+		// As the user, at podman's rootless defaults: a private cgroup
+		// namespace whose root is the user's delegated scope, so the
+		// cgroup mount is writable there (runc's CVE-2023-25809 rule
+		// makes it read-only only without a cgroup namespace).
+		if err := os.Chmod(*sysctrImage, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run(t, inHome(podman, "import", "-q", *sysctrImage, sysctrRef)...)
+		t.Cleanup(func() { try(inHome(podman, "rmi", sysctrRef)...) })
+		name := newID(t)
+		p := inHome(podman, "--runtime", *hakoBin)
+		t.Cleanup(func() { try(append(p, "rm", "-f", name)...) })
+		id := run(t, append(p, "run", "-d", "--name", name, "--systemd=always", sysctrRef, "/sbin/init")...)
+		bootAndStop(t, p, name)
+		waitFor(t, "the user's scope to go", 10*time.Second, func() bool { return userUnits(t, "libpod-"+id+".scope") == "" })
+	})
 	t.Run("docker", func(t *testing.T) {
 		name := newID(t)
 		t.Cleanup(func() { try(docker, "rm", "-f", name) })
