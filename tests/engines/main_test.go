@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"hako/tests/internal/busyboximage"
 )
 
 var hakoBin = flag.String("hako.bin", "", "absolute path of the hako binary under test (the suite skips without it)")
@@ -68,7 +70,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	imageTar = filepath.Join(dir, "busybox.tar")
-	if err := writeImage(imageTar, "/bin/busybox"); err != nil {
+	// The test images: busybox with sh as its command, and a pause image
+	// for CRI pod sandboxes (same layer, a command that just waits).
+	if err := busyboximage.WriteArchive(imageTar, "/bin/busybox",
+		busyboximage.Image{Ref: imageRef, Cmd: []string{"sh"}},
+		busyboximage.Image{Ref: pauseRef, Cmd: []string{"sleep", "86400"}}); err != nil {
 		fmt.Fprintln(os.Stderr, "engines: build the busybox image:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
