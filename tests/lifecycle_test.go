@@ -188,7 +188,10 @@ func startRun(t *testing.T, c *ctr, script string) *proc {
 // waitOutput waits until the container (whose stdout is p's) printed s.
 func waitOutput(t *testing.T, p *proc, s string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(readAll(p.stdout), s); time.Sleep(20 * time.Millisecond) {
+	// 30 s: a memory hog pushed to swap under load can take a while to be
+	// OOM-killed before the script goes on (TestCgroupOOM/events once took
+	// over 10 s under the Go init in CI).
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(readAll(p.stdout), s); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			p.cmd.Process.Kill()
 			t.Fatalf("container never printed %q: %s", s, p.wait())
