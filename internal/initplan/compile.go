@@ -712,12 +712,6 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 			}
 		}
 	}
-	if rootfs.RoCgroup(c.Rootless, c.CgroupNS) {
-		// Every mount under /sys/fs/cgroup read-only (CVE-2023-25809).
-		p.emit(opLookup, 0, p.step("reopen", base+" after mount"), rT2, reg(rRoot), p.str_(base), imm(0))
-		p.emit(opRemount, fTrace, p.traced("remount", base+" read-only"), -1, fdname(rT2), imm(uint64(flags)))
-		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
-	}
 	return nil
 }
 

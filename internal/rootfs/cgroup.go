@@ -21,7 +21,9 @@ import (
 // the container's own cgroup: a fresh cgroup mount when the container has a
 // cgroup namespace (the namespace root is its cgroup), else a bind of its
 // cgroup directory. The tmpfs itself stays writable, as runc leaves it: only
-// the hierarchies take "ro" (a rootless container's tmpfs is read-only too).
+// the hierarchies take "ro". A rootless container's tmpfs stays writable
+// as well (runc's): it is the container's own, and systemd as PID 1 makes
+// its symlinks there; every cgroup mount on it is read-only (RoCgroup).
 // RoCgroup reports whether a cgroup mount is forced read-only: rootless
 // without a cgroup namespace of its own, where the mount shows cgroups
 // that are not the container's (CVE-2023-25809, runc's rule). With one,
@@ -64,15 +66,6 @@ func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
 				}
 			}
 		}
-	}
-	if RoCgroup(b.cfg.Rootless, b.cfg.CgroupNS) {
-		// Every mount under /sys/fs/cgroup read-only (CVE-2023-25809).
-		t, err := b.reopen(base)
-		if err != nil {
-			return err
-		}
-		defer t.Close()
-		return b.remount(fdPath(t), flags, base+" read-only")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package engines
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -93,4 +94,58 @@ func bootAndStop(t *testing.T, c tool, name string) {
 		t.Errorf("stop: systemd exited %s after %v; want 0 (a clean shutdown on SIGRTMIN+3), well within the 30 s timeout", code, took)
 	}
 	c.ok("rm", name)
+}
+
+// Rootless podman on this v1-hybrid host. With no systemd here, no cgroup
+// is delegated to the user, and podman runs the container without cgroups
+// of its own (cgroupfs manager, no cgroup namespace): systemd cannot create
+// /init.scope and exits, under runc 1.1.5 as under hako ("Failed to create
+// /init.scope control group: Permission denied"). What the test holds hako
+// to is runc's result: the same /sys/fs/cgroup (the writable tmpfs, each
+// hierarchy bound read-only) and the same outcome for systemd. The systemd
+// VM (tests/systemd, TestSysctr/podman-rootless) is where it boots.
+func TestSysctrPodmanRootless(t *testing.T) {
+	needRoot(t)
+	t.Parallel()
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		t.Skip("runc is not installed: nothing to compare with")
+	}
+	img := sysctrImage(t)
+	u := newRLUser(t)
+	u.write(t, 0o644, "sysctr.tar", readFile(img))
+	u.podman(t, "").ok("import", u.home+"/sysctr.tar", sysctrRef)
+	type result struct{ mounts, boot string }
+	get := func(rt string) result {
+		p := u.podman(t, rt)
+		r := p.run("run", "--rm", "--systemd=always", sysctrRef, "sh", "-c", "grep ' /sys/fs/cgroup' /proc/self/mountinfo")
+		if r.code != 0 {
+			t.Fatalf("the cgroup mounts under %s: %s", rt, r)
+		}
+		var mounts []string
+		for _, l := range strings.Split(strings.TrimSpace(r.out), "\n") {
+			f := strings.Fields(l) // id parent maj:min root point opts ...
+			if len(f) > 5 {
+				mounts = append(mounts, strings.Join(f[3:6], " ")+" "+l[strings.Index(l, " - "):])
+			}
+		}
+		// With a terminal systemd says why it stops; the lines that say
+		// "Failed" are its verdict.
+		b := p.run("run", "--rm", "-t", "--systemd=always", sysctrRef, "/sbin/init")
+		var failed []string
+		for _, l := range strings.Split(b.out, "\n") {
+			if strings.Contains(l, "control group") || strings.Contains(l, "manager object") {
+				failed = append(failed, strings.TrimSpace(l))
+			}
+		}
+		return result{strings.Join(mounts, "\n"), fmt.Sprintf("exit %d: %s", b.code, strings.Join(failed, "; "))}
+	}
+	want, got := get(runc), get("")
+	if got.mounts != want.mounts {
+		t.Errorf("/sys/fs/cgroup differs from runc's:\nhako:\n%s\nrunc:\n%s", got.mounts, want.mounts)
+	}
+	if got.boot != want.boot {
+		t.Errorf("systemd as PID 1: hako %q, runc %q", got.boot, want.boot)
+	}
+	t.Logf("systemd under both: %s", got.boot)
 }
