@@ -22,7 +22,9 @@ KHDR := $(CURDIR)/.cache/kernel-headers
 # One static binary, pure Go, with hako-init embedded: the small C program
 # that is a container's init (internal/nsenter/c, ~70 KB static with musl).
 build: $(INIT_BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o internal/hkexec/payload/hk ./cmd/hk
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/hako ./cmd/hako
+	ln -sfn hako bin/hk
 
 $(INIT_BIN): $(INIT_DIR)/main.c $(INIT_DIR)/plan.c $(INIT_DIR)/plan.h
 	@mkdir -p $(KHDR)

@@ -1,5 +1,9 @@
 // Command hako is an OCI container runtime. `hako init` is the container's
-// first process (run by hako itself); everything else is the CLI.
+// first process (run by hako itself); everything else is the CLI. Under the
+// name hk (a symlink to the same binary) it is the docker-like front end
+// (internal/hkcli); the front end's verbs that need heavy libraries (pull,
+// load, save ...) are a second program embedded in this one (cmd/hk,
+// internal/hkexec).
 //
 // hako processes live for milliseconds: the Go runtime's cgroup-aware
 // GOMAXPROCS (reading /proc/self/cgroup, mountinfo and cpu.max at start,
@@ -11,8 +15,11 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 
 	"hako/internal/cli"
+	"hako/internal/hkcli"
+	"hako/internal/hkexec"
 	"hako/internal/initproc"
 	// hako-init's Go side; its package init gives hako's threads 1 ms of
 	// timer slack (see internal/nsenter).
@@ -22,6 +29,10 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		initproc.Main() // never returns
+	}
+	if filepath.Base(os.Args[0]) == "hk" {
+		hkcli.Payload = hkexec.Exec
+		os.Exit(hkcli.Main(os.Args[1:]))
 	}
 	os.Exit(cli.Main(os.Args[1:]))
 }
