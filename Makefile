@@ -56,6 +56,11 @@ unit: $(INIT_BIN)
 e2e: build
 	$(GO) test -count=1 -timeout 15m ./tests/ -hako.bin=$(CURDIR)/bin/hako
 
+# The front end, hk (internal/hkcli), end to end: tests/hk.
+.PHONY: hk-e2e
+hk-e2e: build
+	$(GO) test -count=1 -timeout 15m ./tests/hk/ -hako.bin=$(CURDIR)/bin/hako
+
 # The same suite with the Go init forced (HAKO_INIT=go): it runs whatever the
 # plan executor cannot (internal/initplan.Unsupported), so it must stay
 # correct for everything.
@@ -100,7 +105,7 @@ engines: build
 systemd-test: build
 	scripts/sysvm/test.sh
 
-test: deps lint unit e2e e2e-goinit engines fuzz vm-test systemd-test
+test: deps lint unit e2e e2e-goinit hk-e2e engines fuzz vm-test systemd-test
 
 conformance: deps build
 	scripts/conformance/run.sh $(CURDIR)/bin/hako
