@@ -18,6 +18,7 @@ import (
 	"hako/internal/initplan"
 	"hako/internal/initproc"
 	"hako/internal/lsm"
+	"hako/internal/namespaces"
 	"hako/internal/nsenter"
 	"hako/internal/rawfile"
 	"hako/internal/state"
@@ -179,7 +180,7 @@ func (e *execution) run() (*Proc, error) {
 // namespacesToJoin lists the container's namespaces that differ from ours.
 func (e *execution) namespacesToJoin() map[string]string {
 	out := map[string]string{}
-	for _, t := range []string{"user", "ipc", "uts", "net", "pid", "cgroup", "time", "mnt"} {
+	for _, t := range namespaces.ProcNames() {
 		theirs := fmt.Sprintf("/proc/%d/ns/%s", e.c.State.Pid, t)
 		a, err1 := os.Readlink(theirs)
 		b, err2 := os.Readlink("/proc/self/ns/" + t)

@@ -15,6 +15,7 @@ import (
 
 	"hako/internal/initplan"
 	"hako/internal/initproc"
+	"hako/internal/namespaces"
 	"hako/internal/nsenter"
 	"hako/internal/rawfile"
 	"hako/internal/rootfs"
@@ -23,39 +24,19 @@ import (
 	"hako/internal/userns"
 )
 
-// cloneFlags maps namespace types to the clone(2) flag creating one. time
-// and cgroup are missing on purpose: init unshares them itself (a time
-// namespace must get its offsets before anyone is inside it; a cgroup
-// namespace must be rooted at the container's cgroup, which init joins only
-// after clone on a v1 host).
-var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
-	specs.PIDNamespace:     unix.CLONE_NEWPID,
-	specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.MountNamespace:   unix.CLONE_NEWNS,
-	specs.IPCNamespace:     unix.CLONE_NEWIPC,
-	specs.UTSNamespace:     unix.CLONE_NEWUTS,
-	specs.UserNamespace:    unix.CLONE_NEWUSER,
-}
-
-var flagNames = []struct {
-	f    uintptr
-	name string
-}{
-	{unix.CLONE_NEWUSER, "NEWUSER"}, {unix.CLONE_NEWPID, "NEWPID"}, {unix.CLONE_NEWNET, "NEWNET"},
-	{unix.CLONE_NEWNS, "NEWNS"}, {unix.CLONE_NEWIPC, "NEWIPC"}, {unix.CLONE_NEWUTS, "NEWUTS"},
-}
-
-func flagString(f uintptr) string {
-	var parts []string
-	for _, n := range flagNames {
-		if f&n.f != 0 {
-			parts = append(parts, "CLONE_"+n.name)
+// cloneFlags are the new namespaces clone(2) makes for init. cgroup and
+// time are left out on purpose: init unshares them itself (a time namespace
+// must get its offsets before anyone is inside it; a cgroup namespace must
+// be rooted at the container's cgroup, which init joins only after clone on
+// a v1 host).
+func cloneFlags(nss []specs.LinuxNamespace) uintptr {
+	var f uintptr
+	for _, ns := range nss {
+		if ns.Path == "" && ns.Type != specs.CgroupNamespace && ns.Type != specs.TimeNamespace {
+			f |= namespaces.CloneFlag(ns.Type)
 		}
 	}
-	if len(parts) == 0 {
-		return "(no new namespaces)"
-	}
-	return strings.Join(parts, "|")
+	return f
 }
 
 // spawn starts `hako init` in its new namespaces. Namespaces given by path
@@ -113,7 +94,7 @@ func (cr *creation) start(cmd *exec.Cmd, report *os.File) error {
 		})
 	}
 	flags := cmd.SysProcAttr.Cloneflags
-	return cr.rt.Log.Step("clone", flagString(flags)+" + exec hako init", func() error {
+	return cr.rt.Log.Step("clone", namespaces.FlagString(flags)+" + exec hako init", func() error {
 		return withJoined(cr.spec.Linux.Namespaces, func() error {
 			p, err := forkExec(cmd)
 			cr.proc = p
@@ -289,12 +270,7 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 }
 
 func (cr *creation) hasNS(t specs.LinuxNamespaceType) bool {
-	for _, ns := range cr.spec.Linux.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
+	return namespaces.Contains(cr.spec.Linux.Namespaces, t)
 }
 
 // inUserNS: the container is in a user namespace that is not the initial
@@ -356,11 +332,7 @@ func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
 		// joins its cgroup by pid (no CLONE_INTO_CGROUP).
 		return a, nil
 	}
-	for _, ns := range cr.spec.Linux.Namespaces {
-		if ns.Path == "" {
-			a.Cloneflags |= cloneFlags[ns.Type]
-		}
-	}
+	a.Cloneflags = cloneFlags(cr.spec.Linux.Namespaces)
 	if a.Cloneflags&unix.CLONE_NEWUSER != 0 && cr.helperMaps() {
 		// newuidmap/newgidmap write the maps after clone; init waits for
 		// them, then re-executes itself to gain its capabilities (see
@@ -446,13 +418,6 @@ func joinThen(joins []specs.LinuxNamespace, fn func() error) error {
 	return fn()
 }
 
-var nsFlag = map[specs.LinuxNamespaceType]int{
-	specs.PIDNamespace: unix.CLONE_NEWPID, specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.MountNamespace: unix.CLONE_NEWNS, specs.IPCNamespace: unix.CLONE_NEWIPC,
-	specs.UTSNamespace: unix.CLONE_NEWUTS, specs.CgroupNamespace: unix.CLONE_NEWCGROUP,
-	specs.TimeNamespace: unix.CLONE_NEWTIME, specs.UserNamespace: unix.CLONE_NEWUSER,
-}
-
 func setns(ns specs.LinuxNamespace) error {
 	if ns.Type == specs.UserNamespace {
 		return fmt.Errorf("join user namespace %s: not supported yet (the kernel refuses setns into a user namespace from a multithreaded Go process)", ns.Path)
@@ -467,7 +432,7 @@ func setns(ns specs.LinuxNamespace) error {
 			return fmt.Errorf("join mount namespace: unshare CLONE_FS: %w", err)
 		}
 	}
-	if err := unix.Setns(fd, nsFlag[ns.Type]); err != nil {
+	if err := unix.Setns(fd, int(namespaces.CloneFlag(ns.Type))); err != nil {
 		return fmt.Errorf("join %s namespace %s: setns: %w", ns.Type, ns.Path, err)
 	}
 	return nil
@@ -487,17 +452,9 @@ func (cr *creation) sendConfig() error {
 		}
 		return nil
 	}
-	has := func(t specs.LinuxNamespaceType) bool {
-		for _, ns := range cr.spec.Linux.Namespaces {
-			if ns.Type == t {
-				return true
-			}
-		}
-		return false
-	}
 	cfg := initproc.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		Pid: cr.proc.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinCgroup: cr.lateJoin(),
-		UserNS: cr.inUserNS(), NetNS: has(specs.NetworkNamespace), CgroupNS: has(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
+		UserNS: cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace), CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		TimerSlack: nsenter.TimerSlack()}
 	data, err := json.Marshal(cfg)
 	if err != nil {

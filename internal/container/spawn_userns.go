@@ -7,15 +7,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"hako/internal/namespaces"
 	"hako/internal/nsenter"
 )
-
-// procNames are the /proc/PID/ns names of the spec's namespace types.
-var procNames = map[specs.LinuxNamespaceType]string{
-	specs.UserNamespace: "user", specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts",
-	specs.NetworkNamespace: "net", specs.PIDNamespace: "pid", specs.CgroupNamespace: "cgroup",
-	specs.TimeNamespace: "time", specs.MountNamespace: "mnt",
-}
 
 // joinsUserNS reports whether the spec gives the user namespace by path
 // (Kubernetes' user namespaces through containerd, podman pods). A Go
@@ -24,12 +18,7 @@ var procNames = map[specs.LinuxNamespaceType]string{
 // becomes root there, and only then unshares the new ones, so that they
 // are owned by the joined user namespace.
 func (cr *creation) joinsUserNS() bool {
-	for _, ns := range cr.spec.Linux.Namespaces {
-		if ns.Type == specs.UserNamespace && ns.Path != "" {
-			return true
-		}
-	}
-	return false
+	return namespaces.Joins(cr.spec.Linux.Namespaces, specs.UserNamespace)
 }
 
 // nsenterEnv is hako-init's environment for init: the namespaces to
@@ -37,15 +26,12 @@ func (cr *creation) joinsUserNS() bool {
 // and the fd of the pipe it reports init's pid on.
 func (cr *creation) nsenterEnv(pipeFd int) []string {
 	paths := map[string]string{}
-	var unshare uintptr
 	for _, ns := range cr.spec.Linux.Namespaces {
 		if ns.Path != "" {
-			paths[procNames[ns.Type]] = ns.Path
-		} else {
-			unshare |= cloneFlags[ns.Type]
+			paths[namespaces.ProcName(ns.Type)] = ns.Path
 		}
 	}
-	return nsenter.EnvUnshare(paths, unshare, pipeFd)
+	return nsenter.EnvUnshare(paths, cloneFlags(cr.spec.Linux.Namespaces), pipeFd)
 }
 
 // startViaNsenter starts init through hako-init and returns the

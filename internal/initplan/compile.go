@@ -16,6 +16,7 @@ import (
 	"hako/internal/caps"
 	"hako/internal/hooks"
 	"hako/internal/lsm"
+	"hako/internal/namespaces"
 	"hako/internal/rootfs"
 	"hako/internal/seccomp"
 	"hako/internal/spec"
@@ -238,21 +239,11 @@ func supported(c Config) error {
 }
 
 func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
+	return namespaces.Contains(s.Linux.Namespaces, t)
 }
 
 func hasNewNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type == t && ns.Path == "" {
-			return true
-		}
-	}
-	return false
+	return namespaces.IsNew(s.Linux.Namespaces, t)
 }
 
 // early: time namespace, oom_score_adj, hostname, sysctls (initproc's

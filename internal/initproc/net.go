@@ -1,6 +1,7 @@
 package initproc
 
 import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -8,7 +9,7 @@ import (
 // runc and crun do; the kernel gives it 127.0.0.1 and ::1 once up. Not for
 // a namespace joined by path. (initplan's loopbackUp is the same step.)
 func (p *proc) loopbackUp() error {
-	if !p.hasNewNS("network") {
+	if !p.hasNewNS(specs.NetworkNamespace) {
 		return nil
 	}
 	return p.log.Step("link up", "lo (SIOCSIFFLAGS IFF_UP)", func() error {

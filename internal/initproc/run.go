@@ -5,10 +5,12 @@ import (
 	"os"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"hako/internal/caps"
 	"hako/internal/hooks"
+	"hako/internal/namespaces"
 	"hako/internal/rootfs"
 	"hako/internal/syncproto"
 )
@@ -132,7 +134,7 @@ func (p *proc) early() error {
 	}
 	// Init is in its cgroup now, so the new cgroup namespace is rooted at
 	// the container's own cgroup.
-	if p.hasNewNS("cgroup") {
+	if p.hasNewNS(specs.CgroupNamespace) {
 		if err := p.log.Step("unshare", "CLONE_NEWCGROUP", func() error { return unix.Unshare(unix.CLONE_NEWCGROUP) }); err != nil {
 			return err
 		}
@@ -200,7 +202,7 @@ func (p *proc) sysctls() error {
 // unshare(CLONE_NEWTIME) only moves children (and, since Linux 5.16's exec
 // change, the next execve) into it, after the offsets are written.
 func (p *proc) timeNamespace() error {
-	if !p.hasNewNS("time") {
+	if !p.hasNewNS(specs.TimeNamespace) {
 		return nil
 	}
 	if err := p.log.Step("unshare", "CLONE_NEWTIME", func() error { return unix.Unshare(unix.CLONE_NEWTIME) }); err != nil {
@@ -218,20 +220,15 @@ func (p *proc) timeNamespace() error {
 	})
 }
 
-func (p *proc) hasNewNS(typ string) bool {
-	for _, ns := range p.cfg.Spec.Linux.Namespaces {
-		if string(ns.Type) == typ && ns.Path == "" {
-			return true
-		}
-	}
-	return false
+func (p *proc) hasNewNS(t specs.LinuxNamespaceType) bool {
+	return namespaces.IsNew(p.cfg.Spec.Linux.Namespaces, t)
 }
 
 // setupRootfs builds the filesystem, runs the hooks that belong between
 // mounting and pivot_root, and pivots. It returns the console's terminal side.
 func (p *proc) setupRootfs() (*os.File, error) {
 	s := p.cfg.Spec
-	if !p.hasNS("mount") {
+	if !p.hasNS(specs.MountNamespace) {
 		return nil, p.chrootOnly()
 	}
 	b, err := rootfs.New(rootfs.Config{Rootfs: p.cfg.Rootfs, Spec: s, UserNS: p.cfg.UserNS,
@@ -285,13 +282,8 @@ func (p *proc) chrootOnly() error {
 	})
 }
 
-func (p *proc) hasNS(typ string) bool {
-	for _, ns := range p.cfg.Spec.Linux.Namespaces {
-		if string(ns.Type) == typ {
-			return true
-		}
-	}
-	return false
+func (p *proc) hasNS(t specs.LinuxNamespaceType) bool {
+	return namespaces.Contains(p.cfg.Spec.Linux.Namespaces, t)
 }
 
 // runtimeHooks hands control to the parent for prestart and createRuntime

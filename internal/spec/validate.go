@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"hako/internal/namespaces"
 )
 
 // validator collects every problem, so one run of `hako create` shows the
@@ -83,12 +85,8 @@ func (v *validator) ns(t specs.LinuxNamespaceType) (specs.LinuxNamespace, bool) 
 	if v.s.Linux == nil {
 		return specs.LinuxNamespace{}, false
 	}
-	for _, ns := range v.s.Linux.Namespaces {
-		if ns.Type == t {
-			return ns, true
-		}
-	}
-	return specs.LinuxNamespace{}, false
+	p, ok := namespaces.PathOf(v.s.Linux.Namespaces, t)
+	return specs.LinuxNamespace{Type: t, Path: p}, ok
 }
 
 func (v *validator) has(t specs.LinuxNamespaceType) bool {
@@ -117,12 +115,6 @@ func (v *validator) hostname() {
 	}
 }
 
-var knownNamespaces = map[specs.LinuxNamespaceType]bool{
-	specs.PIDNamespace: true, specs.NetworkNamespace: true, specs.MountNamespace: true,
-	specs.IPCNamespace: true, specs.UTSNamespace: true, specs.UserNamespace: true,
-	specs.CgroupNamespace: true, specs.TimeNamespace: true,
-}
-
 func (v *validator) namespaces() {
 	if v.s.Linux == nil {
 		return
@@ -131,7 +123,7 @@ func (v *validator) namespaces() {
 	for i, ns := range v.s.Linux.Namespaces {
 		field := fmt.Sprintf("linux.namespaces[%d]", i)
 		switch {
-		case !knownNamespaces[ns.Type]:
+		case !namespaces.Known(ns.Type):
 			v.fail(field, "unknown namespace type %q", ns.Type)
 		case seen[ns.Type]:
 			// runtime-spec: "duplicated namespaces ... MUST generate an error".
