@@ -26,7 +26,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startCmd runs cmd like env.start runs hako: stdout and stderr to files.
 // privateHako copies hako into dir, for a test that must run a binary no
 // other test executes (no ETXTBSY from them, nothing shared to damage); it
 // returns the copy's path and content.
@@ -43,6 +42,7 @@ func privateHako(t *testing.T, dir string) (string, []byte) {
 	return bin, b
 }
 
+// startCmd runs cmd like env.start runs hako: stdout and stderr to files.
 func (e *env) startCmd(cmd *exec.Cmd) *proc {
 	e.t.Helper()
 	p := &proc{cmd: cmd, cancel: func() {}, stdout: e.tempFile("stdout"), err: e.tempFile("stderr")}

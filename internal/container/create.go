@@ -57,10 +57,10 @@ type creation struct {
 	proc *Proc
 	// plan, when set, is what init executes instead of running the Go init.
 	plan *initplan.Plan
-	// earlyRlimits: applied right after clone (initplan.RlimitsEarly).
-	earlyRlimits bool
-	// cgLater: the cgroup is created right after clone (see run).
-	cgLater bool
+	// rlimitsBeforePlan: applied right after clone (initplan.RlimitsBeforePlan).
+	rlimitsBeforePlan bool
+	// cgAfterClone: the cgroup is created right after clone (see run).
+	cgAfterClone bool
 	// joined: init was moved into the cgroup before it asked.
 	joined            bool
 	fifoFd, consoleFd int
@@ -115,7 +115,7 @@ func (cr *creation) run() (*Container, error) {
 	if err == nil {
 		st, err = cr.record(true)
 	}
-	if err == nil && cr.cgLater {
+	if err == nil && cr.cgAfterClone {
 		// v1: the cgroup is made now, while init builds its mounts in
 		// parallel; init asks to join (sync message "cgroup") only once
 		// everything else is mounted. A plan init is moved in at once, so
@@ -125,7 +125,7 @@ func (cr *creation) run() (*Container, error) {
 		// in the scheduler until clone returned anyway, and the thread
 		// hand-offs cost more CPU than they saved (measured).
 		if err = cr.cg.Create(); err == nil && cr.plan != nil {
-			// Once init is primed (see initplan.Config.EarlyJoin). A
+			// Once init is primed (see initplan.Config.JoinWhenPrimed). A
 			// failed send means init is gone: the handshake then reports
 			// init's own error, not this one.
 			if _, perr := cr.sync.Expect(syncproto.Primed, cr.rt.Log.Forward); perr != nil {
@@ -195,7 +195,7 @@ func (cr *creation) makeCgroup() error {
 		// cgroup.procs anyway; systemd: a scope is started with init's
 		// pid in it). Not rootless cgroupfs: there a failure to create
 		// is a warning, and init must know before clone whether to join.
-		cr.cg, cr.cgLater = m, true
+		cr.cg, cr.cgAfterClone = m, true
 		return nil
 	}
 	if err == nil {
@@ -271,7 +271,7 @@ func describeLimits(r *specs.LinuxResources) string {
 // handshake drives init through the sync protocol (see syncproto's table).
 func (cr *creation) handshake() error {
 	onTrace := cr.onTrace()
-	if cr.lateJoin() {
+	if cr.joinByPid() {
 		if _, err := cr.sync.Expect(syncproto.Cgroup, onTrace); err != nil {
 			return cr.initErr(err)
 		}
@@ -302,7 +302,7 @@ func (cr *creation) handshake() error {
 			return err
 		}
 	}
-	if len(cr.spec.Process.Rlimits) > 0 && !cr.earlyRlimits {
+	if len(cr.spec.Process.Rlimits) > 0 && !cr.rlimitsBeforePlan {
 		if _, err := cr.sync.Expect(syncproto.Rlimits, onTrace); err != nil {
 			return cr.initErr(err)
 		}
@@ -336,12 +336,12 @@ func setRlimits(pid int, s *specs.Spec, log *trace.Log) error {
 	return nil
 }
 
-// lateJoin: init joins its cgroup (v1: cgroup.procs, written by hako) at
+// joinByPid: init joins its cgroup (v1: cgroup.procs, written by hako) at
 // sync message "cgroup", after the Go runtime's start-up and before the
 // container is built, so the memory init used to start is charged to hako's
 // own cgroup, not to the container's limit. On v2 init is cloned straight
 // into the cgroup instead (no migration at all).
-func (cr *creation) lateJoin() bool {
+func (cr *creation) joinByPid() bool {
 	return cr.cg != nil && !cr.cmd.SysProcAttr.UseCgroupFD
 }
 

@@ -95,9 +95,9 @@ type execution struct {
 	// plan, when set, is what the process executes after the nsenter
 	// hako-init joined the namespaces (see initplan.CompileExec).
 	plan *initplan.Plan
-	// joinLate: rlimits go before the plan and the process is moved into
+	// joinWhenPrimed: rlimits go before the plan and the process is moved into
 	// the cgroup while it sets itself up (it asks before it is ready).
-	joinLate bool
+	joinWhenPrimed bool
 }
 
 // joinCgroup moves the process into m, the container's cgroup. On cgroup
@@ -161,7 +161,7 @@ func (e *execution) run() (*Proc, error) {
 			return nil, err
 		}
 	}
-	if m != nil && !e.joinLate {
+	if m != nil && !e.joinWhenPrimed {
 		if err := e.joinCgroup(m); err != nil {
 			return nil, err
 		}
@@ -280,10 +280,10 @@ func (e *execution) addConsole(add func(string, *os.File) int) (int, error) {
 func (e *execution) compilePlan(consoleFd int) error {
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
-	late := initplan.RlimitsEarly(spec.Process.Rlimits) && e.c.cgroup() != nil
+	whenPrimed := initplan.RlimitsBeforePlan(spec.Process.Rlimits) && e.c.cgroup() != nil
 	pl, err := initplan.CompileExec(initplan.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle,
 		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, FifoFd: -1, TimerSlack: nsenter.TimerSlack(),
-		EarlyRlimits: late, JoinCgroup: late, EarlyJoin: late})
+		RlimitsBeforePlan: whenPrimed, JoinByPid: whenPrimed, JoinWhenPrimed: whenPrimed})
 	if initplan.IsUnsupported(err) {
 		return nil
 	}
@@ -293,7 +293,7 @@ func (e *execution) compilePlan(consoleFd int) error {
 	for _, w := range pl.Warnings {
 		fmt.Fprintln(e.c.rt.warnOut(), "hako: warning:", w)
 	}
-	e.plan, e.joinLate = pl, late
+	e.plan, e.joinWhenPrimed = pl, whenPrimed
 	return nil
 }
 
@@ -338,7 +338,7 @@ func (e *execution) handshake(m cgroups.Manager) error {
 		Exec: true, Trace: e.c.rt.Trace, PreserveFDs: e.o.PreserveFDs, TimerSlack: nsenter.TimerSlack()}
 	var joined bool
 	if e.plan != nil {
-		if e.joinLate && len(spec.Process.Rlimits) > 0 {
+		if e.joinWhenPrimed && len(spec.Process.Rlimits) > 0 {
 			if err := setRlimits(e.pid, &spec, e.c.rt.Log); err != nil {
 				return err
 			}
@@ -346,10 +346,10 @@ func (e *execution) handshake(m cgroups.Manager) error {
 		if _, err := e.sync.File().Write(e.plan.Bytes()); err != nil {
 			return fmt.Errorf("sync: send exec plan: %w", err)
 		}
-		if e.joinLate {
+		if e.joinWhenPrimed {
 			// Answered before the process asks (it asks just before
 			// ready, after its own set-up, which runs meanwhile), once it
-			// is primed (see initplan.Config.EarlyJoin); a failed send
+			// is primed (see initplan.Config.JoinWhenPrimed); a failed send
 			// means it is gone, and Expect says why.
 			if _, err := e.sync.Expect(syncproto.Primed, e.c.rt.Log.Forward); err != nil {
 				return e.initErr(err)

@@ -238,21 +238,22 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 }
 
 // compilePlan compiles init's work into a plan for the executor that runs
-// before the Go runtime (internal/initplan, internal/nsenter/plan.c), when
+// before the Go runtime (internal/initplan, internal/nsenter/c/plan.c), when
 // the plan can express this container; otherwise init is the Go init.
-// HAKO_INIT=go forces the Go init (tests compare the two).
+// HAKO_INIT=go forces the Go init (`make e2e-goinit` runs the e2e suite
+// with it; nothing compares the two inits step by step).
 func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 	if os.Getenv("HAKO_INIT") == "go" {
 		return nil
 	}
-	early := initplan.RlimitsEarly(cr.spec.Process.Rlimits)
+	beforePlan := initplan.RlimitsBeforePlan(cr.spec.Process.Rlimits)
 	pl, err := initplan.Compile(initplan.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace,
-		JoinCgroup: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
-		UserNS:     cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace),
+		JoinByPid: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
+		UserNS:    cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
-		EarlyJoin: cr.cgLater,
-		FifoFd:    cr.fifoFd, ConsoleFd: cr.consoleFd, EarlyRlimits: early, TimerSlack: nsenter.TimerSlack(),
+		JoinWhenPrimed: cr.cgAfterClone,
+		FifoFd:         cr.fifoFd, ConsoleFd: cr.consoleFd, RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(),
 		CgroupSources: cr.cgroupSources()})
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())
@@ -264,7 +265,7 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 	for _, w := range pl.Warnings {
 		fmt.Fprintln(cr.rt.warnOut(), "hako: warning:", w)
 	}
-	cr.plan, cr.earlyRlimits = pl, early && len(cr.spec.Process.Rlimits) > 0
+	cr.plan, cr.rlimitsBeforePlan = pl, beforePlan && len(cr.spec.Process.Rlimits) > 0
 	cmd.Env = []string{"_HAKO_PLAN=" + strconv.Itoa(syncFd)}
 	return nil
 }
@@ -440,7 +441,7 @@ func setns(ns specs.LinuxNamespace) error {
 
 // sendConfig hands init everything it needs, as sync message 1.
 func (cr *creation) sendConfig() error {
-	if cr.earlyRlimits {
+	if cr.rlimitsBeforePlan {
 		// Before the plan goes: init must not get past them unlimited.
 		if err := setRlimits(cr.proc.Pid, cr.spec, cr.rt.Log); err != nil {
 			return err
@@ -453,7 +454,7 @@ func (cr *creation) sendConfig() error {
 		return nil
 	}
 	cfg := initproc.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
-		Pid: cr.proc.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinCgroup: cr.lateJoin(),
+		Pid: cr.proc.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinByPid: cr.joinByPid(),
 		UserNS: cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace), CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		TimerSlack: nsenter.TimerSlack()}
 	data, err := json.Marshal(cfg)

@@ -41,30 +41,30 @@ type Config struct {
 	// TimerSlack is the timer slack (ns) to give the program: hako's
 	// original one (its own threads run with 4 ms); -1 leaves it.
 	TimerSlack int64
-	// JoinCgroup: init asks the parent to move it into its cgroup first
+	// JoinByPid: init asks the parent to move it into its cgroup first
 	// (cgroup v1, where it cannot be cloned into it).
-	JoinCgroup bool
-	// EarlyJoin: the parent moves init into its cgroup without waiting to
+	JoinByPid bool
+	// JoinWhenPrimed: the parent moves init into its cgroup without waiting to
 	// be asked, as soon as init says it is primed (syncproto.Primed, the
 	// plan's first operation): its scratch memory is touched and the plan
 	// read, so none of that is charged to the container.
-	EarlyJoin bool
-	UserNS    bool
-	NetNS     bool
-	CgroupNS  bool
-	Rootless  bool
-	FifoFd    int
-	ConsoleFd int
-	// EarlyRlimits: the parent applies process.rlimits before sending the
-	// plan (see RlimitsEarly), so init need not stop for them.
-	EarlyRlimits bool
+	JoinWhenPrimed bool
+	UserNS         bool
+	NetNS          bool
+	CgroupNS       bool
+	Rootless       bool
+	FifoFd         int
+	ConsoleFd      int
+	// RlimitsBeforePlan: the parent applies process.rlimits before sending the
+	// plan (see RlimitsBeforePlan), so init need not stop for them.
+	RlimitsBeforePlan bool
 }
 
-// RlimitsEarly reports whether the parent may apply rlimits to init right
+// RlimitsBeforePlan reports whether the parent may apply rlimits to init right
 // after clone instead of just before the uid change: when none of them can
 // starve the executor's own set-up (it opens a few dozen fds, allocates a
 // few pages and forks nothing). Then init skips the rlimits round trip.
-func RlimitsEarly(rl []specs.POSIXRlimit) bool {
+func RlimitsBeforePlan(rl []specs.POSIXRlimit) bool {
 	for _, r := range rl {
 		switch r.Type {
 		case "RLIMIT_NOFILE":
@@ -88,9 +88,9 @@ type Plan struct {
 	strs   map[string]uint32
 	trace  bool
 	joined bool
-	// lateCgroup: cgroup mounts made after pivot_root (afterPivotOK).
-	lateCgroup []*specs.Mount
-	exec       bool // CompileExec
+	// cgroupAfterPivot: cgroup mounts made after pivot_root (afterPivotOK).
+	cgroupAfterPivot []*specs.Mount
+	exec             bool // CompileExec
 	// Warnings are things not applied as asked (printed by the caller).
 	Warnings []string
 }
@@ -191,7 +191,7 @@ func Compile(c Config) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.EarlyJoin {
+	if c.JoinWhenPrimed {
 		p.send(syncproto.Primed)
 	}
 	p.timerSlack(c)
@@ -370,7 +370,7 @@ func (p *Plan) joinCgroup(c Config) {
 		return
 	}
 	p.joined = true
-	if c.JoinCgroup {
+	if c.JoinByPid {
 		p.send(syncproto.Cgroup)
 		p.wait("cgroup-ok")
 	}
@@ -430,11 +430,11 @@ func (p *Plan) rootfs(c Config) error {
 	// rslave/rprivate of / above no mount in init's namespace is shared, so
 	// the plan has no such step (and reads no mountinfo for it).
 	devMounted := false
-	var late []*specs.Mount
+	var deferred []*specs.Mount
 	for i := range s.Mounts {
 		m := &s.Mounts[i]
 		if canDefer(s.Mounts, i) {
-			late = append(late, m)
+			deferred = append(deferred, m)
 			continue
 		}
 		if err := p.specMount(c, m); err != nil {
@@ -471,14 +471,14 @@ func (p *Plan) rootfs(c Config) error {
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ConsoleFd)))
 	}
 	runtimeHooks := len(hooks.Of(s, "prestart")) > 0 || len(hooks.Of(s, "createRuntime")) > 0
-	if !runtimeHooks && !c.NoPivot && afterPivotOK(c, late) {
+	if !runtimeHooks && !c.NoPivot && afterPivotOK(c, deferred) {
 		// Nothing between here and pivot_root needs the cgroup: join, the
 		// cgroup namespace and the cgroup mounts come after the masks,
 		// which leaves the parent ~0.5 ms more to have the cgroup ready
 		// (measured: init otherwise waited ~0.5 ms for it on a warm run).
-		p.lateCgroup = late
+		p.cgroupAfterPivot = deferred
 	} else {
-		for _, m := range late {
+		for _, m := range deferred {
 			if err := p.specMount(c, m); err != nil {
 				return err
 			}
@@ -502,12 +502,12 @@ func (p *Plan) rootfs(c Config) error {
 // pivot_root and the masks: only fresh cgroup filesystems (a cgroup
 // namespace; a bind would name a host path), and no masked or read-only
 // path inside them.
-func afterPivotOK(c Config, late []*specs.Mount) bool {
+func afterPivotOK(c Config, deferred []*specs.Mount) bool {
 	if !c.CgroupNS {
 		return false
 	}
 	l := c.Spec.Linux
-	for _, m := range late {
+	for _, m := range deferred {
 		d := filepath.Clean(m.Destination)
 		for _, p := range append(append([]string(nil), l.MaskedPaths...), l.ReadonlyPaths...) {
 			if p = filepath.Clean(p); p == d || strings.HasPrefix(p, d+"/") {
@@ -770,7 +770,7 @@ func (p *Plan) finish(c Config) error {
 	for _, r := range l.ReadonlyPaths {
 		p.emit(opReadonly, fTrace, p.traced("mount", "bind "+r+" on itself (readonly path, remounted read-only)"), -1, p.str_(r))
 	}
-	for _, m := range p.lateCgroup {
+	for _, m := range p.cgroupAfterPivot {
 		if err := p.specMount(c, m); err != nil {
 			return err
 		}
@@ -806,7 +806,7 @@ func CompileExec(c Config) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.EarlyJoin {
+	if c.JoinWhenPrimed {
 		p.send(syncproto.Primed)
 	}
 	if s.Process.Terminal {
@@ -864,7 +864,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	if m.Given {
 		p.emit(opBounding, fTrace, p.traced("capset bounding", capset.Names("bounding")), -1, imm(m.Bounding), imm(m.Last))
 	}
-	if len(proc.Rlimits) > 0 && !c.EarlyRlimits {
+	if len(proc.Rlimits) > 0 && !c.RlimitsBeforePlan {
 		p.send(syncproto.Rlimits)
 		p.wait("rlimits-ok")
 	}
@@ -885,8 +885,8 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 		seccompStep = p.traced("seccomp load", fmt.Sprintf("%d instructions, flags %#x", len(filter.Filter), filter.Flags))
 		seccompArgs = []arg{{kStr, p.blob(prog)}, imm(uint64(len(filter.Filter))), imm(uint64(filter.Flags)), imm(^uint64(0))}
 	}
-	early := filter != nil && !proc.NoNewPrivileges
-	if early {
+	beforeSetuid := filter != nil && !proc.NoNewPrivileges
+	if beforeSetuid {
 		p.emit(opSeccomp, fTrace, seccompStep, -1, seccompArgs...)
 	}
 	u := proc.User
@@ -915,7 +915,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	p.sys(unix.SYS_CHDIR, fTrace, p.traced("chdir", cwd), -1, p.str_(cwd))
 	p.emit(opLookpath, fTrace, p.traced("lookup", proc.Args[0]), -1, p.str_(proc.Args[0]), p.str_(getenv(proc.Env, "PATH")))
 	p.lsmExec(proc)
-	if p.exec && c.JoinCgroup {
+	if p.exec && c.JoinByPid {
 		// exec: the parent moves the process into the container's cgroup
 		// while it sets itself up; it must be there before it is ready.
 		p.send(syncproto.Cgroup)
@@ -928,7 +928,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	}
 	first := 3 + c.PreserveFDs
 	p.emit(opCloexecFrom, fTrace, p.traced("close_range", fmt.Sprintf("%d.. CLOEXEC", first)), -1, imm(uint64(first)))
-	if filter != nil && !early {
+	if filter != nil && !beforeSetuid {
 		p.emit(opSeccomp, fTrace, seccompStep, -1, seccompArgs...)
 	}
 	argv := strings.Join(proc.Args, "\x00")

@@ -176,8 +176,8 @@ func TestRlimitsEarly(t *testing.T) {
 		{rl("RLIMIT_NPROC", 10), true},
 		{rl("RLIMIT_FSIZE", 0), false},
 	} {
-		if got := RlimitsEarly(tc.rl); got != tc.want {
-			t.Errorf("RlimitsEarly(%v) = %v, want %v", tc.rl, got, tc.want)
+		if got := RlimitsBeforePlan(tc.rl); got != tc.want {
+			t.Errorf("RlimitsBeforePlan(%v) = %v, want %v", tc.rl, got, tc.want)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package initplan compiles a container's set-up into a plan: a flat list of
 // operations over a few fd registers that the plan executor
-// (internal/nsenter/plan.c) carries out in the container's init process
+// (internal/nsenter/c/plan.c) carries out in the container's init process
 // before any Go runtime exists there.
 //
 // Why: the container's first process used to be a second Go program (`hako

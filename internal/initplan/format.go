@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 )
 
-// The wire format, shared with internal/nsenter/plan.h and plan.c:
+// The wire format, shared with internal/nsenter/c/plan.h and plan.c:
 //
 //	header   magic "HKP1", u32 flags, nops, nsteps, strlen, total
 //	ops      nops x 72 bytes: u16 code, u16 flags, i32 step, i32 out,

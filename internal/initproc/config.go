@@ -32,16 +32,16 @@ type Config struct {
 	PreserveFDs int  `json:"preserveFds,omitempty"`
 	Trace       bool `json:"trace,omitempty"`
 	// TimerSlack: hako's original timer slack (ns), for the program and
-	// the hooks init runs (hako's threads run with 1 ms); -1: unknown.
+	// the hooks init runs (hako's threads run with 4 ms); -1: unknown.
 	TimerSlack int64 `json:"timerSlack"`
 	Hooks      bool  `json:"hooks,omitempty"` // parent runs prestart/createRuntime: pause for it
-	// JoinCgroup: ask the parent to move init into its cgroup (sync
+	// JoinByPid: ask the parent to move init into its cgroup (sync
 	// message "cgroup") before building the container.
-	JoinCgroup bool `json:"joinCgroup,omitempty"`
-	UserNS     bool `json:"userns,omitempty"`
-	NetNS      bool `json:"netns,omitempty"`
-	CgroupNS   bool `json:"cgroupns,omitempty"`
-	Rootless   bool `json:"rootless,omitempty"`
+	JoinByPid bool `json:"joinByPid,omitempty"`
+	UserNS    bool `json:"userns,omitempty"`
+	NetNS     bool `json:"netns,omitempty"`
+	CgroupNS  bool `json:"cgroupns,omitempty"`
+	Rootless  bool `json:"rootless,omitempty"`
 }
 
 // HookState is the runtime-spec state hooks read on stdin.

@@ -108,7 +108,8 @@ func start(sync *syncproto.Conn) (*proc, error) {
 		return nil, fmt.Errorf("decode init config: %w", err)
 	}
 	// hako's original timer slack, for this (locked, exec-ing) thread and
-	// the hooks init runs; the Go runtime's other threads keep 1 ms.
+	// the hooks init runs; the Go runtime's other threads keep the 4 ms
+	// hako gives its own (nsenter/timerslack.go).
 	if p.cfg.TimerSlack >= 0 {
 		nsenter.SetTimerSlack(p.cfg.TimerSlack)
 		_ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(p.cfg.TimerSlack), 0, 0, 0)

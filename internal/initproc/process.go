@@ -46,7 +46,7 @@ func (p *proc) finishProcess(capset *caps.Set, console *os.File) error {
 	// Before the uid change: loading a filter without no_new_privs needs
 	// CAP_SYS_ADMIN in the effective set, which setuid to a non-root uid
 	// clears.
-	if err := p.loadSeccompEarly(); err != nil {
+	if err := p.loadSeccompBeforeSetuid(); err != nil {
 		return err
 	}
 	if err := p.setUser(); err != nil {
@@ -225,7 +225,7 @@ func (p *proc) exec(argv0 string) error {
 	}); err != nil {
 		return err
 	}
-	if err := p.loadSeccompLate(); err != nil {
+	if err := p.loadSeccompBeforeExec(); err != nil {
 		return err
 	}
 	p.log.Note("exec", strings.Join(p.cfg.Spec.Process.Args, " "))

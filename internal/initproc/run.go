@@ -108,9 +108,9 @@ func (p *proc) becomeProcess(capset *caps.Set, console *os.File) (string, error)
 }
 
 // joinCgroup has the parent move init into the container's cgroup (see
-// syncproto's table and container.lateJoin for why now).
+// syncproto's table and container.joinByPid for why now).
 func (p *proc) joinCgroup() error {
-	if !p.cfg.JoinCgroup {
+	if !p.cfg.JoinByPid {
 		return nil
 	}
 	if err := p.sync.Send(syncproto.Msg{Type: syncproto.Cgroup}); err != nil {

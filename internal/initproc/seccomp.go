@@ -28,19 +28,19 @@ func (p *proc) compileSeccomp() error {
 	})
 }
 
-// loadSeccompEarly loads the filter while init still holds CAP_SYS_ADMIN,
+// loadSeccompBeforeSetuid loads the filter while init still holds CAP_SYS_ADMIN,
 // which the kernel requires without no_new_privs; and, with notify rules,
 // before ready, so the listener fd reaches the agent during create, as
-// runc does. Otherwise it waits for loadSeccompLate, right before execve,
+// runc does. Otherwise it waits for loadSeccompBeforeExec, right before execve,
 // so init's own last steps run unfiltered.
-func (p *proc) loadSeccompEarly() error {
+func (p *proc) loadSeccompBeforeSetuid() error {
 	if p.filter == nil || (p.cfg.Spec.Process.NoNewPrivileges && !p.filter.Notify) {
 		return nil
 	}
 	return p.loadSeccomp()
 }
 
-func (p *proc) loadSeccompLate() error {
+func (p *proc) loadSeccompBeforeExec() error {
 	if p.filter == nil || p.seccompLoaded {
 		return nil
 	}

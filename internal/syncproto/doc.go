@@ -1,10 +1,10 @@
 // Package syncproto is the conversation between the runtime (parent) and the
 // container's init process over a unix socketpair, as newline-delimited JSON.
 //
-// Two inits speak it: the plan executor (internal/nsenter/plan.c, the usual
+// Two inits speak it: the plan executor (internal/nsenter/c/plan.c, the usual
 // one), which receives a binary plan (internal/initplan) in place of message
 // 1 and never asks for rlimits when the parent could apply them before
-// sending the plan (initplan.RlimitsEarly); and the Go init
+// sending the plan (initplan.RlimitsBeforePlan); and the Go init
 // (internal/initproc), which receives the config.
 //
 // Messages, in the only order either side accepts:
