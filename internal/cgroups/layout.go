@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,7 +74,7 @@ func parseMountinfo(r io.Reader) (layout, error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		sep := indexOf(fields, "-")
+		sep := slices.Index(fields, "-")
 		if sep < 5 || len(fields) < sep+4 {
 			return layout{}, fmt.Errorf("parse mountinfo line %q: too few fields", sc.Text())
 		}
@@ -153,15 +154,6 @@ func addV1(v1 map[string]mount, m mount, superOpts string) {
 			v1[opt] = m
 		}
 	}
-}
-
-func indexOf(fields []string, s string) int {
-	for i, f := range fields {
-		if f == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // unescape undoes mountinfo's octal escapes (\040 for a space).

@@ -17,9 +17,6 @@ type Proc struct {
 // Kill sends SIGKILL.
 func (p *Proc) Kill() error { return unix.Kill(p.Pid, unix.SIGKILL) }
 
-// Signal sends sig.
-func (p *Proc) Signal(sig unix.Signal) error { return unix.Kill(p.Pid, sig) }
-
 // Wait reaps the process and returns how it ended.
 func (p *Proc) Wait() (syscall.WaitStatus, error) {
 	var ws syscall.WaitStatus

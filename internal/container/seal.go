@@ -3,6 +3,7 @@ package container
 import (
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -47,7 +48,7 @@ func initProgram(log *trace.Log, cmd *exec.Cmd, plan, nsenterFirst bool) error {
 	if !plan && !nsenterFirst {
 		if f := sealedSelf(); f != nil {
 			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-			cmd.Path = "/proc/self/fd/" + itoa(2+len(cmd.ExtraFiles))
+			cmd.Path = "/proc/self/fd/" + strconv.Itoa(2+len(cmd.ExtraFiles))
 		} else {
 			cmd.Path = "/proc/self/exe"
 		}
@@ -61,7 +62,7 @@ func initProgram(log *trace.Log, cmd *exec.Cmd, plan, nsenterFirst bool) error {
 		return err
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	cmd.Path = "/proc/self/fd/" + itoa(2+len(cmd.ExtraFiles))
+	cmd.Path = "/proc/self/fd/" + strconv.Itoa(2+len(cmd.ExtraFiles))
 	if plan {
 		return nil
 	}
@@ -73,7 +74,7 @@ func initProgram(log *trace.Log, cmd *exec.Cmd, plan, nsenterFirst bool) error {
 		}
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, g)
-	cmd.Env = append(cmd.Env, "_HAKO_GOINIT="+itoa(2+len(cmd.ExtraFiles)))
+	cmd.Env = append(cmd.Env, "_HAKO_GOINIT="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	return nil
 }
 
@@ -84,12 +85,4 @@ func kept(f *os.File) bool {
 	}
 	i, _ := nsenter.Init()
 	return f == i
-}
-
-func itoa(n int) string {
-	b := []byte{}
-	for ; n > 0 || len(b) == 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }

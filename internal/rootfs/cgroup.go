@@ -17,7 +17,7 @@ import (
 
 // mountCgroup gives the container its cgroup filesystem. On a pure v2 host
 // that is one cgroup2 mount. On v1 (and hybrid) hosts it is a tmpfs holding
-// one mount per v1 hierarchy (see containerHierarchies), each showing only
+// one mount per v1 hierarchy (see ContainerHierarchies), each showing only
 // the container's own cgroup: a fresh cgroup mount when the container has a
 // cgroup namespace (the namespace root is its cgroup), else a bind of its
 // cgroup directory. The tmpfs itself stays writable, as runc leaves it: only
@@ -32,7 +32,7 @@ import (
 func RoCgroup(rootless, cgroupNS bool) bool { return rootless && !cgroupNS }
 
 func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
-	hier, err := containerHierarchies()
+	hier, err := ContainerHierarchies()
 	if err != nil {
 		return b.log.Step("mount", desc, func() error { return err })
 	}
@@ -76,10 +76,10 @@ func (b *Builder) mountOneCgroup(dest string, h *mountinfo.Info, flags uintptr, 
 		return b.log.Step("mount", desc, func() error { return err })
 	}
 	defer t.Close()
-	if freshCgroup(b.cfg.CgroupNS, b.cfg.UserNS, h) {
+	if FreshCgroup(b.cfg.CgroupNS, b.cfg.UserNS, h) {
 		data := ""
 		if h.FSType == "cgroup" {
-			data = cgroupV1Opts(h.VFSOptions)
+			data = CgroupV1Opts(h.VFSOptions)
 		}
 		return b.log.Step("mount", fmt.Sprintf("%s on %s (%s)", h.FSType, dest, data), func() error {
 			return unix.Mount(h.FSType, fdPath(t), h.FSType, flags, data)
@@ -106,20 +106,20 @@ func (b *Builder) mountOneCgroup(dest string, h *mountinfo.Info, flags uintptr, 
 	return b.remount(fdPath(t2), flags, dest)
 }
 
-// freshCgroup reports whether hierarchy h is mounted fresh in the container
+// FreshCgroup reports whether hierarchy h is mounted fresh in the container
 // rather than bound from the host: always with a cgroup namespace (its root
 // is the container's cgroup), and, as runc does, a pure v2 host's cgroup2
 // without one (the whole hierarchy, so that /proc/self/cgroup's path is
 // there: systemd as PID 1 with --cgroupns=host needs it). Not in a user
 // namespace of its own without a cgroup namespace: the kernel refuses that
 // mount, and the container's own cgroup is bound instead.
-func freshCgroup(cgroupNS, userNS bool, h *mountinfo.Info) bool {
+func FreshCgroup(cgroupNS, userNS bool, h *mountinfo.Info) bool {
 	return cgroupNS || !userNS && h.FSType == "cgroup2" && h.Mountpoint == "/sys/fs/cgroup"
 }
 
-// cgroupV1Opts keeps the controller names (and name=) of a v1 mount's
+// CgroupV1Opts keeps the controller names (and name=) of a v1 mount's
 // super options, dropping rw/ro which the mount flags carry.
-func cgroupV1Opts(super string) string {
+func CgroupV1Opts(super string) string {
 	var keep []string
 	for _, o := range strings.Split(super, ",") {
 		if o != "rw" && o != "ro" {
@@ -153,13 +153,13 @@ func hostHierarchies() ([]*mountinfo.Info, error) {
 	return ms, nil
 }
 
-// containerHierarchies is what a cgroup mount shows of hostHierarchies: all
+// ContainerHierarchies is what a cgroup mount shows of hostHierarchies: all
 // of a pure v2 host's one tree, else only the v1 hierarchies, as runc
 // mounts them. A hybrid host's cgroup2 tree (/sys/fs/cgroup/unified) stays
 // out: systemd in the container, seeing a cgroup2 superblock there, would
 // choose its hybrid mode and fail to mkdir in it (read-only, or not its
 // own) instead of running in legacy mode on the v1 hierarchies.
-func containerHierarchies() ([]*mountinfo.Info, error) {
+func ContainerHierarchies() ([]*mountinfo.Info, error) {
 	hier, err := hostHierarchies()
 	if err != nil {
 		return nil, err
@@ -225,7 +225,7 @@ func ownCgroup(h *mountinfo.Info) (string, error) {
 	defer f.Close()
 	want := ""
 	if h.FSType == "cgroup" {
-		want = cgroupV1Opts(h.VFSOptions)
+		want = CgroupV1Opts(h.VFSOptions)
 	}
 	s := bufio.NewScanner(f)
 	for s.Scan() {

@@ -110,7 +110,8 @@ func (b *Builder) createDevices(devs []specs.LinuxDevice) error {
 	return nil
 }
 
-func devType(t string) (uint32, error) {
+// DevType maps a device type letter (c, u, b, p) to its S_IF* file type.
+func DevType(t string) (uint32, error) {
 	switch t {
 	case "c", "u":
 		return unix.S_IFCHR, nil
@@ -123,7 +124,7 @@ func devType(t string) (uint32, error) {
 }
 
 func (b *Builder) mknod(d *specs.LinuxDevice) error {
-	typ, err := devType(d.Type)
+	typ, err := DevType(d.Type)
 	if err != nil {
 		return err
 	}

@@ -20,14 +20,14 @@ const lockedFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NO
 
 // mount performs one entry of config.json's mounts.
 func (b *Builder) mount(m *specs.Mount) error {
-	desc := mountDesc(m)
+	desc := MountDesc(m)
 	if !filepath.IsAbs(m.Destination) {
 		return b.log.Step("mount", desc, func() error {
 			return fmt.Errorf("destination %q is not absolute", m.Destination)
 		})
 	}
 	switch {
-	case isBind(m):
+	case IsBind(m):
 		return b.bindMount(m, desc)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		return b.mountCgroup(m, desc)
@@ -190,7 +190,7 @@ func (b *Builder) applyPropagation(m *specs.Mount, t *os.File) error {
 		defer t.Close()
 	}
 	for _, p := range props {
-		if err := b.log.Step("mount", m.Destination+" propagation "+propName(p), func() error {
+		if err := b.log.Step("mount", m.Destination+" propagation "+PropName(p), func() error {
 			return unix.Mount("", fdPath(t), "", p, "")
 		}); err != nil {
 			return err

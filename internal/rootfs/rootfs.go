@@ -82,7 +82,7 @@ func (b *Builder) Prepare() error {
 		if err := b.mount(m); err != nil {
 			return err
 		}
-		if filepath.Clean(m.Destination) == "/dev" && !isBind(m) {
+		if filepath.Clean(m.Destination) == "/dev" && !IsBind(m) {
 			devMounted = true
 		}
 	}
@@ -120,7 +120,7 @@ func (b *Builder) prepareRoot() error {
 			flag = unix.MS_PRIVATE | unix.MS_REC
 		}
 	}
-	if err := b.log.Step("mount", "/ propagation "+propName(flag), func() error {
+	if err := b.log.Step("mount", "/ propagation "+PropName(flag), func() error {
 		return unix.Mount("", "/", "", flag, "")
 	}); err != nil {
 		return err
@@ -153,6 +153,7 @@ func (b *Builder) parentPrivate() error {
 	})
 }
 
+// propagation maps rootfsPropagation and mount option names to MS_* flags.
 var propagation = map[string]uintptr{
 	"private":     unix.MS_PRIVATE,
 	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
@@ -164,7 +165,11 @@ var propagation = map[string]uintptr{
 	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
 }
 
-func propName(f uintptr) string {
+// Propagation maps a rootfsPropagation or mount option name to MS_* flags.
+func Propagation(name string) (uintptr, bool) { f, ok := propagation[name]; return f, ok }
+
+// PropName names MS_* propagation flags.
+func PropName(f uintptr) string {
 	for k, v := range propagation {
 		if v == f {
 			return k
@@ -173,7 +178,8 @@ func propName(f uintptr) string {
 	return strconv.FormatUint(uint64(f), 16)
 }
 
-func isBind(m *specs.Mount) bool {
+// IsBind reports whether m is a bind mount (type bind or option (r)bind).
+func IsBind(m *specs.Mount) bool {
 	if m.Type == "bind" {
 		return true
 	}
@@ -190,10 +196,10 @@ func isBind(m *specs.Mount) bool {
 // (see Builder.fdDir).
 func fdPath(f *os.File) string { return strconv.Itoa(int(f.Fd())) }
 
-// mountDesc renders "type on dest (opts)" for traces and errors.
-func mountDesc(m *specs.Mount) string {
+// MountDesc renders "type on dest (opts)" for traces and errors.
+func MountDesc(m *specs.Mount) string {
 	s := m.Type
-	if isBind(m) {
+	if IsBind(m) {
 		s = "bind " + m.Source
 	}
 	s += " on " + m.Destination

@@ -457,3 +457,12 @@ func TestTables(t *testing.T) {
 		}
 	}
 }
+
+// lookup returns the number of name in an ABI.
+func lookup(name string, abi abiID) (uint32, bool) {
+	e, ok := find(name)
+	if !ok {
+		return 0, false
+	}
+	return e.nr(abi)
+}

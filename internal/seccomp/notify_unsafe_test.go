@@ -15,6 +15,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"hako/internal/unixsock"
 )
 
 // seccompNotif and seccompNotifResp are struct seccomp_notif and
@@ -134,7 +136,15 @@ func childNotify() error {
 	if err != nil {
 		return err
 	}
-	if err := SendListener(sock, fd, state); err != nil {
+	// As the Go init sends it: the state with the fd attached, in one
+	// message on the connected listener socket.
+	conn, err := unixsock.Dial(sock)
+	if err != nil {
+		return err
+	}
+	err = unix.Sendmsg(int(conn.Fd()), state, unix.UnixRights(fd), nil, 0)
+	conn.Close()
+	if err != nil {
 		return err
 	}
 	unix.Close(fd)

@@ -28,12 +28,3 @@ func (e *sysEntry) nr(abi abiID) (uint32, bool) {
 	n := [...]int32{abiX86_64: e.x86_64, abiX86: e.x86, abiX32: e.x32}[abi]
 	return uint32(n), n >= 0
 }
-
-// lookup returns the number of name in an ABI.
-func lookup(name string, abi abiID) (uint32, bool) {
-	e, ok := find(name)
-	if !ok {
-		return 0, false
-	}
-	return e.nr(abi)
-}

@@ -1,8 +1,6 @@
 package spec
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -159,50 +157,13 @@ func TestParseSignal(t *testing.T) {
 	}
 }
 
-func TestCapValue(t *testing.T) {
-	tests := []struct {
-		name    string
-		last    int
-		want    int
-		wantErr string
-	}{
-		{"CAP_CHOWN", 40, 0, ""},
-		{"CAP_SYS_ADMIN", 40, 21, ""},
-		{"CAP_NET_BIND_SERVICE", 40, 10, ""},
-		{"CAP_CHECKPOINT_RESTORE", 40, 40, ""},
-		{"CAP_BPF", 38, 0, "capability CAP_BPF (39) not supported by this kernel (cap_last_cap 38)"},
-		{"cap_sys_admin", 40, 0, `unknown capability "cap_sys_admin"`},
-		{"SYS_ADMIN", 40, 0, `unknown capability "SYS_ADMIN"`},
-		{"", 40, 0, `unknown capability ""`},
-	}
-	for _, tt := range tests {
-		got, err := capValue(tt.name, tt.last)
-		checkErrNamed(t, "capValue("+tt.name+")", err, tt.wantErr)
-		if got != tt.want {
-			t.Errorf("capValue(%q, %d) = %d, want %d", tt.name, tt.last, got, tt.want)
-		}
-	}
+// The capability names config.json may use are every one x/sys knows.
+func TestCapabilityTable(t *testing.T) {
 	if len(capabilities) != unix.CAP_LAST_CAP+1 {
 		t.Errorf("capability table has %d names, x/sys knows %d", len(capabilities), unix.CAP_LAST_CAP+1)
 	}
-	if v, err := CapValue("CAP_KILL"); err != nil || v != unix.CAP_KILL {
-		t.Errorf("CapValue(CAP_KILL) = %d, %v", v, err)
-	}
-}
-
-func TestReadLastCap(t *testing.T) {
-	dir := t.TempDir()
-	for content, want := range map[string]int{"38\n": 38, "40": 40, "junk": unix.CAP_LAST_CAP, "-1": unix.CAP_LAST_CAP} {
-		p := filepath.Join(dir, "f")
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if got := readLastCap(p); got != want {
-			t.Errorf("readLastCap(%q) = %d, want %d", content, got, want)
-		}
-	}
-	if got := readLastCap(filepath.Join(dir, "missing")); got != unix.CAP_LAST_CAP {
-		t.Errorf("readLastCap(missing) = %d", got)
+	if !knownCap("CAP_BPF") || knownCap("cap_sys_admin") || knownCap("SYS_ADMIN") {
+		t.Error("knownCap")
 	}
 }
 
