@@ -451,8 +451,10 @@ def summary(values):
     if not values:
         return None
     v = sorted(values)
-    p90 = v[max(0, math.ceil(0.9 * len(v)) - 1)]  # nearest rank
-    return {"median": statistics.median(v), "p90": p90, "n": len(v)}
+
+    def rank(q):  # nearest rank
+        return v[max(0, math.ceil(q * len(v)) - 1)]
+    return {"median": statistics.median(v), "p90": rank(0.9), "p95": rank(0.95), "p99": rank(0.99), "n": len(v)}
 
 
 def fmt_ms(x):
@@ -467,8 +469,8 @@ def cell(stat, crun, fmt, failed=0, total=0):
     if stat is None:
         return "failed" if failed else "n/a"
     text = f"{fmt(stat['median'])}"
-    if "p90" in stat:
-        text += f" (p90 {fmt(stat['p90'])})"
+    if "p95" in stat:
+        text += f" (p95 {fmt(stat['p95'])}, p99 {fmt(stat['p99'])})"
     if crun and crun.get("median"):
         text += f" · {stat['median'] / crun['median']:.2f}×"
     if failed:
@@ -506,6 +508,25 @@ def markdown(res):
     return "\n".join(lines)
 
 
+def history_cells(res):
+    """The measures of docs/benchmarks.md's history row: hako's median (ratio to crun's)."""
+    def c(stat, crun, fmt):
+        if not stat:
+            return "n/a"
+        ratio = f" ({stat['median'] / crun['median']:.2f}×)" if crun and crun.get("median") else ""
+        return fmt(stat["median"]) + ratio
+    cells = []
+    for key, _, _ in MEASURES:
+        for mode in ("warm", "cold"):
+            row = res["time"][mode][key]
+            h, crun = row.get("hako"), row.get("crun")
+            cells.append(c(h and h["stat"], crun and crun["stat"], fmt_ms))
+    cells.append(c(res["rss"]["hako"], res["rss"]["crun"], fmt_kib))
+    lim = {k: (None if v is None else {"median": v}) for k, v in res["limit"].items()}
+    cells.append(c(lim["hako"], lim["crun"], fmt_kib))
+    return " | ".join(cells)
+
+
 def chart(res, path, title):
     import matplotlib
     matplotlib.use("Agg")
@@ -526,11 +547,11 @@ def chart(res, path, title):
                 if not r or not r["stat"]:
                     continue
                 s = r["stat"]
-                ax.bar(x, s["median"], 0.2, color=colors[c], yerr=[[0], [s["p90"] - s["median"]]], capsize=2)
+                ax.bar(x, s["median"], 0.2, color=colors[c], yerr=[[0], [s["p95"] - s["median"]]], capsize=2)
         ax.set_xticks(range(len(MEASURES)))
         ax.set_xticklabels(["run true", "create+start\n+wait+delete", f"{BATCH} at once", "exec true"])
         ax.set_yscale("log")
-        ax.set_ylabel("ms (median, whisker: p90)")
+        ax.set_ylabel("ms (median, whisker: p95)")
         ax.set_title(f"{mode}")
         ax.legend(handles=[Patch(color=colors[c], label=c) for c in COLUMNS], fontsize=8)
     ax = axes[2]
@@ -594,6 +615,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     ap.add_argument("--png")
+    ap.add_argument("--row", help="write the measures of docs/benchmarks.md's history row here")
     ap.add_argument("--title", default="")
     ap.add_argument("--sweep", type=int, metavar="PID", help="only clean up after driver PID")
     a = ap.parse_args()
@@ -636,6 +658,9 @@ def main():
         json.dump(res, f)
     with open(a.markdown, "w") as f:
         f.write(markdown(res) + "\n")
+    if a.row:
+        with open(a.row, "w") as f:
+            f.write(history_cells(res) + "\n")
     chart(res, a.png, a.title)
 
 

@@ -3,9 +3,11 @@
 # What is measured and how: docs/benchmarks.md. The work is done by bench.py;
 # this script prepares for it and files the result.
 #
-#   scripts/bench/run.sh             full run (N=100); appends to docs/benchmarks.md
+#   scripts/bench/run.sh             full run (N=100); files it in docs/benchmarks.md
+#                                    (replaces the latest run and docs/bench.png, adds
+#                                    a history row: scripts/bench/file.py)
 #   BENCH_N=20 scripts/bench/run.sh  quick check; prints the table, leaves docs/ alone
-#                                    (BENCH_APPEND=1 appends anyway)
+#                                    (BENCH_APPEND=1 files it anyway)
 #   HAKO=path/to/hako                another hako binary (default: build bin/hako)
 #
 # Needs root on Debian. Scratch files, logs and raw samples (JSON) stay in
@@ -65,19 +67,17 @@ on_exit() {
 trap on_exit EXIT
 trap 'if [ -n "$driver" ]; then kill -TERM "$driver" 2>/dev/null || true; else exit 130; fi' INT TERM
 
+# The chart of the latest filed run is docs/bench.png (earlier ones are in
+# git's history); a quick check's stays in .cache/bench.
 png=$cache/bench-$stamp.png
-if [ "$append" = 1 ]; then
-	png=$repo/docs/bench-$stamp.png
-	i=2
-	while [ -e "$png" ]; do png=$repo/docs/bench-$stamp-$i.png; i=$((i + 1)); done
-fi
+[ "$append" = 1 ] && png=$repo/docs/bench.png
 rev=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
 # Other work on the machine shows in the numbers (interleaving spreads it
 # evenly, it does not remove it): the section records the load.
 load_before=$(cut -d' ' -f1 /proc/loadavg)
 start=$SECONDS
 in_ns "$python" "$bench/bench.py" --hako "$hako" --work "$work" -n "$n" \
-	--json "$cache/bench-$(date -u +%Y%m%dT%H%M%S).json" --markdown "$work/table.md" --png "$png" \
+	--json "$cache/bench-$(date -u +%Y%m%dT%H%M%S).json" --markdown "$work/table.md" --png "$png" --row "$work/row.md" \
 	--title "hako $rev vs runc vs crun, $stamp, N=$n" &
 driver=$!
 rc=0
@@ -98,16 +98,18 @@ section=$work/section.md
 	echo
 	echo "Linux $(uname -r), $(nproc) CPUs; runc $runc_v, crun $crun_v; the run took $((SECONDS - start)) s;"
 	echo "load average (1 min) $load_before before, $(cut -d' ' -f1 /proc/loadavg) after."
-	echo "Cells: median (p90) · ratio of medians against crun."
+	echo "Cells: median (p95, p99) · ratio of medians against crun."
 	echo
 	cat "$work/table.md"
 	echo
-	echo "![hako vs runc vs crun, $stamp]($(basename "$png"))"
+	echo "![hako vs runc vs crun, $stamp](bench.png)"
 } >"$section"
 cat "$section"
+load_after=$(cut -d' ' -f1 /proc/loadavg)
+echo "| $stamp | $rev | $n | $load_before / $load_after | $(cat "$work/row.md") |" >"$work/history-row.md"
 if [ "$append" = 1 ]; then
-	cat "$section" >>"$repo/docs/benchmarks.md"
-	echo "bench: appended to docs/benchmarks.md; chart: $png" >&2
+	"$python" "$bench/file.py" "$repo/docs/benchmarks.md" "$section" "$work/history-row.md"
+	echo "bench: filed in docs/benchmarks.md (latest run, history row); chart: $png" >&2
 else
 	echo "bench: chart: $png (docs/ untouched; BENCH_APPEND=1 to file it)" >&2
 fi
