@@ -281,9 +281,13 @@ func (e *execution) compilePlan(consoleFd int) error {
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
 	whenPrimed := initplan.RlimitsBeforePlan(spec.Process.Rlimits) && e.c.cgroup() != nil
+	h, err := initplan.ProbeExecHost(spec.Process)
+	if err != nil {
+		return err
+	}
 	pl, err := initplan.CompileExec(initplan.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle,
 		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, FifoFd: -1, TimerSlack: nsenter.TimerSlack(),
-		RlimitsBeforePlan: whenPrimed, JoinByPid: whenPrimed, JoinWhenPrimed: whenPrimed})
+		RlimitsBeforePlan: whenPrimed, JoinByPid: whenPrimed, JoinWhenPrimed: whenPrimed}, h)
 	if initplan.IsUnsupported(err) {
 		return nil
 	}

@@ -247,14 +247,15 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 		return nil
 	}
 	beforePlan := initplan.RlimitsBeforePlan(cr.spec.Process.Rlimits)
-	pl, err := initplan.Compile(initplan.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
+	cfg := initplan.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace,
 		JoinByPid: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
 		UserNS:    cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		JoinWhenPrimed: cr.cgAfterClone,
 		FifoFd:         cr.fifoFd, ConsoleFd: cr.consoleFd, RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(),
-		CgroupSources: cr.cgroupSources()})
+		CgroupSources: cr.cgroupSources()}
+	pl, err := compile(cfg)
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())
 		return nil
@@ -268,6 +269,19 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 	cr.plan, cr.rlimitsBeforePlan = pl, beforePlan && len(cr.spec.Process.Rlimits) > 0
 	cmd.Env = []string{"_HAKO_PLAN=" + strconv.Itoa(syncFd)}
 	return nil
+}
+
+// compile compiles c for this host, probing the host only for a config the
+// plan can express.
+func compile(c initplan.Config) (*initplan.Plan, error) {
+	if err := initplan.Supported(c); err != nil {
+		return nil, err
+	}
+	h, err := initplan.ProbeHost(c)
+	if err != nil {
+		return nil, err
+	}
+	return initplan.Compile(c, h)
 }
 
 func (cr *creation) hasNS(t specs.LinuxNamespaceType) bool {

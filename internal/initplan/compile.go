@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -91,6 +90,7 @@ type Plan struct {
 	// cgroupAfterPivot: cgroup mounts made after pivot_root (afterPivotOK).
 	cgroupAfterPivot []*specs.Mount
 	exec             bool // CompileExec
+	host             Host
 	// Warnings are things not applied as asked (printed by the caller).
 	Warnings []string
 }
@@ -178,15 +178,15 @@ func (p *Plan) wait(what string) {
 // Compile turns a container's set-up into a plan, deciding everything the
 // Go init (internal/initproc, internal/rootfs) decides, in the same order.
 // An *Unsupported error means: use the Go init.
-func Compile(c Config) (*Plan, error) {
+func Compile(c Config, h Host) (*Plan, error) {
 	s := c.Spec
 	if s.Process == nil {
 		return nil, errors.New("config has no process")
 	}
-	if err := supported(c); err != nil {
+	if err := Supported(c); err != nil {
 		return nil, err
 	}
-	p := &Plan{strs: map[string]uint32{}, trace: c.Trace}
+	p := &Plan{strs: map[string]uint32{}, trace: c.Trace, host: h}
 	capset, filter, err := p.prepare(s)
 	if err != nil {
 		return nil, err
@@ -205,8 +205,9 @@ func Compile(c Config) (*Plan, error) {
 	return p, nil
 }
 
-// supported rejects what only the Go init does.
-func supported(c Config) error {
+// Supported reports, as an *Unsupported error, what only the Go init does
+// (Compile checks it too; a caller asks first to spare the host probe).
+func Supported(c Config) error {
 	s := c.Spec
 	for _, k := range []string{"createContainer", "startContainer"} {
 		if len(hooks.Of(s, k)) > 0 {
@@ -570,7 +571,7 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
 	p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags, data)
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
-	if rootfs.XattrLabel(m, label) && lsm.SELinuxEnabled() {
+	if rootfs.XattrLabel(m, label) && p.host.SELinux {
 		xst := p.traced("setxattr", m.Destination+" "+rootfs.SELinuxXattr+"="+label+" (linux.mountLabel)")
 		p.emit(opLookup, 0, xst, rT2, reg(rRoot), p.str_(m.Destination), imm(0))
 		p.sys(unix.SYS_SETXATTR, fTrace, xst, -1, fdname(rT2), p.str_(rootfs.SELinuxXattr), p.str_(label), imm(uint64(len(label))), imm(0))
@@ -595,16 +596,16 @@ func (p *Plan) target(c Config, m *specs.Mount, dir bool, st int32, r int) {
 }
 
 func (p *Plan) bindMount(c Config, m *specs.Mount, desc string) error {
-	src := m.Source
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(c.Bundle, src)
+	src := bindSource(c, m)
+	fi, ok := p.host.Sources[src]
+	if !ok {
+		fi.Err = errors.New("not probed (initplan.ProbeHost)")
 	}
-	fi, err := os.Stat(src)
-	if err != nil {
-		return &trace.StepError{Step: "mount", Operands: desc, Err: fmt.Errorf("bind source: %w", err)}
+	if fi.Err != nil {
+		return &trace.StepError{Step: "mount", Operands: desc, Err: fmt.Errorf("bind source: %w", fi.Err)}
 	}
 	st := p.traced("mount", desc)
-	p.target(c, m, fi.IsDir(), st, rT1)
+	p.target(c, m, fi.Dir, st, rT1)
 	o := spec.ParseMountOptions(m.Options)
 	rec := o.Flags & unix.MS_REC
 	p.mount(st, p.str_(src), fdname(rT1), "", unix.MS_BIND|rec, "")
@@ -640,13 +641,13 @@ func (p *Plan) propagationOn(m *specs.Mount, o spec.MountOptions, r int) {
 	}
 }
 
-// mountCgroup: with a cgroup namespace (supported() checked), a cgroup2
+// mountCgroup: with a cgroup namespace (Supported checked), a cgroup2
 // mount on a pure v2 host, else a writable tmpfs with one mount per v1
 // hierarchy (rootfs.ContainerHierarchies), as the Go init makes them.
 func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	p.joinCgroup(c)
-	hier, err := rootfs.ContainerHierarchies()
-	if err != nil {
+	hier := p.host.Cgroups
+	if err := p.host.CgroupsErr; err != nil {
 		return &trace.StepError{Step: "mount", Operands: desc, Err: err}
 	}
 	o := spec.ParseMountOptions(m.Options)
@@ -789,7 +790,7 @@ func (p *Plan) finish(c Config) error {
 // CompileExec compiles `hako exec`'s init: hako-init's nsenter has
 // joined the container's namespaces (and the parent its cgroup), so what is
 // left is the process itself, as initproc's runExec does it.
-func CompileExec(c Config) (*Plan, error) {
+func CompileExec(c Config, h Host) (*Plan, error) {
 	s := c.Spec
 	if s.Process == nil {
 		return nil, errors.New("config has no process")
@@ -801,7 +802,7 @@ func CompileExec(c Config) (*Plan, error) {
 			}
 		}
 	}
-	p := &Plan{strs: map[string]uint32{}, trace: c.Trace, exec: true}
+	p := &Plan{strs: map[string]uint32{}, trace: c.Trace, exec: true, host: h}
 	capset, filter, err := p.prepare(s)
 	if err != nil {
 		return nil, err
@@ -833,11 +834,7 @@ func (p *Plan) prepare(s *specs.Spec) (*caps.Set, *seccomp.Program, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dropped, err := capset.Restrict()
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(dropped) > 0 {
+	if dropped := capset.Restrict(p.host.Bounding); len(dropped) > 0 {
 		p.Warnings = append(p.Warnings, "not granted, outside hako's own bounding set on this host: "+strings.Join(dropped, ","))
 	}
 	var filter *seccomp.Program
@@ -860,7 +857,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	if proc.Terminal {
 		p.emit(opUseConsole, fTrace, p.traced("console", "pty as stdio + controlling terminal"), -1, reg(rPts))
 	}
-	m := capset.Masks()
+	m := capset.Masks(p.host.LastCap)
 	if m.Given {
 		p.emit(opBounding, fTrace, p.traced("capset bounding", capset.Names("bounding")), -1, imm(m.Bounding), imm(m.Last))
 	}

@@ -69,7 +69,7 @@ func defaultConfig(t testing.TB) Config {
 func TestPlanLayout(t *testing.T) {
 	c := defaultConfig(t)
 	c.Trace = true
-	p, err := Compile(c)
+	p, err := compileHere(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +125,11 @@ func TestUnsupported(t *testing.T) {
 	} {
 		c := defaultConfig(t)
 		edit(&c)
-		if _, err := Compile(c); !IsUnsupported(err) {
+		if _, err := compileHere(c); !IsUnsupported(err) {
 			t.Errorf("%s: Compile returned %v, want Unsupported", name, err)
 		}
 	}
-	if _, err := Compile(defaultConfig(t)); err != nil {
+	if _, err := compileHere(defaultConfig(t)); err != nil {
 		t.Errorf("default spec: %v", err)
 	}
 }
@@ -161,7 +161,7 @@ func indexOfCgroup(ms []specs.Mount) int {
 	return -1
 }
 
-func TestRlimitsEarly(t *testing.T) {
+func TestRlimitsBeforePlan(t *testing.T) {
 	rl := func(typ string, soft uint64) []specs.POSIXRlimit {
 		return []specs.POSIXRlimit{{Type: typ, Soft: soft, Hard: soft}}
 	}
@@ -180,4 +180,21 @@ func TestRlimitsEarly(t *testing.T) {
 			t.Errorf("RlimitsBeforePlan(%v) = %v, want %v", tc.rl, got, tc.want)
 		}
 	}
+}
+
+// compileHere compiles c for this machine, as hako does.
+func compileHere(c Config) (*Plan, error) {
+	h, err := ProbeHost(c)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(c, h)
+}
+
+func compileExecHere(c Config) (*Plan, error) {
+	h, err := ProbeExecHost(c.Spec.Process)
+	if err != nil {
+		return nil, err
+	}
+	return CompileExec(c, h)
 }

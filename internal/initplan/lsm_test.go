@@ -65,9 +65,9 @@ func TestAppArmorLastBeforeExec(t *testing.T) {
 		c.Spec.Process.NoNewPrivileges = true
 		c.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
 			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdirat"}, Action: specs.ActErrno}}}
-		compile := Compile
+		compile := compileHere
 		if exec {
-			compile = CompileExec
+			compile = compileExecHere
 		}
 		p, err := compile(c)
 		if err != nil {
@@ -118,7 +118,7 @@ func TestAppArmorLastBeforeExec(t *testing.T) {
 func TestSELinuxExecLabel(t *testing.T) {
 	c := defaultConfig(t)
 	c.Spec.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2"
-	p, err := Compile(c)
+	p, err := compileHere(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestSELinuxExecLabel(t *testing.T) {
 // TestNoLSMNoCost: without a profile or label the plan has no LSM op at
 // all (and compiling it looked nothing up on the host).
 func TestNoLSMNoCost(t *testing.T) {
-	p, err := Compile(defaultConfig(t))
+	p, err := compileHere(defaultConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestNoLSMNoCost(t *testing.T) {
 // the mounts); a joined one, and exec, do not.
 func TestLoopbackUp(t *testing.T) {
 	c := defaultConfig(t)
-	p, err := Compile(c)
+	p, err := compileHere(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,13 +182,13 @@ func TestLoopbackUp(t *testing.T) {
 			c.Spec.Linux.Namespaces[i].Path = "/var/run/netns/x"
 		}
 	}
-	if p, err = Compile(c); err != nil {
+	if p, err = compileHere(c); err != nil {
 		t.Fatal(err)
 	}
 	if up := p.find("link up"); len(up) != 0 {
 		t.Errorf("joined network namespace: link up ops %v", up)
 	}
-	if p, err = CompileExec(defaultConfig(t)); err != nil {
+	if p, err = compileExecHere(defaultConfig(t)); err != nil {
 		t.Fatal(err)
 	}
 	if up := p.find("link up"); len(up) != 0 {
@@ -202,7 +202,7 @@ func TestMountLabel(t *testing.T) {
 	c := defaultConfig(t)
 	const label = "system_u:object_r:container_file_t:s0:c1,c2"
 	c.Spec.Linux.MountLabel = label
-	p, err := Compile(c)
+	p, err := compileHere(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestMountLabel(t *testing.T) {
 // TestLateOpsReportOnStderr: everything after ready is marked, nothing
 // before it.
 func TestLateOpsReportOnStderr(t *testing.T) {
-	p, err := Compile(defaultConfig(t))
+	p, err := compileHere(defaultConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}

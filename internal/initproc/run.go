@@ -63,11 +63,11 @@ func (p *proc) capabilities() (*caps.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	dropped, err := capset.Restrict()
+	bounding, err := capset.Bounding()
 	if err != nil {
 		return nil, err
 	}
-	if len(dropped) > 0 {
+	if dropped := capset.Restrict(bounding); len(dropped) > 0 {
 		p.warn("not granted, outside hako's own bounding set on this host: %s", strings.Join(dropped, ","))
 	}
 	return capset, nil
