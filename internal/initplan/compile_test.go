@@ -40,7 +40,9 @@ func TestWireConstantsMatchC(t *testing.T) {
 		}
 	}
 	for name, v := range map[string]int{"PK_IMM": kImm, "PK_STR": kStr, "PK_REG": kReg, "PK_FDNAME": kFdName,
-		"PF_TRACE": fTrace, "PF_OK_EEXIST": fOkEexist, "PF_OK_ENOENT": fOkEnoent, "PF_LATE": fLate, "PLAN_TRACE": flagTrace} {
+		"PF_TRACE": fTrace, "PF_OK_EEXIST": fOkEexist, "PF_OK_ENOENT": fOkEnoent, "PF_LATE": fLate, "PLAN_TRACE": flagTrace,
+		"PLAN_HDR_SIZE": hdrSize, "PLAN_OP_SIZE": opSize, "PLAN_STEP_SIZE": stepSize,
+		"PLAN_OP_KIND_OFFSET": opKindOffset, "PLAN_OP_ARG_OFFSET": opArgOffset} {
 		m := regexp.MustCompile(`\b` + name + `\s*=?\s*(\d+)`).FindStringSubmatch(src)
 		if m == nil {
 			t.Errorf("%s not found in plan.h", name)

@@ -67,10 +67,15 @@ const (
 	opOpenAttr
 )
 
+// The layout, asserted on the C side (_Static_assert in plan.c, against
+// plan.h's PLAN_*_SIZE and PLAN_OP_*_OFFSET, which TestWireConstantsMatchC
+// compares with these).
 const (
-	hdrSize  = 24
-	opSize   = 72
-	stepSize = 8
+	hdrSize      = 24
+	opSize       = 72
+	stepSize     = 8
+	opKindOffset = 16 // u8 kind[6]
+	opArgOffset  = 24 // u64 a[6]
 )
 
 type arg struct {
@@ -113,8 +118,8 @@ func (p *Plan) Bytes() []byte {
 		le.PutUint32(w[8:], uint32(o.out))
 		le.PutUint32(w[12:], uint32(o.nr))
 		for i, a := range o.args {
-			w[16+i] = a.kind
-			le.PutUint64(w[24+8*i:], a.v)
+			w[opKindOffset+i] = a.kind
+			le.PutUint64(w[opArgOffset+8*i:], a.v)
 		}
 		off += opSize
 	}

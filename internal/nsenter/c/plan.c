@@ -26,6 +26,7 @@
 #include <linux/openat2.h>
 #include <pwd.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,18 @@ struct plan_op {
 struct plan_step {
 	uint32_t name, operands;
 };
+
+// The layout internal/initplan/format.go writes (TestWireConstantsMatchC
+// checks plan.h's numbers against Go's).
+_Static_assert(sizeof(struct plan_hdr) == PLAN_HDR_SIZE, "plan header size");
+_Static_assert(sizeof(struct plan_op) == PLAN_OP_SIZE, "plan op size");
+_Static_assert(sizeof(struct plan_step) == PLAN_STEP_SIZE, "plan step size");
+_Static_assert(offsetof(struct plan_hdr, flags) == 4 && offsetof(struct plan_hdr, total) == 20, "plan header fields");
+_Static_assert(offsetof(struct plan_op, flags) == 2 && offsetof(struct plan_op, step) == 4 && offsetof(struct plan_op, out) == 8 &&
+		       offsetof(struct plan_op, nr) == 12,
+	       "plan op fields");
+_Static_assert(offsetof(struct plan_op, kind) == PLAN_OP_KIND_OFFSET, "plan op kinds");
+_Static_assert(offsetof(struct plan_op, a) == PLAN_OP_ARG_OFFSET, "plan op arguments");
 
 static struct {
 	int sync;

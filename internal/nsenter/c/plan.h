@@ -6,6 +6,14 @@
 #define PLAN_MAGIC "HKP1"
 #define PLAN_TRACE 1
 
+// wire layout: sizes and field offsets (format.go's hdrSize, opSize,
+// stepSize, opKindOffset, opArgOffset); plan.c asserts its structs match.
+#define PLAN_HDR_SIZE 24
+#define PLAN_OP_SIZE 72
+#define PLAN_STEP_SIZE 8
+#define PLAN_OP_KIND_OFFSET 16
+#define PLAN_OP_ARG_OFFSET 24
+
 // argument kinds
 enum { PK_IMM = 0, PK_STR = 1, PK_REG = 2, PK_FDNAME = 3 };
 
