@@ -169,11 +169,13 @@ var raceMu sync.Mutex
 // swapper exchanges two paths with renameat2(RENAME_EXCHANGE) in a tight
 // loop, as a second container sharing the directory would: the symlink
 // races of CVE-2019-19921, CVE-2021-30465, CVE-2024-45310 and
-// CVE-2025-52565. stop ends it and returns how many swaps it made.
-func swapper(t *testing.T, a, b string) (stop func() int) {
+// CVE-2025-52565. Stop ends it and returns how many swaps it made; during
+// says whether any swap happened while a runtime worked, so that a race
+// in which nothing moved is not counted as won (requireRaced).
+func swapper(t *testing.T, a, b string) *swaps {
 	t.Helper()
 	raceMu.Lock()
-	var n atomic.Int64
+	s := &swaps{}
 	var done atomic.Bool
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -184,23 +186,55 @@ func swapper(t *testing.T, a, b string) (stop func() int) {
 				t.Errorf("swap %s and %s: %v", a, b, err)
 				return
 			}
-			n.Add(1)
+			s.n.Add(1)
 		}
 	}()
 	var once sync.Once
-	stop = func() int {
+	s.stop = func() {
 		once.Do(func() {
 			done.Store(true)
 			wg.Wait()
-			if n.Load()%2 == 1 { // leave both where they were
+			if s.n.Load()%2 == 1 { // leave both where they were
 				unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
 			}
 			raceMu.Unlock()
 		})
-		return int(n.Load())
 	}
-	t.Cleanup(func() { stop() })
-	return stop
+	t.Cleanup(s.stop)
+	return s
+}
+
+type swaps struct {
+	n     atomic.Int64
+	stop  func()
+	raced int // runs during which a swap happened
+	runs  int
+}
+
+// Stop ends the swapping and returns how many swaps were made.
+func (s *swaps) Stop() int {
+	s.stop()
+	return int(s.n.Load())
+}
+
+// during runs fn (one runtime's attempt) and counts it as raced if the
+// paths were swapped at least once meanwhile.
+func (s *swaps) during(fn func()) {
+	before := s.n.Load()
+	fn()
+	s.runs++
+	if s.n.Load() > before {
+		s.raced++
+	}
+}
+
+// requireRaced skips a test whose attempts all ran without a swap: then it
+// proved nothing about the race (the swapper never got a CPU).
+func (s *swaps) requireRaced(t *testing.T) {
+	t.Helper()
+	if s.runs > 0 && s.raced == 0 {
+		t.Skipf("none of %d attempts overlapped a swap (%d swaps in all): the race was not run; unproven this run", s.runs, s.n.Load())
+	}
 }
 
 // raceTries and raceTime bound each race against runc: on an idle 2-CPU
@@ -506,10 +540,11 @@ func TestCVE_2019_19921(t *testing.T) {
 		}
 		c.edit(withSh("true"))
 		dump := mountDump(t, c)
-		stop := swapper(t, filepath.Join(rootfs, "proc"), filepath.Join(rootfs, "proc.link"))
+		sw := swapper(t, filepath.Join(rootfs, "proc"), filepath.Join(rootfs, "proc.link"))
 		outcomes := map[string]int{}
 		for deadline := time.Now().Add(raceTime); runs < tries && hits == 0 && time.Now().Before(deadline); runs++ {
-			r := create()
+			var r result
+			sw.during(func() { r = create() })
 			if fs := mountedAt(dump, filepath.Join(rootfs, target)); fs != "" {
 				hits++
 				t.Logf("attempt %d: %s mounted on %s through the symlink", runs, fs, target)
@@ -521,7 +556,10 @@ func TestCVE_2019_19921(t *testing.T) {
 			outcomes[fmt.Sprintf("exit %d %.60s", r.code, msg)]++
 			cleanup()
 		}
-		t.Logf("%d swaps; outcomes of %d creates: %v", stop(), runs, outcomes)
+		t.Logf("%d swaps; outcomes of %d creates (%d raced): %v", sw.Stop(), runs, sw.raced, outcomes)
+		if hits == 0 {
+			sw.requireRaced(t)
+		}
 		return hits, runs
 	}
 	t.Run("hako", func(t *testing.T) {
@@ -630,10 +668,12 @@ func TestCVE_2021_30465(t *testing.T) {
 	}
 	c.edit(withRaceMounts(vol, n))
 	dump := mountDump(t, c)
-	stop := swapper(t, filepath.Join(vol, "x"), filepath.Join(vol, "x.link"))
+	sw := swapper(t, filepath.Join(vol, "x"), filepath.Join(vol, "x.link"))
 	created := 0
 	for i := 0; i < 4; i++ {
-		if r := c.hako(c.withID("create", nil)...); r.code == 0 {
+		var r result
+		sw.during(func() { r = c.hako(c.withID("create", nil)...) })
+		if r.code == 0 {
 			created++
 		} else {
 			t.Logf("create %d: %s", i, strings.TrimSpace(r.err))
@@ -647,7 +687,8 @@ func TestCVE_2021_30465(t *testing.T) {
 		}
 		c.hako("delete", "--force", c.id)
 	}
-	t.Logf("%d swaps, %d of 4 creates succeeded", stop(), created)
+	t.Logf("%d swaps, %d of 4 creates succeeded, %d raced", sw.Stop(), created, sw.raced)
+	sw.requireRaced(t)
 }
 
 // TestCVE_2024_45310 races a shared volume's directory against a symlink to
@@ -662,16 +703,18 @@ func TestCVE_2024_45310(t *testing.T) {
 		escape := filepath.Join(c.dir, "escape")
 		vol := sharedVolume(t, c, escape)
 		c.edit(withSh("true"), withRaceMounts(vol, 10))
-		stop := swapper(t, filepath.Join(vol, "x"), filepath.Join(vol, "x.link"))
-		defer stop()
+		sw := swapper(t, filepath.Join(vol, "x"), filepath.Join(vol, "x.link"))
+		defer sw.Stop()
 		for deadline := time.Now().Add(raceTime); runs < tries && time.Now().Before(deadline); runs++ {
-			r := create()
+			var r result
+			sw.during(func() { r = create() })
 			t.Logf("attempt %d: exit %d %s", runs, r.code, strings.TrimSpace(r.err))
 			cleanup()
 			if escaped = entries(escape); len(escaped) > 0 {
 				return escaped, runs + 1
 			}
 		}
+		sw.requireRaced(t)
 		return nil, runs
 	}
 	t.Run("hako", func(t *testing.T) {
@@ -920,7 +963,7 @@ func TestCVE_2025_31133(t *testing.T) {
 // multiplexer fd with TIOCGPTPEER and binds that fd; names are never used.
 func TestCVE_2025_52565(t *testing.T) {
 	// Not parallel with the other tests: see raceMu.
-	prep := func(t *testing.T, c *ctr) (stop func() int) {
+	prep := func(t *testing.T, c *ctr) *swaps {
 		pts := filepath.Join(c.dir, "pts")
 		if err := os.Mkdir(pts, 0o755); err != nil {
 			t.Fatal(err)
@@ -969,10 +1012,14 @@ func TestCVE_2025_52565(t *testing.T) {
 	t.Run("hako", func(t *testing.T) {
 		t.Parallel()
 		c := newCtr(t, withSh("true"))
-		stop := prep(t, c)
+		sw := prep(t, c)
 		for i := 0; i < 3; i++ {
-			mnt, r := console(t, c, i, func(sock string) result { return c.hako(c.withID("create", []string{"--console-socket", sock})...) },
-				func() int { st, _ := c.state(); return st.Pid })
+			var mnt string
+			var r result
+			sw.during(func() {
+				mnt, r = console(t, c, i, func(sock string) result { return c.hako(c.withID("create", []string{"--console-socket", sock})...) },
+					func() int { st, _ := c.state(); return st.Pid })
+			})
 			if r.code != 0 {
 				t.Fatalf("create: %s", r)
 			}
@@ -981,7 +1028,8 @@ func TestCVE_2025_52565(t *testing.T) {
 			}
 			c.ok("delete", "--force", c.id)
 		}
-		t.Logf("%d swaps", stop())
+		t.Logf("%d swaps, %d of 3 creates raced", sw.Stop(), sw.raced)
+		sw.requireRaced(t)
 	})
 	// exec opens the container's /dev/pts/ptmx (no TIOCGPTPEER source
 	// without it) with O_NOFOLLOW and checks it is char 5:2.
@@ -1005,13 +1053,17 @@ func TestCVE_2025_52565(t *testing.T) {
 	t.Run("runc 1.1.5", func(t *testing.T) {
 		t.Parallel()
 		r := newRunc(t, withSh("true"))
-		stop := prep(t, r.ctr)
+		sw := prep(t, r.ctr)
 		hit, runs := false, 0
 		outcomes := map[string]int{}
 		for deadline := time.Now().Add(raceTime); runs < raceTries && !hit && time.Now().Before(deadline); runs++ {
-			mnt, res := console(t, r.ctr, runs, func(sock string) result {
-				return r.cmd(nil, "create", "--console-socket", sock, "--bundle", r.bundle, r.id)
-			}, func() int { return statePid(t, r.cmd(nil, "state", r.id).out) })
+			var mnt string
+			var res result
+			sw.during(func() {
+				mnt, res = console(t, r.ctr, runs, func(sock string) result {
+					return r.cmd(nil, "create", "--console-socket", sock, "--bundle", r.bundle, r.id)
+				}, func() int { return statePid(t, r.cmd(nil, "state", r.id).out) })
+			})
 			if res.code == 0 {
 				hit = strings.Contains(mnt, " /sys/kernel/hostname /dev/console ")
 				f := strings.Fields(mnt)
@@ -1022,8 +1074,9 @@ func TestCVE_2025_52565(t *testing.T) {
 			}
 			r.cmd(nil, "delete", "--force", r.id)
 		}
-		t.Logf("%d swaps; outcomes: %v", stop(), outcomes)
+		t.Logf("%d swaps; outcomes: %v", sw.Stop(), outcomes)
 		if !hit {
+			sw.requireRaced(t)
 			runcWon(t, runs, "bound /proc/sys/kernel/hostname on /dev/console")
 		}
 	})
