@@ -16,7 +16,6 @@ import (
 
 	"hako/internal/cgroups"
 	"hako/internal/initplan"
-	"hako/internal/initproc"
 	"hako/internal/lsm"
 	"hako/internal/namespaces"
 	"hako/internal/nsenter"
@@ -218,7 +217,7 @@ func (e *execution) spawn() error {
 		}
 		return fd
 	}
-	syncFd := add(initproc.EnvSync, child)
+	syncFd := add(syncproto.EnvSync, child)
 	pipeFd := add("", pw)
 	consoleFd, err := e.addConsole(add)
 	if err != nil {
@@ -231,7 +230,7 @@ func (e *execution) spawn() error {
 		return err
 	}
 	if listener != nil {
-		add(initproc.EnvSeccompListener, listener)
+		add(syncproto.EnvSeccompListener, listener)
 	}
 	if listener == nil && os.Getenv("HAKO_INIT") != "go" {
 		if err := e.compilePlan(consoleFd); err != nil {
@@ -272,7 +271,7 @@ func (e *execution) addConsole(add func(string, *os.File) int) (int, error) {
 			return -1, err
 		}
 	}
-	return add(initproc.EnvConsole, sock), nil
+	return add(syncproto.EnvConsole, sock), nil
 }
 
 // compilePlan compiles the process set-up for the plan executor; specs it
@@ -338,7 +337,7 @@ func readNsenterPid(pr *os.File, child *Proc) (int, error) {
 func (e *execution) handshake(m cgroups.Manager) error {
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
-	cfg := initproc.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle, Pid: e.pid,
+	cfg := syncproto.InitConfig{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle, Pid: e.pid,
 		Exec: true, Trace: e.c.rt.Trace, PreserveFDs: e.o.PreserveFDs, TimerSlack: nsenter.TimerSlack()}
 	var joined bool
 	if e.plan != nil {

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hako/internal/initplan"
-	"hako/internal/initproc"
 	"hako/internal/namespaces"
 	"hako/internal/nsenter"
 	"hako/internal/rawfile"
@@ -193,24 +192,24 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 		env = append(env, name+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 		return 2 + len(cmd.ExtraFiles)
 	}
-	syncFd := add(initproc.EnvSync, sync)
+	syncFd := add(syncproto.EnvSync, sync)
 	cr.fifoFd, cr.consoleFd = -1, -1
 	if cr.fifo != nil {
-		cr.fifoFd = add(initproc.EnvFifo, cr.fifo)
+		cr.fifoFd = add(syncproto.EnvFifo, cr.fifo)
 	}
 	console, err := cr.consoleSocket()
 	if err != nil {
 		return nil, nil, err
 	}
 	if console != nil {
-		cr.consoleFd = add(initproc.EnvConsole, console) // closed by spawn once init has it
+		cr.consoleFd = add(syncproto.EnvConsole, console) // closed by spawn once init has it
 	}
 	listener, err := dialListener(cr.spec)
 	if err != nil {
 		return nil, nil, err
 	}
 	if listener != nil {
-		add(initproc.EnvSeccompListener, listener)
+		add(syncproto.EnvSeccompListener, listener)
 	}
 	var report *os.File
 	if cr.joinsUserNS() {
@@ -224,7 +223,7 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 	}
 	attr, err := cr.sysProcAttr()
 	if cr.waitMap {
-		env = append(env, initproc.EnvWaitMap+"=1")
+		env = append(env, syncproto.EnvWaitMap+"=1")
 	}
 	cmd.Env = env
 	cmd.SysProcAttr = attr
@@ -351,7 +350,7 @@ func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
 	if a.Cloneflags&unix.CLONE_NEWUSER != 0 && cr.helperMaps() {
 		// newuidmap/newgidmap write the maps after clone; init waits for
 		// them, then re-executes itself to gain its capabilities (see
-		// initproc.EnvWaitMap).
+		// syncproto.EnvWaitMap).
 		cr.waitMap = true
 		return a, cr.cgroupFD(a)
 	}
@@ -467,7 +466,7 @@ func (cr *creation) sendConfig() error {
 		}
 		return nil
 	}
-	cfg := initproc.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
+	cfg := syncproto.InitConfig{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		Pid: cr.proc.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinByPid: cr.joinByPid(),
 		UserNS: cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace), CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		TimerSlack: nsenter.TimerSlack()}

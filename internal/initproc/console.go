@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"hako/internal/syncproto"
 )
 
 // setupConsole creates the container's terminal when process.terminal is
@@ -19,7 +21,7 @@ func (p *proc) setupConsole(openPtmx func() (*os.File, error), bind func(*os.Fil
 	if p.cfg.Spec.Process == nil || !p.cfg.Spec.Process.Terminal {
 		return nil, nil
 	}
-	sock, err := optionalFd(EnvConsole, "console socket")
+	sock, err := optionalFd(syncproto.EnvConsole, "console socket")
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
 // Package initproc is the Go init, `hako init`: the container's first
 // process for the configs the plan executor cannot run yet
 // (initplan.Unsupported lists them; HAKO_INIT=go forces it for every
-// config, which `make e2e-goinit` tests). It receives a Config (the spec
+// config, which `make e2e-goinit` tests). It receives a syncproto.InitConfig (the spec
 // and the facts the runtime decided) over the sync socket (package
 // syncproto), builds the root filesystem (package rootfs), applies
 // hostname, sysctls, rlimits, user, capabilities, seccomp and no_new_privs,

@@ -27,7 +27,7 @@ import (
 // (two context switches) each time it blocks.
 func Main() {
 	runtime.LockOSThread()
-	if os.Getenv(EnvWaitMap) != "" {
+	if os.Getenv(syncproto.EnvWaitMap) != "" {
 		reexecAfterMap()
 	}
 	// Non-dumpable until execve: processes already in the container (exec
@@ -38,7 +38,7 @@ func Main() {
 	// A session of its own (for the controlling terminal), also when the
 	// hako-init's nsenter forked init off the session leader hako started.
 	unix.Setsid()
-	conn, err := fdFromEnv(EnvSync, "sync socket")
+	conn, err := fdFromEnv(syncproto.EnvSync, "sync socket")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hako init:", err)
 		os.Exit(1)
@@ -66,15 +66,15 @@ func Main() {
 }
 
 // reexecAfterMap waits for the parent's byte saying the ID maps are written,
-// then executes hako init again (see EnvWaitMap).
+// then executes hako init again (see syncproto.EnvWaitMap).
 func reexecAfterMap() {
-	fd, err := strconv.Atoi(os.Getenv(EnvSync))
+	fd, err := strconv.Atoi(os.Getenv(syncproto.EnvSync))
 	var b [1]byte
 	if err == nil {
 		_, err = unix.Read(fd, b[:])
 	}
 	if err == nil {
-		os.Unsetenv(EnvWaitMap)
+		os.Unsetenv(syncproto.EnvWaitMap)
 		err = unix.Exec("/proc/self/exe", os.Args, os.Environ())
 	}
 	fmt.Fprintln(os.Stderr, "hako init: waiting for ID maps:", err)
@@ -83,7 +83,7 @@ func reexecAfterMap() {
 
 // proc is init's working state.
 type proc struct {
-	cfg  Config
+	cfg  syncproto.InitConfig
 	sync *syncproto.Conn
 	log  *trace.Log
 	fifo chan fifoResult
@@ -156,7 +156,7 @@ type fifoResult struct {
 // the host's /proc is visible; the blocking open relative to it may run
 // after pivot_root or chroot and still finds it.
 func (p *proc) waitFifoAsync() error {
-	f, err := optionalFd(EnvFifo, "exec.fifo")
+	f, err := optionalFd(syncproto.EnvFifo, "exec.fifo")
 	if err != nil || f == nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hako/internal/seccomp"
+	"hako/internal/syncproto"
 )
 
 // compileSeccomp turns linux.seccomp into a BPF program once, early, so a
@@ -68,7 +69,7 @@ func (p *proc) loadSeccomp() error {
 }
 
 func (p *proc) sendListener(fd int) error {
-	sock, err := optionalFd(EnvSeccompListener, "seccomp listener")
+	sock, err := optionalFd(syncproto.EnvSeccompListener, "seccomp listener")
 	if err != nil {
 		return err
 	}

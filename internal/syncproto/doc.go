@@ -5,7 +5,7 @@
 // one), which receives a binary plan (internal/initplan) in place of message
 // 1 and never asks for rlimits when the parent could apply them before
 // sending the plan (initplan.RlimitsBeforePlan); and the Go init
-// (internal/initproc), which receives the config.
+// (internal/initproc), which receives the config (InitConfig).
 //
 // Messages, in the only order either side accepts:
 //
