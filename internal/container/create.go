@@ -62,8 +62,7 @@ type creation struct {
 	// cgAfterClone: the cgroup is created right after clone (see run).
 	cgAfterClone bool
 	// joined: init was moved into the cgroup before it asked.
-	joined            bool
-	fifoFd, consoleFd int
+	joined bool
 }
 
 // Create builds the container and leaves init waiting for Start. On

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,7 +18,6 @@ import (
 	"hako/internal/lsm"
 	"hako/internal/namespaces"
 	"hako/internal/nsenter"
-	"hako/internal/rawfile"
 	"hako/internal/state"
 	"hako/internal/syncproto"
 )
@@ -83,9 +81,8 @@ func withLSM(p, base *specs.Process) *specs.Process {
 }
 
 type execution struct {
-	c   *Container
-	o   ExecOpts
-	cmd *exec.Cmd
+	c *Container
+	o ExecOpts
 	// child is the process hako started (hako-init's intermediate
 	// when it forked into the PID namespace).
 	child *Proc
@@ -198,85 +195,67 @@ func (e *execution) spawn() error {
 	defer child.Close()
 	e.sync = syncproto.New(parent)
 	e.sync.OnWarning = func(s string) { fmt.Fprintln(e.c.rt.warnOut(), "hako: warning:", s) }
-	pr, pw, err := rawfile.Pipe()
+	ic, err := e.command(child)
+	if ic != nil {
+		defer ic.report.Close()
+		defer ic.release()
+	}
 	if err != nil {
-		return err
-	}
-	defer pr.Close()
-	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"hako", "init"}}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	for i := 0; i < e.o.PreserveFDs; i++ {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
-	}
-	var env []string
-	add := func(name string, f *os.File) int {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-		fd := 2 + len(cmd.ExtraFiles)
-		if name != "" {
-			env = append(env, name+"="+strconv.Itoa(fd))
-		}
-		return fd
-	}
-	syncFd := add(syncproto.EnvSync, child)
-	pipeFd := add("", pw)
-	consoleFd, err := e.addConsole(add)
-	if err != nil {
-		pw.Close()
-		return err
-	}
-	listener, err := dialListener(e.c.State.Spec)
-	if err != nil {
-		pw.Close()
-		return err
-	}
-	if listener != nil {
-		add(syncproto.EnvSeccompListener, listener)
-	}
-	if listener == nil && os.Getenv("HAKO_INIT") != "go" {
-		if err := e.compilePlan(consoleFd); err != nil {
-			pw.Close()
-			return err
-		}
-	}
-	if e.plan != nil {
-		env = []string{"_HAKO_PLAN=" + strconv.Itoa(syncFd)}
-	}
-	cmd.Env = append(env, nsenter.Env(e.namespacesToJoin(), pipeFd)...)
-	if err := initProgram(e.c.rt.Log, cmd, e.plan != nil, true); err != nil {
-		pw.Close()
 		return err
 	}
 	err = e.c.rt.Log.Step("clone", "hako init (exec: setns into the container's namespaces)", func() error {
 		var err error
-		e.child, err = forkExec(cmd)
+		e.child, err = forkExec(ic.cmd)
 		return err
 	})
-	pw.Close()
-	closeExtra(cmd.ExtraFiles[e.o.PreserveFDs+2:])
+	// Our write end closed, a hako-init that dies without a word gives EOF.
+	ic.release()
 	if err != nil {
 		return err
 	}
-	e.cmd = cmd
-	return e.readPid(pr)
+	return e.readPid(ic.report)
 }
 
-func (e *execution) addConsole(add func(string, *os.File) int) (int, error) {
-	if !e.o.Process.Terminal {
-		return -1, nil
-	}
-	sock := e.o.Console
-	if sock == nil {
-		var err error
-		if sock, err = dialConsole(e.o.ConsoleSocket); err != nil {
-			return -1, err
+// command builds the process's command (initCommand, shared with create):
+// hako-init's nsenter joins every namespace of the container that differs
+// from ours, then the process runs a plan or the Go init.
+func (e *execution) command(sync *os.File) (*initCmd, error) {
+	f := initFiles{preserveFDs: e.o.PreserveFDs, sync: sync, nsenter: true, join: e.namespacesToJoin()}
+	if e.o.Process.Terminal {
+		f.console = e.o.Console
+		if f.console == nil {
+			var err error
+			if f.console, err = dialConsole(e.o.ConsoleSocket); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return add(syncproto.EnvConsole, sock), nil
+	var err error
+	if f.listener, err = dialListener(e.c.State.Spec); err != nil {
+		closeAll(f.console)
+		return nil, err
+	}
+	ic, err := initCommand(f)
+	if err != nil {
+		closeAll(f.console, f.listener)
+		return nil, err
+	}
+	// The plan does not send a seccomp listener yet: with one, the Go init.
+	if f.listener == nil {
+		err = e.compilePlan(ic.consoleFd)
+	}
+	if err == nil {
+		err = ic.program(e.c.rt.Log, e.plan != nil)
+	}
+	return ic, err
 }
 
 // compilePlan compiles the process set-up for the plan executor; specs it
 // cannot express keep the Go init.
 func (e *execution) compilePlan(consoleFd int) error {
+	if os.Getenv("HAKO_INIT") == "go" {
+		return nil
+	}
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
 	whenPrimed := initplan.RlimitsBeforePlan(spec.Process.Rlimits) && e.c.cgroup() != nil

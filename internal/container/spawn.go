@@ -16,7 +16,6 @@ import (
 	"hako/internal/initplan"
 	"hako/internal/namespaces"
 	"hako/internal/nsenter"
-	"hako/internal/rawfile"
 	"hako/internal/rootfs"
 	"hako/internal/syncproto"
 	"hako/internal/unixsock"
@@ -49,22 +48,23 @@ func (cr *creation) spawn() error {
 	defer child.Close()
 	cr.sync = syncproto.New(parent)
 	cr.sync.OnWarning = func(s string) { fmt.Fprintln(cr.rt.warnOut(), "hako: warning:", s) }
-	cmd, report, err := cr.command(child)
+	ic, err := cr.command(child)
+	if ic != nil {
+		// Our copies of the files only init needs (console and listener
+		// sockets, the nsenter pipe's write end) go once it is started;
+		// the preserved fds, the sync socket and exec.fifo are closed
+		// elsewhere.
+		defer ic.release()
+		if a := ic.cmd.SysProcAttr; a != nil && a.UseCgroupFD {
+			defer unix.Close(a.CgroupFD)
+		}
+	}
 	if err != nil {
 		return err
 	}
-	// Our copies of the fds only init needs go once init has its own (the
-	// preserved fds, the sync socket and exec.fifo are closed elsewhere).
-	keep := cr.o.PreserveFDs + 1
-	if cr.fifo != nil {
-		keep++
-	}
-	defer closeExtra(cmd.ExtraFiles[min(keep, len(cmd.ExtraFiles)):])
-	if cmd.SysProcAttr.UseCgroupFD {
-		defer unix.Close(cmd.SysProcAttr.CgroupFD)
-	}
-	cr.cmd = cmd
-	if err := cr.start(cmd, report); err != nil {
+	cmd := ic.cmd
+	cr.cmd, cr.waitMap = cmd, ic.waitMap
+	if err := cr.start(ic); err != nil {
 		return err
 	}
 	cr.rt.Log.Note("init pid", strconv.Itoa(cr.proc.Pid))
@@ -83,19 +83,19 @@ func (cr *creation) spawn() error {
 // start starts init: straight from a thread that joined the path
 // namespaces, or through hako-init's nsenter when a user namespace must
 // be joined.
-func (cr *creation) start(cmd *exec.Cmd, report *os.File) error {
-	if report != nil {
-		defer report.Close()
+func (cr *creation) start(ic *initCmd) error {
+	if ic.report != nil {
+		defer ic.report.Close()
 		return cr.rt.Log.Step("clone", "hako init via nsenter (join the user namespace by path, then unshare)", func() error {
-			p, err := cr.startViaNsenter(cmd, report)
+			p, err := cr.startViaNsenter(ic)
 			cr.proc = p
 			return err
 		})
 	}
-	flags := cmd.SysProcAttr.Cloneflags
+	flags := ic.cmd.SysProcAttr.Cloneflags
 	return cr.rt.Log.Step("clone", namespaces.FlagString(flags)+" + exec hako init", func() error {
 		return withJoined(cr.spec.Linux.Namespaces, func() error {
-			p, err := forkExec(cmd)
+			p, err := forkExec(ic.cmd)
 			cr.proc = p
 			return err
 		})
@@ -163,77 +163,44 @@ func socketpair() (*os.File, *os.File, error) {
 	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-init"), nil
 }
 
-// command builds the exec.Cmd for init. Preserved fds come first (3..3+N-1,
-// where the caller had them), then hako's own, named by environment.
-//
-// With a user namespace to join it also returns the read end of the pipe
-// hako-init's nsenter reports init's pid on (nil otherwise).
-func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
-	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"hako", "init"}, Dir: cr.bundle}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	for i, f := range cr.o.Stdio {
-		if f != nil {
-			switch i {
-			case 0:
-				cmd.Stdin = f
-			case 1:
-				cmd.Stdout = f
-			case 2:
-				cmd.Stderr = f
-			}
-		}
+// command builds init's command (initCommand, shared with exec): which
+// files it gets, its clone flags and ID maps, and whether it runs a plan or
+// the Go init.
+func (cr *creation) command(sync *os.File) (*initCmd, error) {
+	f := initFiles{dir: cr.bundle, stdio: cr.o.Stdio, preserveFDs: cr.o.PreserveFDs, sync: sync, fifo: cr.fifo}
+	var err error
+	if f.console, err = cr.consoleSocket(); err != nil {
+		return nil, err
 	}
-	for i := 0; i < cr.o.PreserveFDs; i++ {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
+	if f.listener, err = dialListener(cr.spec); err != nil {
+		closeAll(f.console)
+		return nil, err
 	}
-	env := []string{}
-	add := func(name string, f *os.File) int {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-		env = append(env, name+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
-		return 2 + len(cmd.ExtraFiles)
-	}
-	syncFd := add(syncproto.EnvSync, sync)
-	cr.fifoFd, cr.consoleFd = -1, -1
-	if cr.fifo != nil {
-		cr.fifoFd = add(syncproto.EnvFifo, cr.fifo)
-	}
-	console, err := cr.consoleSocket()
-	if err != nil {
-		return nil, nil, err
-	}
-	if console != nil {
-		cr.consoleFd = add(syncproto.EnvConsole, console) // closed by spawn once init has it
-	}
-	listener, err := dialListener(cr.spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	if listener != nil {
-		add(syncproto.EnvSeccompListener, listener)
-	}
-	var report *os.File
 	if cr.joinsUserNS() {
-		pr, pw, err := rawfile.Pipe()
-		if err != nil {
-			return nil, nil, err
-		}
-		report = pr
-		cmd.ExtraFiles = append(cmd.ExtraFiles, pw) // closed with the others after start
-		env = append(env, cr.nsenterEnv(2+len(cmd.ExtraFiles))...)
+		f.nsenter = true
+		f.join, f.unshare = cr.nsenterNamespaces()
 	}
-	attr, err := cr.sysProcAttr()
-	if cr.waitMap {
-		env = append(env, syncproto.EnvWaitMap+"=1")
+	attr, waitMap, err := cr.sysProcAttr()
+	f.waitMap = waitMap
+	if err != nil {
+		closeAll(f.console, f.listener)
+		return nil, err
 	}
-	cmd.Env = env
-	cmd.SysProcAttr = attr
-	if err == nil && report == nil && !cr.waitMap {
-		err = cr.compilePlan(cmd, syncFd)
+	ic, err := initCommand(f)
+	if err != nil {
+		closeAll(f.console, f.listener)
+		return nil, err
+	}
+	ic.cmd.SysProcAttr, ic.waitMap = attr, waitMap
+	// The plan cannot yet run after hako-init's nsenter joined a user
+	// namespace, nor wait for newuidmap: those configs get the Go init.
+	if !f.nsenter && !waitMap {
+		err = cr.compilePlan(ic.fifoFd, ic.consoleFd, attr.UseCgroupFD)
 	}
 	if err == nil {
-		err = initProgram(cr.rt.Log, cmd, cr.plan != nil, report != nil)
+		err = ic.program(cr.rt.Log, cr.plan != nil)
 	}
-	return cmd, report, err
+	return ic, err
 }
 
 // compilePlan compiles init's work into a plan for the executor that runs
@@ -241,18 +208,18 @@ func (cr *creation) command(sync *os.File) (*exec.Cmd, *os.File, error) {
 // the plan can express this container; otherwise init is the Go init.
 // HAKO_INIT=go forces the Go init (`make e2e-goinit` runs the e2e suite
 // with it; nothing compares the two inits step by step).
-func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
+func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup bool) error {
 	if os.Getenv("HAKO_INIT") == "go" {
 		return nil
 	}
 	beforePlan := initplan.RlimitsBeforePlan(cr.spec.Process.Rlimits)
 	cfg := initplan.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace,
-		JoinByPid: cr.cg != nil && !cmd.SysProcAttr.UseCgroupFD,
+		JoinByPid: cr.cg != nil && !cloneIntoCgroup,
 		UserNS:    cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		JoinWhenPrimed: cr.cgAfterClone,
-		FifoFd:         cr.fifoFd, ConsoleFd: cr.consoleFd, RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(),
+		FifoFd:         fifoFd, ConsoleFd: consoleFd, RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(),
 		CgroupSources: cr.cgroupSources()}
 	pl, err := compile(cfg)
 	if initplan.IsUnsupported(err) {
@@ -266,7 +233,6 @@ func (cr *creation) compilePlan(cmd *exec.Cmd, syncFd int) error {
 		fmt.Fprintln(cr.rt.warnOut(), "hako: warning:", w)
 	}
 	cr.plan, cr.rlimitsBeforePlan = pl, beforePlan && len(cr.spec.Process.Rlimits) > 0
-	cmd.Env = []string{"_HAKO_PLAN=" + strconv.Itoa(syncFd)}
 	return nil
 }
 
@@ -339,20 +305,21 @@ func dialConsole(path string) (*os.File, error) {
 	return f, nil
 }
 
-func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
-	a := &syscall.SysProcAttr{Setsid: true}
+// sysProcAttr is how init is cloned: new namespaces, ID maps and its
+// cgroup; waitMap when newuidmap must write the maps after clone.
+func (cr *creation) sysProcAttr() (a *syscall.SysProcAttr, waitMap bool, err error) {
+	a = &syscall.SysProcAttr{Setsid: true}
 	if cr.joinsUserNS() {
 		// hako-init joins and unshares everything after exec; init
 		// joins its cgroup by pid (no CLONE_INTO_CGROUP).
-		return a, nil
+		return a, false, nil
 	}
 	a.Cloneflags = cloneFlags(cr.spec.Linux.Namespaces)
 	if a.Cloneflags&unix.CLONE_NEWUSER != 0 && cr.helperMaps() {
 		// newuidmap/newgidmap write the maps after clone; init waits for
 		// them, then re-executes itself to gain its capabilities (see
 		// syncproto.EnvWaitMap).
-		cr.waitMap = true
-		return a, cr.cgroupFD(a)
+		return a, true, cr.cgroupFD(a)
 	}
 	if a.Cloneflags&unix.CLONE_NEWUSER != 0 {
 		a.UidMappings = idMaps(cr.spec.Linux.UIDMappings)
@@ -365,7 +332,7 @@ func (cr *creation) sysProcAttr() (*syscall.SysProcAttr, error) {
 		// would drop every capability init needs (capabilities(7)).
 		a.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !a.GidMappingsEnableSetgroups}
 	}
-	return a, cr.cgroupFD(a)
+	return a, false, cr.cgroupFD(a)
 }
 
 // helperMaps reports whether the ID maps need newuidmap/newgidmap.
@@ -477,9 +444,10 @@ func (cr *creation) sendConfig() error {
 	return cr.sync.Send(syncproto.Msg{Type: syncproto.Config, Config: data})
 }
 
-func closeExtra(fs []*os.File) {
+// closeAll closes the files that are not nil.
+func closeAll(fs ...*os.File) {
 	for _, f := range fs {
-		if !kept(f) { // kept for the next spawn of this process
+		if f != nil {
 			f.Close()
 		}
 	}
