@@ -15,12 +15,17 @@
 // mask a file or a directory, check /dev/null is 1:3, open the pty and take
 // its peer with TIOCGPTPEER, look the program up in PATH).
 //
+// Compile is a pure function of a Config (the spec and what the runtime
+// decided) and a Host (the machine's facts a plan depends on, probed once
+// per container by ProbeHost): testdata/golden holds whole plans for
+// known configs and hosts, compared op by op in go test.
+//
 // Every operation names the trace step it belongs to; the executor speaks
 // internal/syncproto's JSON, so `--trace` shows init's steps as before and a
 // failure reaches the user as "mount proc on /proc: EPERM: ... : hint".
 //
-// What the plan does not express, Compile reports as *Unsupported and hako
-// runs the Go init instead (it is still built and tested: `make test` runs
+// What the plan does not express, Supported (and Compile) reports as
+// *Unsupported and hako runs the Go init instead (it is still built and tested: `make test` runs
 // the e2e suite a second time with HAKO_INIT=go): createContainer and
 // startContainer hooks, seccomp notify, no mount namespace, idmapped or
 // tmpcopyup mounts, sysfs in a user namespace without its own network
