@@ -240,10 +240,7 @@ func (e *execution) command(sync *os.File) (*initCmd, error) {
 		closeAll(f.console, f.listener)
 		return nil, err
 	}
-	// The plan does not send a seccomp listener yet: with one, the Go init.
-	if f.listener == nil {
-		err = e.compilePlan(ic.consoleFd)
-	}
+	err = e.compilePlan(ic.consoleFd)
 	if err == nil {
 		err = ic.program(e.c.rt.Log, e.plan != nil)
 	}
@@ -253,7 +250,7 @@ func (e *execution) command(sync *os.File) (*initCmd, error) {
 // compilePlan compiles the process set-up for the plan executor; specs it
 // cannot express keep the Go init.
 func (e *execution) compilePlan(consoleFd int) error {
-	if os.Getenv("HAKO_INIT") == "go" {
+	if goInitForced() {
 		return nil
 	}
 	spec := *e.c.State.Spec

@@ -192,11 +192,7 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 		return nil, err
 	}
 	ic.cmd.SysProcAttr, ic.waitMap = attr, waitMap
-	// The plan cannot yet run after hako-init's nsenter joined a user
-	// namespace, nor wait for newuidmap: those configs get the Go init.
-	if !f.nsenter && !waitMap {
-		err = cr.compilePlan(ic.fifoFd, ic.consoleFd, attr.UseCgroupFD)
-	}
+	err = cr.compilePlan(ic.fifoFd, ic.consoleFd, attr.UseCgroupFD, f.nsenter, waitMap)
 	if err == nil {
 		err = ic.program(cr.rt.Log, cr.plan != nil)
 	}
@@ -208,8 +204,8 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 // the plan can express this container; otherwise init is the Go init.
 // HAKO_INIT=go forces the Go init (`make e2e-goinit` runs the e2e suite
 // with it; nothing compares the two inits step by step).
-func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup bool) error {
-	if os.Getenv("HAKO_INIT") == "go" {
+func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup, joinsUserNS, waitMap bool) error {
+	if goInitForced() {
 		return nil
 	}
 	beforePlan := initplan.RlimitsBeforePlan(cr.spec.Process.Rlimits)
@@ -220,7 +216,7 @@ func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup bool) err
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		JoinWhenPrimed: cr.cgAfterClone,
 		FifoFd:         fifoFd, ConsoleFd: consoleFd, RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(),
-		CgroupSources: cr.cgroupSources()}
+		CgroupSources: cr.cgroupSources(), JoinsUserNS: joinsUserNS, WaitMap: waitMap}
 	pl, err := compile(cfg)
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())
@@ -235,6 +231,10 @@ func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup bool) err
 	cr.plan, cr.rlimitsBeforePlan = pl, beforePlan && len(cr.spec.Process.Rlimits) > 0
 	return nil
 }
+
+// goInitForced: HAKO_INIT=go runs the Go init for every config (`make
+// e2e-goinit`). Otherwise initplan.Supported alone decides.
+func goInitForced() bool { return os.Getenv("HAKO_INIT") == "go" }
 
 // compile compiles c for this host, probing the host only for a config the
 // plan can express.

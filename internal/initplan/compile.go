@@ -57,6 +57,11 @@ type Config struct {
 	// RlimitsBeforePlan: the parent applies process.rlimits before sending the
 	// plan (see RlimitsBeforePlan), so init need not stop for them.
 	RlimitsBeforePlan bool
+	// JoinsUserNS: hako-init's nsenter joins a user namespace given by
+	// path before init runs; WaitMap: newuidmap writes the ID maps after
+	// clone. Neither is expressed by a plan yet (Supported).
+	JoinsUserNS bool
+	WaitMap     bool
 }
 
 // RlimitsBeforePlan reports whether the parent may apply rlimits to init right
@@ -209,6 +214,12 @@ func Compile(c Config, h Host) (*Plan, error) {
 // (Compile checks it too; a caller asks first to spare the host probe).
 func Supported(c Config) error {
 	s := c.Spec
+	switch {
+	case c.JoinsUserNS:
+		return &Unsupported{"a user namespace joined by path"}
+	case c.WaitMap:
+		return &Unsupported{"ID maps written by newuidmap"}
+	}
 	for _, k := range []string{"createContainer", "startContainer"} {
 		if len(hooks.Of(s, k)) > 0 {
 			return &Unsupported{k + " hooks (run inside the container by init)"}
