@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -83,8 +84,9 @@ func Main(args []string) int {
 		return 0
 	case errors.As(err, &ex):
 		return int(ex)
-	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "hk: %v\nSee 'hk --help'.\n", ue.err)
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command "):
+		// cobra's own usage errors (an unknown verb) are plain errors.
+		fmt.Fprintf(os.Stderr, "hk: %v\nSee 'hk --help'.\n", err)
 		return 2
 	default:
 		fmt.Fprintln(os.Stderr, "hk:", err)
