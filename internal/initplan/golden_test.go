@@ -59,6 +59,79 @@ var goldenCases = []goldenCase{
 		}},
 }
 
+// The hard cases: what the Go init does today and the plan must learn
+// before it can go (docs/design.md, "What is still written twice"). Their
+// golden files hold the Unsupported reason until the plan expresses them;
+// then the plan itself.
+func init() {
+	hook := []specs.Hook{{Path: "/usr/bin/hook", Args: []string{"hook", "arg"}, Timeout: ptrInt(5)}}
+	dropNS := func(s *specs.Spec, t specs.LinuxNamespaceType) {
+		var keep []specs.LinuxNamespace
+		for _, ns := range s.Linux.Namespaces {
+			if ns.Type != t {
+				keep = append(keep, ns)
+			}
+		}
+		s.Linux.Namespaces = keep
+	}
+	withSpec := func(edit func(*specs.Spec)) func() *specs.Spec {
+		return func() *specs.Spec {
+			s := spec.Default()
+			s.Process.Terminal = false
+			edit(s)
+			return s
+		}
+	}
+	goldenCases = append(goldenCases,
+		goldenCase{name: "hard-createContainer-hook", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) { s.Hooks = &specs.Hooks{CreateContainer: hook, StartContainer: hook} })},
+		goldenCase{name: "hard-createRuntime-hook", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) { s.Hooks = &specs.Hooks{CreateRuntime: hook} })},
+		goldenCase{name: "hard-seccomp-notify", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) {
+				s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
+					Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdirat"}, Action: specs.ActNotify}}}
+			})},
+		goldenCase{name: "hard-idmap-mount", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv/data", Options: []string{"rbind", "idmap"},
+					UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}},
+					GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}})
+			})},
+		goldenCase{name: "hard-tmpcopyup", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
+			})},
+		goldenCase{name: "hard-sysfs-userns-no-netns", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) {
+				dropNS(s, specs.NetworkNamespace)
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+				s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+				s.Linux.GIDMappings = s.Linux.UIDMappings
+			})},
+		// Without a cgroup namespace the plan binds the container's own
+		// cgroup in each hierarchy; without one it knows, the Go init.
+		goldenCase{name: "hard-cgroup-no-cgroupns", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) { dropNS(s, specs.CgroupNamespace) })},
+		goldenCase{name: "hard-cgroup-no-cgroupns-no-cgroup", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) { dropNS(s, specs.CgroupNamespace) }),
+			edit: func(c *Config) { c.CgroupSources = nil }},
+		goldenCase{name: "hard-userns-by-path", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/4242/ns/user"})
+			}),
+			edit: func(c *Config) { c.JoinsUserNS = true }},
+		goldenCase{name: "hard-newuidmap", host: "v1-hybrid", spec: rootlessSpec,
+			edit: func(c *Config) {
+				c.UserNS, c.NetNS, c.Rootless, c.JoinByPid, c.JoinWhenPrimed, c.WaitMap = true, false, true, false, false, true
+			}},
+		goldenCase{name: "hard-no-mountns", host: "v1-hybrid",
+			spec: withSpec(func(s *specs.Spec) { dropNS(s, specs.MountNamespace) })},
+	)
+}
+
+func ptrInt(v int) *int { return &v }
+
 func rootlessSpec() *specs.Spec {
 	s := spec.Default()
 	spec.ToRootless(s, 1000, 1000)
