@@ -28,8 +28,8 @@ type initFiles struct {
 	nsenter bool
 	join    map[string]string
 	unshare uintptr
-	// waitMap: the ID maps are written by newuidmap after clone; the Go
-	// init waits for them (syncproto.EnvWaitMap).
+	// waitMap: the ID maps are written by newuidmap after clone; init
+	// waits for them (syncproto.EnvWaitMap).
 	waitMap bool
 }
 
@@ -44,7 +44,7 @@ type initCmd struct {
 	// goEnv names the fds for the Go init; nsEnv asks hako-init to join.
 	goEnv, nsEnv []string
 	// waitMap: the process waits for newuidmap's maps (create writes
-	// them once it is started).
+	// them once it is started), plan executor or Go init alike.
 	waitMap bool
 	// own are hako's copies of files only the process needs: closed once
 	// it is started (or when starting is given up).
@@ -100,6 +100,7 @@ func initCommand(f initFiles) (*initCmd, error) {
 		c.nsEnv = nsenter.EnvUnshare(f.join, f.unshare, 2+len(cmd.ExtraFiles))
 	}
 	if f.waitMap {
+		c.waitMap = true
 		c.goEnv = append(c.goEnv, syncproto.EnvWaitMap+"=1")
 	}
 	return c, nil
@@ -111,6 +112,9 @@ func initCommand(f initFiles) (*initCmd, error) {
 func (c *initCmd) program(log *trace.Log, plan bool) error {
 	if plan {
 		c.cmd.Env = append([]string{"_HAKO_PLAN=" + strconv.Itoa(c.syncFd)}, c.nsEnv...)
+		if c.waitMap {
+			c.cmd.Env = append(c.cmd.Env, syncproto.EnvWaitMap+"=1")
+		}
 	} else {
 		c.cmd.Env = append(append([]string{}, c.goEnv...), c.nsEnv...)
 	}

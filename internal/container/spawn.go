@@ -191,8 +191,8 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 		closeAll(f.console, f.listener)
 		return nil, err
 	}
-	ic.cmd.SysProcAttr, ic.waitMap = attr, waitMap
-	err = cr.compilePlan(ic.fifoFd, ic.consoleFd, attr.UseCgroupFD, f.nsenter, waitMap)
+	ic.cmd.SysProcAttr = attr
+	err = cr.compilePlan(ic.fifoFd, ic.consoleFd, attr.UseCgroupFD, f.nsenter)
 	if err == nil {
 		err = ic.program(cr.rt.Log, cr.plan != nil)
 	}
@@ -204,7 +204,7 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 // the plan can express this container; otherwise init is the Go init.
 // HAKO_INIT=go forces the Go init (`make e2e-goinit` runs the e2e suite
 // with it; nothing compares the two inits step by step).
-func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup, joinsUserNS, waitMap bool) error {
+func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup, joinsUserNS bool) error {
 	if goInitForced() {
 		return nil
 	}
@@ -216,7 +216,7 @@ func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup, joinsUse
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		JoinWhenPrimed: cr.cgAfterClone,
 		FifoFd:         fifoFd, ConsoleFd: consoleFd, RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(),
-		CgroupSources: cr.cgroupSources(), JoinsUserNS: joinsUserNS, WaitMap: waitMap}
+		CgroupSources: cr.cgroupSources(), JoinsUserNS: joinsUserNS}
 	pl, err := compile(cfg)
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())

@@ -58,10 +58,9 @@ type Config struct {
 	// plan (see RlimitsBeforePlan), so init need not stop for them.
 	RlimitsBeforePlan bool
 	// JoinsUserNS: hako-init's nsenter joins a user namespace given by
-	// path before init runs; WaitMap: newuidmap writes the ID maps after
-	// clone. Neither is expressed by a plan yet (Supported).
+	// path before init runs, which a plan does not express yet
+	// (Supported).
 	JoinsUserNS bool
-	WaitMap     bool
 }
 
 // RlimitsBeforePlan reports whether the parent may apply rlimits to init right
@@ -214,11 +213,8 @@ func Compile(c Config, h Host) (*Plan, error) {
 // (Compile checks it too; a caller asks first to spare the host probe).
 func Supported(c Config) error {
 	s := c.Spec
-	switch {
-	case c.JoinsUserNS:
+	if c.JoinsUserNS {
 		return &Unsupported{"a user namespace joined by path"}
-	case c.WaitMap:
-		return &Unsupported{"ID maps written by newuidmap"}
 	}
 	for _, k := range []string{"createContainer", "startContainer"} {
 		if len(hooks.Of(s, k)) > 0 {
@@ -613,7 +609,7 @@ func (p *Plan) bindMount(c Config, m *specs.Mount, desc string) error {
 		fi.Err = errors.New("not probed (initplan.ProbeHost)")
 	}
 	if fi.Err != nil {
-		return &trace.StepError{Step: "mount", Operands: desc, Err: fmt.Errorf("bind source: %w", fi.Err)}
+		return trace.Failed("mount", desc, fmt.Errorf("bind source: %w", fi.Err))
 	}
 	st := p.traced("mount", desc)
 	p.target(c, m, fi.Dir, st, rT1)

@@ -125,7 +125,6 @@ func TestUnsupported(t *testing.T) {
 		"sysfs in a user namespace without a network namespace": func(c *Config) { c.UserNS, c.NetNS = true, false },
 		"cgroup mount, no cgroup namespace, no cgroup":          func(c *Config) { c.CgroupNS = false },
 		"user namespace joined by path":                         func(c *Config) { c.JoinsUserNS = true },
-		"ID maps by newuidmap":                                  func(c *Config) { c.WaitMap = true },
 	} {
 		c := defaultConfig(t)
 		edit(&c)

@@ -25,11 +25,13 @@
 // failure reaches the user as "mount proc on /proc: EPERM: ... : hint".
 //
 // What the plan does not express, Supported (and Compile) reports as
-// *Unsupported and hako runs the Go init instead (it is still built and tested: `make test` runs
-// the e2e suite a second time with HAKO_INIT=go): createContainer and
-// startContainer hooks, seccomp notify, no mount namespace, idmapped or
-// tmpcopyup mounts, sysfs in a user namespace without its own network
-// namespace (the Go init falls back to a bind), a cgroup mount without a
-// cgroup namespace, joining a user namespace by path, and ID maps written by
-// newuidmap.
+// *Unsupported and hako runs the Go init instead (it is still built and
+// tested: `make test` runs the e2e suite a second time with HAKO_INIT=go):
+// createContainer and startContainer hooks, seccomp notify, no mount
+// namespace, idmapped or tmpcopyup mounts, sysfs in a user namespace
+// without its own network namespace (the Go init falls back to a bind), a
+// cgroup mount without a cgroup namespace nor a known cgroup of the
+// container's, and joining a user namespace by path. ID maps written by
+// newuidmap are the executor's too: hako-init waits for them and
+// re-executes itself (internal/nsenter/c/main.c).
 package initplan

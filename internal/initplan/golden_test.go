@@ -121,10 +121,6 @@ func init() {
 				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/4242/ns/user"})
 			}),
 			edit: func(c *Config) { c.JoinsUserNS = true }},
-		goldenCase{name: "hard-newuidmap", host: "v1-hybrid", spec: rootlessSpec,
-			edit: func(c *Config) {
-				c.UserNS, c.NetNS, c.Rootless, c.JoinByPid, c.JoinWhenPrimed, c.WaitMap = true, false, true, false, false, true
-			}},
 		goldenCase{name: "hard-no-mountns", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) { dropNS(s, specs.MountNamespace) })},
 	)

@@ -139,6 +139,13 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// Failed is the StepError Step makes when a step fails, for a failure
+// found without running the step through Step (the plan compiler's look at
+// a bind mount's source, before init ever mounts it): same text, same hint.
+func Failed(step, operands string, err error) *StepError {
+	return &StepError{Step: step, Operands: operands, Err: err, Hint: hintFor(step, operands, err)}
+}
+
 // Remote rebuilds a StepError that crossed the sync socket from init.
 //
 // The plan executor (C, see internal/initplan) sends only the errno for

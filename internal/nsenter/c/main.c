@@ -82,12 +82,36 @@ static void become_root(int pipe) {
 		fail(pipe, "error nsenter: setresuid 0 in the joined user namespace: %s%s\n", "", errno);
 }
 
+// wait_map: with _HAKO_WAIT_MAP, newuidmap writes this process's ID maps
+// after clone. It started as an unmapped uid, which execve stripped of
+// capabilities; once the parent's byte on the sync socket says the maps
+// exist it is uid 0 of the namespace, and executing itself again (the
+// sealed memfd, through /proc/self/exe) gives it the namespace's full
+// capability set. The Go init does the same (initproc's reexecAfterMap).
+static void wait_map(int sync) {
+	char b;
+	ssize_t r;
+	do
+		r = read(sync, &b, 1);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		fail(2, "hako-init: waiting for ID maps: %s%s\n", "", errno);
+	if (r == 0)
+		fail(2, "hako-init: waiting for ID maps: %s%s\n", "the runtime closed the sync socket", 0);
+	unsetenv("_HAKO_WAIT_MAP");
+	char *argv[] = {"hako-init", NULL};
+	execve("/proc/self/exe", argv, environ);
+	fail(2, "hako-init: execute itself once the ID maps exist: %s%s\n", "", errno);
+}
+
 // handover ends this program's part: with _HAKO_PLAN it carries out the
 // plan read from the sync socket (plan.c) and never returns; with
 // _HAKO_GOINIT it executes hako itself (the fd of its sealed view), whose Go
 // init does what a plan cannot express, in the namespaces joined here.
 static void handover(void) {
 	const char *p = getenv("_HAKO_PLAN");
+	if (p && getenv("_HAKO_WAIT_MAP"))
+		wait_map(atoi(p));
 	if (p)
 		hako_plan_main(atoi(p));
 	const char *g = getenv("_HAKO_GOINIT");
