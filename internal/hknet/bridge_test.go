@@ -42,7 +42,7 @@ func TestBridge(t *testing.T) {
 		for _, l := range mustLeases(t, s, n) {
 			s.Detach(nil, n, l.Container)
 		}
-		if err := s.Remove(n); err != nil {
+		if err := s.Remove(nil, n); err != nil {
 			t.Errorf("remove network: %v", err)
 		}
 		if _, err := netlink.LinkByName(n.Bridge); err == nil {
@@ -160,7 +160,7 @@ func TestAttachConcurrent(t *testing.T) {
 		for _, l := range mustLeases(t, s, n) {
 			s.Detach(nil, n, l.Container)
 		}
-		s.Remove(n)
+		s.Remove(nil, n)
 	})
 	const N = 8
 	errs := make(chan error, N)
@@ -364,7 +364,7 @@ func outside(t *testing.T) (ns, hostIP, outIP string) {
 		c := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 250, byte(i), 0}), 30)
 		free := true
 		for _, tp := range taken {
-			free = free && !tp.Overlaps(c)
+			free = free && !tp.Prefix.Overlaps(c)
 		}
 		if free {
 			p = c

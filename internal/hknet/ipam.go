@@ -19,9 +19,16 @@ import (
 // network of this root.
 var pool = netip.MustParsePrefix("10.89.0.0/16")
 
+// inUse is a prefix something holds, and what: "network NAME", "a route
+// of the host (dev eth0)".
+type inUse struct {
+	netip.Prefix
+	by string
+}
+
 // pickSubnet returns want when it overlaps nothing taken, else the first
 // free /24 of the pool.
-func pickSubnet(want netip.Prefix, taken []netip.Prefix) (netip.Prefix, error) {
+func pickSubnet(want netip.Prefix, taken []inUse) (netip.Prefix, error) {
 	if want.IsValid() {
 		want = want.Masked()
 		if !want.Addr().Is4() || want.Bits() > 30 {
@@ -29,7 +36,7 @@ func pickSubnet(want netip.Prefix, taken []netip.Prefix) (netip.Prefix, error) {
 		}
 		for _, t := range taken {
 			if t.Overlaps(want) {
-				return netip.Prefix{}, fmt.Errorf("subnet %s overlaps %s, already in use on this host", want, t)
+				return netip.Prefix{}, fmt.Errorf("subnet %s overlaps %s, in use by %s", want, t.Prefix, t.by)
 			}
 		}
 		return want, nil
@@ -53,18 +60,22 @@ func pickSubnet(want netip.Prefix, taken []netip.Prefix) (netip.Prefix, error) {
 }
 
 // takenPrefixes: the host's IPv4 routes and every network of this root.
-func (s *Store) takenPrefixes() ([]netip.Prefix, error) {
+func (s *Store) takenPrefixes() ([]inUse, error) {
 	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return nil, fmt.Errorf("list the host's routes: %w", err)
 	}
-	var out []netip.Prefix
+	var out []inUse
 	for _, r := range routes {
 		if r.Dst == nil {
 			continue // the default route overlaps everything by design
 		}
 		if p, ok := prefixOf(r.Dst); ok && p.Bits() > 0 {
-			out = append(out, p)
+			by := "a route of the host"
+			if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
+				by += " (dev " + l.Attrs().Name + ")"
+			}
+			out = append(out, inUse{p, by})
 		}
 	}
 	all, err := s.List()
@@ -72,7 +83,7 @@ func (s *Store) takenPrefixes() ([]netip.Prefix, error) {
 		return nil, err
 	}
 	for _, n := range all {
-		out = append(out, n.Subnet)
+		out = append(out, inUse{n.Subnet, "network " + n.Name})
 	}
 	return out, nil
 }

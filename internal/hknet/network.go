@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"hako/internal/trace"
 )
 
 // DefaultName is the network `hk run` joins unless told otherwise, as
@@ -189,7 +191,7 @@ var ErrInUse = errors.New("network has active endpoints")
 
 // Remove deletes a network with no container on it, and its bridge and
 // NAT rule if they exist.
-func (s *Store) Remove(n *Network) error {
+func (s *Store) Remove(log *trace.Log, n *Network) error {
 	leases, err := s.Leases(n)
 	if err != nil {
 		return err
@@ -197,13 +199,13 @@ func (s *Store) Remove(n *Network) error {
 	if len(leases) > 0 {
 		return fmt.Errorf("network %s: %w (%d: %s ...)", n.Name, ErrInUse, len(leases), leases[0].Name)
 	}
-	if err := removeBridge(nil, n); err != nil {
+	if err := removeBridge(log, n); err != nil {
 		return err
 	}
-	if err := delNetworkRules(nil, n); err != nil {
+	if err := delNetworkRules(log, n); err != nil {
 		return err
 	}
-	if err := dropTableIfEmpty(nil); err != nil {
+	if err := dropTableIfEmpty(log); err != nil {
 		return err
 	}
 	return os.RemoveAll(filepath.Join(s.dir, n.Name))

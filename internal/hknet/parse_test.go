@@ -40,17 +40,17 @@ func TestParsePort(t *testing.T) {
 }
 
 func TestPickSubnet(t *testing.T) {
-	taken := []netip.Prefix{netip.MustParsePrefix("10.89.0.0/24"), netip.MustParsePrefix("10.89.1.128/25")}
+	taken := []inUse{{netip.MustParsePrefix("10.89.0.0/24"), "network a"}, {netip.MustParsePrefix("10.89.1.128/25"), "network b"}}
 	if p, err := pickSubnet(netip.Prefix{}, taken); err != nil || p.String() != "10.89.2.0/24" {
 		t.Errorf("pickSubnet = %v, %v; want 10.89.2.0/24", p, err)
 	}
-	if _, err := pickSubnet(netip.MustParsePrefix("10.89.1.0/24"), taken); err == nil || !strings.Contains(err.Error(), "overlaps 10.89.1.128/25") {
+	if _, err := pickSubnet(netip.MustParsePrefix("10.89.1.0/24"), taken); err == nil || !strings.Contains(err.Error(), "overlaps 10.89.1.128/25, in use by network b") {
 		t.Errorf("an overlapping --subnet: %v", err)
 	}
 	if p, err := pickSubnet(netip.MustParsePrefix("192.168.77.9/24"), taken); err != nil || p.String() != "192.168.77.0/24" {
 		t.Errorf("a free --subnet: %v, %v", p, err)
 	}
-	full := []netip.Prefix{netip.MustParsePrefix("10.89.0.0/16")}
+	full := []inUse{{netip.MustParsePrefix("10.89.0.0/16"), "a route of the host"}}
 	if _, err := pickSubnet(netip.Prefix{}, full); err == nil || !strings.Contains(err.Error(), "no free /24") {
 		t.Errorf("a full pool: %v", err)
 	}
