@@ -101,7 +101,7 @@ func Build(c *Container, rootfs, dir string, opts ...SpecOpt) (*specs.Spec, erro
 	s.Process.Args = c.Args
 	s.Process.NoNewPrivileges = false
 	s.Process.Env = Env(c.Config, c.Opts, s.Hostname, os.LookupEnv)
-	s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1048576, Soft: 1048576}}
+	s.Process.Rlimits = []specs.POSIXRlimit{nofile()}
 	s.Annotations = map[string]string{"org.hako.hk.name": c.Name, "org.hako.hk.image": c.Image}
 	s.Linux.Resources = &specs.LinuxResources{Devices: s.Linux.Resources.Devices}
 	all := []SpecOpt{withUser(c, rootfs), withCwd(c, rootfs), withCaps(c), withSecurityOpts(c),
@@ -517,4 +517,14 @@ func numCPU() int {
 		return set.Count()
 	}
 	return 1
+}
+
+// nofile is RLIMIT_NOFILE as Docker's containers get it from the daemon:
+// soft and hard at the daemon's hard limit (hk's own, here).
+func nofile() specs.POSIXRlimit {
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) != nil {
+		rl.Max = 1024
+	}
+	return specs.POSIXRlimit{Type: "RLIMIT_NOFILE", Soft: rl.Max, Hard: rl.Max}
 }

@@ -23,8 +23,8 @@ var image []byte
 type Opts struct {
 	ExitFile, LogFile, PidFile string
 	Stdin                      bool     // hold the container's stdin open (-i)
-	Create                     []string // argv: makes and starts the container, reports on fd 3
-	OnExit                     []string // argv: run when init has exited
+	Create                     []string // path, argv0, args: makes and starts the container, reports on fd 3
+	OnExit                     []string // path, argv0, args: run when init has exited
 	Stderr                     *os.File // the monitor's own errors (nil: none)
 }
 

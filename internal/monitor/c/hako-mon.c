@@ -2,7 +2,8 @@
  * hako-mon: the monitor of one detached hk container (podman's conmon, in
  * ~250 lines and ~100 KB of memory).
  *
- *   hako-mon EXITFILE LOGFILE PIDFILE STDIN -- CREATE... -- ONEXIT...
+ *   hako-mon EXITFILE LOGFILE PIDFILE STDIN -- PATH ARGV0 ARGS... -- PATH ARGV0 ARGS...
+ *                                              (CREATE)                (ONEXIT)
  *
  * It becomes a child subreaper, runs CREATE (hk's hidden `_create`: the
  * runtime, in-process, makes and starts the container and writes init's
@@ -135,7 +136,7 @@ static pid_t read_pid(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 8 || strcmp(argv[5], "--"))
-		return dprintf(2, "usage: hako-mon EXITFILE LOGFILE PIDFILE STDIN -- CREATE... -- ONEXIT...\n"), 2;
+		return dprintf(2, "usage: hako-mon EXITFILE LOGFILE PIDFILE STDIN -- PATH ARGV0 ARGS... -- PATH ARGV0 ARGS...\n"), 2;
 	const char *exitfile = argv[1], *logfile = argv[2], *pidfile = argv[3];
 	int keep_stdin = !strcmp(argv[4], "1");
 	char **create = argv + 6, **onexit = NULL;
@@ -145,8 +146,8 @@ int main(int argc, char **argv)
 			onexit = a + 1;
 			break;
 		}
-	if (!onexit || !*onexit || !*create)
-		return dprintf(2, "hako-mon: CREATE and ONEXIT commands are both needed\n"), 2;
+	if (!onexit || !onexit[0] || !onexit[1] || !create[0] || !create[1])
+		return dprintf(2, "hako-mon: CREATE and ONEXIT commands are both needed, each PATH ARGV0 [ARGS]\n"), 2;
 
 	prctl(PR_SET_NAME, "hako-mon");
 	/* hk passed its program here as fd 4: no child needs it. */
@@ -177,7 +178,7 @@ int main(int argc, char **argv)
 		int null = open("/dev/null", O_RDWR);
 		if (dup2(keep_stdin ? in[0] : null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
 			_exit(127);
-		execv(create[0], create);
+		execv(create[0], create + 1);
 		dprintf(3, "hako-mon: exec %s: %s\n", create[0], strerror(errno));
 		_exit(127);
 	}
@@ -243,7 +244,7 @@ int main(int argc, char **argv)
 	close(logfd);
 	write_exit(exitfile, ctr_status);
 	sigprocmask(SIG_UNBLOCK, &chld, NULL);
-	execv(onexit[0], onexit);
+	execv(onexit[0], onexit + 1);
 	die("exec on-exit command");
 	return 1;
 }
