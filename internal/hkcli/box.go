@@ -264,12 +264,14 @@ func exitCodeOf(err error) int {
 		return re.Code
 	}
 	s := err.Error()
+	// The runtime looks the program up in the container's root before
+	// it execs ("lookup PROG: ..."), so its errors say which case it is.
+	lookup := strings.Contains(s, "lookup ") || strings.Contains(s, "exec")
 	switch {
-	case strings.Contains(s, "no such file or directory") && strings.Contains(s, "exec"),
-		strings.Contains(s, "executable file not found"), strings.Contains(s, "not found in $PATH"):
+	case lookup && (strings.Contains(s, "ENOENT") || strings.Contains(s, "not found") || strings.Contains(s, "no such file")):
 		return 127
-	case strings.Contains(s, "permission denied") && strings.Contains(s, "exec"),
-		strings.Contains(s, "exec format error"), strings.Contains(s, "is a directory"):
+	case lookup && (strings.Contains(s, "EACCES") || strings.Contains(s, "permission denied") ||
+		strings.Contains(s, "exec format error") || strings.Contains(s, "is a directory")):
 		return 126
 	}
 	return 125

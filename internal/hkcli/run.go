@@ -1,6 +1,7 @@
 package hkcli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,13 @@ host.`,
 					return err
 				}
 				if !detach {
-					return b.startForeground(c)
+					err := b.startForeground(c)
+					var ce codedError
+					if errors.As(err, &ce) {
+						// It never ran: a failed run leaves nothing.
+						b.remove(c)
+					}
+					return err
 				}
 				if err := b.startDetached(c); err != nil {
 					b.remove(c)

@@ -106,7 +106,7 @@ func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, relay *cons
 // passed on, and the container's exit status is returned (ExitError).
 func (b *boxes) startForeground(c *box.Container) error {
 	if err := b.readyToStart(c); err != nil {
-		return err
+		return codedError{err, 125}
 	}
 	logf, err := os.OpenFile(b.logFile(c), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
