@@ -84,10 +84,12 @@ fuzz-long:
 	$(MAKE) fuzz FUZZTIME=2m
 
 # hako against runc, crun and a C floor (docs/benchmarks.md; ~4 min,
-# BENCH_N=20 for a quick look).
+# BENCH_N=20 for a quick look); then hk against podman and Docker
+# (run --rm, the monitor's memory against conmon; docs/frontend.md).
 .PHONY: bench
 bench: build
 	scripts/bench/run.sh
+	scripts/bench/hk.sh
 
 # A pure cgroup v2 kernel in a small VM (qemu, software emulation; ~30 s):
 # hako's cgroup tests and limited containers where v1 can't be used at all.

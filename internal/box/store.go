@@ -48,16 +48,7 @@ func (s *Store) open(readOnly bool) (*bolt.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open container database %s: %w", s.Dir, err)
 	}
-	if db.IsReadOnly() {
-		return db, nil
-	}
-	return db, db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketCtrs); err != nil {
-			return err
-		}
-		_, err := tx.CreateBucketIfNotExists(bucketName)
-		return err
-	})
+	return db, nil
 }
 
 func (s *Store) exists() bool {
@@ -71,7 +62,16 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		return err
 	}
 	defer db.Close()
-	return db.Update(fn)
+	// Every commit costs two fdatasyncs: the buckets are made in the
+	// same transaction as the first write, not in one of their own.
+	return db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketCtrs, bucketName} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
 }
 
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
@@ -83,7 +83,12 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 		return err
 	}
 	defer db.Close()
-	return db.View(fn)
+	return db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCtrs) == nil {
+			return fn(nil) // made, never written
+		}
+		return fn(tx)
+	})
 }
 
 // NewID is a Docker-style container ID: 64 hex digits of randomness.

@@ -222,8 +222,7 @@ func (b *boxes) prepare(c *box.Container, driver string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	overlay, err := box.MountRootfs(b.log, dir, c.Layers, driver, b.priv.InUserNS)
-	if err != nil {
+	if _, err := box.MountRootfs(b.log, dir, c.Layers, driver, b.priv.InUserNS, c.Opts.Rm); err != nil {
 		return err
 	}
 	s, err := box.Build(c, box.RootfsDir(dir), dir)
@@ -234,11 +233,7 @@ func (b *boxes) prepare(c *box.Container, driver string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(dir+"/config.json", data, 0o600); err != nil {
-		return err
-	}
-	_, err = b.store.Update(c.ID, func(r *box.Container) error { r.Overlay = overlay; return nil })
-	return err
+	return os.WriteFile(dir+"/config.json", data, 0o600)
 }
 
 func init() {

@@ -67,9 +67,9 @@ func statusText(c *box.Container, st Status) string {
 	case "created":
 		return "Created"
 	case "running":
-		return "Up " + human(time.Since(c.StartedAt))
+		return "Up " + human(time.Since(st.Started))
 	case "paused":
-		return "Up " + human(time.Since(c.StartedAt)) + " (Paused)"
+		return "Up " + human(time.Since(st.Started)) + " (Paused)"
 	}
 	if st.Finished.IsZero() {
 		return fmt.Sprintf("Exited (%d)", st.ExitCode)

@@ -33,11 +33,7 @@ func (b *boxes) readyToStart(c *box.Container) error {
 			return err
 		}
 	}
-	driver := "overlay"
-	if !c.Overlay {
-		driver = "vfs"
-	}
-	_, err := box.MountRootfs(b.log, b.dir(c), c.Layers, driver, b.priv.InUserNS)
+	_, err := box.MountRootfs(b.log, b.dir(c), c.Layers, box.Driver(b.dir(c)), b.priv.InUserNS, c.Opts.Rm)
 	return err
 }
 
@@ -65,15 +61,6 @@ func (b *boxes) startDetached(c *box.Container) error {
 	return nil
 }
 
-// markStarted records that init runs, with its pid.
-func (b *boxes) markStarted(id string, pid int) error {
-	_, err := b.store.Update(id, func(r *box.Container) error {
-		r.State, r.StartedAt, r.Pid, r.FinishedAt, r.ExitCode = box.Started, time.Now().UTC(), pid, time.Time{}, 0
-		return nil
-	})
-	return err
-}
-
 // createInRuntime is the runtime's create and start of the container, in
 // this process, with stdio (nil: this process's own) or a console.
 func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, relay *console.Relay) (*container.Container, error) {
@@ -98,7 +85,7 @@ func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, relay *cons
 		return nil, err
 	}
 	rc.Close()
-	return rc, b.markStarted(c.ID, rc.State.Pid)
+	return rc, nil
 }
 
 // startForeground runs the container as this command's child: its output
