@@ -42,9 +42,15 @@ $(MON_BIN): $(MON_DIR)/hako-mon.c $(INIT_BIN)
 deps:
 	scripts/deps.sh
 
-# The first command of the README: a shell command in an isolated busybox
-# container, with every step traced.
+# The first command of the README: the front end, hk, on an image made
+# here from Debian's busybox-static (no network), run with a hostname and
+# limits, every step traced.
 demo: deps build
+	scripts/hk-demo.sh
+
+# The runtime alone: a shell command in an isolated busybox bundle, traced.
+.PHONY: demo-runtime
+demo-runtime: deps build
 	HAKO=bin/hako scripts/mkbundle.sh $(BUNDLE)
 	scripts/demo.sh $(BUNDLE)
 

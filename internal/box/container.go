@@ -13,15 +13,15 @@ const (
 
 // Container is one container's record.
 type Container struct {
-	ID       string
-	Name     string
-	Image    string // as the user named it
-	ImageID  string
-	Config   ImageConfig // the image's config, as create saw it
-	Opts     Options
-	Args     []string // the process's argv, resolved (Entrypoint + Cmd)
-	Created  time.Time
-	Rootless bool
+	ID         string
+	Name       string
+	Image      string // as the user named it
+	ImageID    string
+	Config     ImageConfig // the image's config, as create saw it
+	Opts       Options
+	Args       []string // the process's argv, resolved (Entrypoint + Cmd)
+	Created    time.Time
+	Rootless   bool
 	Layers     []string // the image's layer dirs, bottom first
 	State      string
 	StartedAt  time.Time `json:",omitzero"`

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"hako/internal/trace"
 )
 
 // ErrNotFound: no container has that name or ID (prefix).
@@ -28,7 +30,8 @@ var (
 
 // Store is the container database under root/containers.
 type Store struct {
-	Dir string // root/containers
+	Dir string     // root/containers
+	Log *trace.Log // each commit is a step (nil: untraced)
 }
 
 // NewStore returns the store under hk's root, creating its directory.
@@ -56,7 +59,11 @@ func (s *Store) exists() bool {
 	return err == nil
 }
 
-func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+func (s *Store) update(what string, fn func(tx *bolt.Tx) error) error {
+	return s.Log.Step("db commit", filepath.Join(s.Dir, "containers.db")+" ("+what+")", func() error { return s.commit(fn) })
+}
+
+func (s *Store) commit(fn func(tx *bolt.Tx) error) error {
 	db, err := s.open(false)
 	if err != nil {
 		return err
@@ -108,7 +115,7 @@ func Short(id string) string {
 
 // Add records c, new, under its name (a generated one when empty).
 func (s *Store) Add(c *Container) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update("add "+c.ID, func(tx *bolt.Tx) error {
 		names := tx.Bucket(bucketName)
 		if c.Name == "" {
 			for {
@@ -185,7 +192,7 @@ func isHex(s string) bool {
 // Update changes container ref's record with fn, atomically.
 func (s *Store) Update(ref string, fn func(*Container) error) (*Container, error) {
 	var c *Container
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update("update "+ref, func(tx *bolt.Tx) error {
 		var err error
 		if c, err = find(tx, ref); err != nil {
 			return err
@@ -200,7 +207,7 @@ func (s *Store) Update(ref string, fn func(*Container) error) (*Container, error
 
 // Remove forgets container id (its name is free again).
 func (s *Store) Remove(id string) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update("remove "+id, func(tx *bolt.Tx) error {
 		c, err := find(tx, id)
 		if err != nil {
 			return err

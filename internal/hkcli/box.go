@@ -31,6 +31,7 @@ type boxes struct {
 	store *box.Store
 	log   *trace.Log
 	priv  userns.Privilege
+	is    *image.Store // opened once per command (each Open commits)
 }
 
 func openBoxes(env *Env) (*boxes, error) {
@@ -44,6 +45,7 @@ func openBoxes(env *Env) (*boxes, error) {
 	b := &boxes{env: env, store: s, priv: userns.Detect()}
 	if env.Trace {
 		b.log = trace.New("hk", trace.Writer(os.Stderr))
+		s.Log = b.log
 	}
 	return b, nil
 }
@@ -116,8 +118,19 @@ func (b *boxes) status(c *box.Container) Status {
 	return st
 }
 
-// images opens the image store.
-func (b *boxes) images() (*image.Store, error) { return image.Open(b.env.Root) }
+// images is the image store, opened on first use and kept for the
+// command (the store opens its database per transaction).
+func (b *boxes) images() (*image.Store, error) {
+	if b.is != nil {
+		return b.is, nil
+	}
+	is, err := image.Open(b.env.Root)
+	if err == nil {
+		is.Log = b.log
+	}
+	b.is = is
+	return is, err
+}
 
 // self is how hk runs itself as a child: the program, argv0 "hk", the
 // global flags.
@@ -215,7 +228,6 @@ func (b *boxes) remove(c *box.Container) error {
 	if c.ImageID != "" {
 		if is, err := b.images(); err == nil {
 			is.Release(c.ImageID, c.ID)
-			is.Close()
 		}
 	}
 	err := b.store.Remove(c.ID)

@@ -195,7 +195,6 @@ func (b *boxes) findImage(ref string) (*image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer is.Close()
 	img, err := is.Get(ref)
 	if errors.Is(err, image.ErrNotFound) {
 		if perr := b.pull(ref); perr != nil {
@@ -213,9 +212,7 @@ func (b *boxes) prepare(c *box.Container, driver string) error {
 	if err != nil {
 		return err
 	}
-	err = is.Hold(c.ImageID, c.ID)
-	is.Close()
-	if err != nil {
+	if err := is.Hold(c.ImageID, c.ID); err != nil {
 		return err
 	}
 	dir := b.dir(c)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
 )
 
 // waitCode blocks until container ref has exited and its exit is
