@@ -35,6 +35,9 @@ type New struct {
 	// Repo is the repository name@digest is recorded under (pull by tag or
 	// digest); "" for none.
 	Repo string
+	// Digest is what the registry calls the image when that is not the
+	// manifest's digest: a multi-arch index's (Docker's RepoDigest).
+	Digest string
 	// Parallel is how many layers to unpack at once (0: 1).
 	Parallel int
 }
@@ -88,6 +91,9 @@ func (s *Store) Add(n New) (*Image, error) {
 			return nil, err
 		}
 		rec.Blobs = append(rec.Blobs, rec.Digest)
+		if n.Digest != "" {
+			rec.Digest = n.Digest
+		}
 		if n.Repo != "" {
 			names = append(names, n.Repo+"@"+rec.Digest)
 		}
