@@ -102,6 +102,7 @@ func (s *Store) Add(n New) (*Image, error) {
 		if l.Blob != "" {
 			rec.Blobs = append(rec.Blobs, l.Blob)
 		}
+		rec.LayerBlobs = append(rec.LayerBlobs, l.Blob)
 	}
 	var img *Image
 	err = s.update(func(tx *bolt.Tx) error {
@@ -147,6 +148,17 @@ func union(a, b []string) []string {
 	}
 	return a
 }
+
+// TempDir makes a directory in the store's tmp, removed by the next
+// command that finds the store idle if this one dies; the caller removes
+// it when done (RemoveTemp).
+func (s *Store) TempDir(what string) (string, error) {
+	d := s.tmpName(what)
+	return d, os.Mkdir(d, 0o700)
+}
+
+// RemoveTemp removes what TempDir made.
+func (s *Store) RemoveTemp(dir string) error { return removeAll(dir) }
 
 // HasLayer reports whether the layer with this diff ID is unpacked.
 func (s *Store) HasLayer(diffID string) bool {
