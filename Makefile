@@ -18,10 +18,14 @@ INIT_DIR := internal/nsenter/c
 INIT_BIN := $(INIT_DIR)/hako-init
 INIT_CC ?= $(shell command -v musl-gcc || echo $${CC:-cc})
 KHDR := $(CURDIR)/.cache/kernel-headers
+# hako-mon: the monitor of a detached hk container (internal/monitor/c),
+# built and embedded as hako-init is.
+MON_DIR := internal/monitor/c
+MON_BIN := $(MON_DIR)/hako-mon
 
 # One static binary, pure Go, with hako-init embedded: the small C program
 # that is a container's init (internal/nsenter/c, ~70 KB static with musl).
-build: $(INIT_BIN)
+build: $(INIT_BIN) $(MON_BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o internal/hkexec/payload/hk ./cmd/hk
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/hako ./cmd/hako
 	ln -sfn hako bin/hk
@@ -31,6 +35,9 @@ $(INIT_BIN): $(INIT_DIR)/main.c $(INIT_DIR)/plan.c $(INIT_DIR)/plan.h
 	@for d in linux asm-generic; do ln -sfn /usr/include/$$d $(KHDR)/$$d; done
 	@ln -sfn /usr/include/$$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/asm $(KHDR)/asm
 	$(INIT_CC) -O2 -ffunction-sections -fdata-sections -Wl,--gc-sections -static -s -Wall -Wextra -Werror -isystem $(KHDR) -o $@ $(INIT_DIR)/main.c $(INIT_DIR)/plan.c
+
+$(MON_BIN): $(MON_DIR)/hako-mon.c $(INIT_BIN)
+	$(INIT_CC) -O2 -ffunction-sections -fdata-sections -Wl,--gc-sections -static -s -Wall -Wextra -Werror -isystem $(KHDR) -o $@ $(MON_DIR)/hako-mon.c
 
 deps:
 	scripts/deps.sh
@@ -44,12 +51,12 @@ demo: deps build
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-lint: $(TOOLS)/staticcheck $(INIT_BIN)
+lint: $(TOOLS)/staticcheck $(INIT_BIN) $(MON_BIN)
 	@test -z "$$(gofmt -l cmd internal tests)" || { gofmt -l cmd internal tests; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(TOOLS)/staticcheck ./...
 
-unit: $(INIT_BIN)
+unit: $(INIT_BIN) $(MON_BIN)
 	$(GO) test -count=1 ./internal/...
 
 # End-to-end: real containers from the built binary, as root.
@@ -117,4 +124,4 @@ cpu-sweep: build
 	scripts/cpu-sweep/run.sh $(CURDIR)/bin/hako
 
 clean:
-	rm -rf bin .cache $(INIT_BIN)
+	rm -rf bin .cache $(INIT_BIN) $(MON_BIN)

@@ -78,11 +78,15 @@ func Main(args []string) int {
 	err := root.Execute()
 	var ex ExitError
 	var ue usageError
+	var ce codedError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &ex):
 		return int(ex)
+	case errors.As(err, &ce):
+		fmt.Fprintln(os.Stderr, "hk:", err)
+		return ce.code
 	case errors.As(err, &ue):
 		fmt.Fprintf(os.Stderr, "hk: %v\nSee 'hk --help'.\n", ue.err)
 		return 2

@@ -1,0 +1,91 @@
+package box
+
+import "time"
+
+// States a record can be in. Running and paused are never stored: they
+// are read from the live process (Container.Status in hkcli).
+const (
+	Created = "created" // made, never started
+	Started = "started" // init was started: the live process says the rest
+	Exited  = "exited"
+)
+
+// Container is one container's record.
+type Container struct {
+	ID       string
+	Name     string
+	Image    string // as the user named it
+	ImageID  string
+	Config   ImageConfig // the image's config, as create saw it
+	Opts     Options
+	Args     []string // the process's argv, resolved (Entrypoint + Cmd)
+	Created  time.Time
+	Rootless bool
+	// Overlay: the rootfs is an overlay mount (false: a copy).
+	Overlay    bool
+	Layers     []string // the image's layer dirs, bottom first
+	State      string
+	StartedAt  time.Time `json:",omitzero"`
+	FinishedAt time.Time `json:",omitzero"`
+	ExitCode   int
+	Pid        int
+}
+
+// ImageConfig is what running needs of the image's config (the fields of
+// image-spec's ImageConfig, as hk's image store gives them).
+type ImageConfig struct {
+	User       string   `json:",omitempty"`
+	Env        []string `json:",omitempty"`
+	Entrypoint []string `json:",omitempty"`
+	Cmd        []string `json:",omitempty"`
+	WorkingDir string   `json:",omitempty"`
+	StopSignal string   `json:",omitempty"`
+}
+
+// Options are the `run`/`create` flags, as given (Docker's names).
+type Options struct {
+	Cmd         []string `json:",omitempty"`
+	Entrypoint  *string  `json:",omitempty"` // nil: the image's; "": none
+	Env         []string `json:",omitempty"` // -e and --env-file, in order
+	Volumes     []string `json:",omitempty"` // HOST:CTR[:ro]
+	Tmpfs       []string `json:",omitempty"` // PATH[:OPTS]
+	Devices     []string `json:",omitempty"` // HOST[:CTR[:PERMS]]
+	Ulimits     []string `json:",omitempty"` // name=soft[:hard]
+	Workdir     string   `json:",omitempty"`
+	User        string   `json:",omitempty"`
+	Hostname    string   `json:",omitempty"`
+	Memory      int64    `json:",omitempty"`
+	CPUs        float64  `json:",omitempty"`
+	CPUShares   uint64   `json:",omitempty"`
+	CpusetCPUs  string   `json:",omitempty"`
+	PidsLimit   int64    `json:",omitempty"`
+	ReadOnly    bool     `json:",omitempty"`
+	CapAdd      []string `json:",omitempty"`
+	CapDrop     []string `json:",omitempty"`
+	SecurityOpt []string `json:",omitempty"`
+	Network     string   `json:",omitempty"` // none or host
+	Interactive bool     `json:",omitempty"`
+	TTY         bool     `json:",omitempty"`
+	Rm          bool     `json:",omitempty"`
+	StopSignal  string   `json:",omitempty"`
+	StopTimeout int      `json:",omitempty"` // seconds; 0: 10
+}
+
+// StopSignal is --stop-signal, else the image's, else SIGTERM.
+func (c *Container) StopSignal() string {
+	switch {
+	case c.Opts.StopSignal != "":
+		return c.Opts.StopSignal
+	case c.Config.StopSignal != "":
+		return c.Config.StopSignal
+	}
+	return "SIGTERM"
+}
+
+// Hostname is --hostname, else the short ID (Docker's default).
+func (c *Container) Hostname() string {
+	if c.Opts.Hostname != "" {
+		return c.Opts.Hostname
+	}
+	return Short(c.ID)
+}
