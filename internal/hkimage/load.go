@@ -40,7 +40,7 @@ func loadCmd(env *hkcli.Env) *cobra.Command {
 			} else if isTerminal(os.Stdin) {
 				return errors.New("load: give an archive with -i FILE or on stdin")
 			}
-			s, err := hkcli.ImageStore(env)
+			s, err := hkcli.ImageStoreRW(env)
 			if err != nil {
 				return err
 			}

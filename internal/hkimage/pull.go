@@ -36,7 +36,7 @@ func pullCmd(env *hkcli.Env) *cobra.Command {
 			"127.0.0.0/8 and localhost may use plain HTTP, as Docker allows.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := hkcli.ImageStore(env)
+			s, err := hkcli.ImageStoreRW(env)
 			if err != nil {
 				return err
 			}
