@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"hako/internal/hkuserns"
 )
 
 // Env is what every verb shares: the global flags, resolved.
@@ -104,7 +106,8 @@ func (e usageError) Error() string { return e.err.Error() }
 // defaultRoots are the storage and run roots: the system's as root, the
 // user's own otherwise (podman's layout, under hako's names).
 func defaultRoots() (data, run string) {
-	if os.Geteuid() == 0 {
+	// Inside hkuserns a rootless command is uid 0 too: still the user's.
+	if os.Geteuid() == 0 && !hkuserns.Inside() {
 		return "/var/lib/hako", "/run/hk"
 	}
 	data = os.Getenv("XDG_DATA_HOME")

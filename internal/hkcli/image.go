@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hako/internal/hkuserns"
 	"hako/internal/image"
 	"hako/internal/trace"
 )
@@ -36,7 +37,25 @@ func ImageStore(env *Env) (*image.Store, error) {
 	if env.Trace {
 		s.Log = trace.New("hk", trace.Writer(os.Stderr))
 	}
+	if hkuserns.Inside() { // rootless: uid 0 of the user's namespace
+		s.UnpackOptions = image.UnpackOptions{NoDevices: true, OpaqueXattr: image.OpaqueXattrUser, Rootless: true}
+	}
 	return s, nil
+}
+
+// ImageStoreRW is ImageStore for a command that unpacks or removes
+// layers: rootless, it first re-executes itself as uid 0 of a user
+// namespace mapping the user's subuid range (hkuserns), so that layer
+// files are owned as the container will see them (podman's layout).
+func ImageStoreRW(env *Env) (*image.Store, error) {
+	var log *trace.Log
+	if env.Trace {
+		log = trace.New("hk", trace.Writer(os.Stderr))
+	}
+	if err := hkuserns.Enter(log); err != nil {
+		return nil, err
+	}
+	return ImageStore(env)
 }
 
 // humanSize is a size as Docker prints it: decimal units, 3 significant

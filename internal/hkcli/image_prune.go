@@ -16,6 +16,13 @@ func imagePruneCmd(env *Env) *cobra.Command {
 		Short: "Remove unused images",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			// First (rootless: re-executed in the user namespace), so that
+			// only the process that does the work asks.
+			s, err := ImageStoreRW(env)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
 			if !force {
 				what := "all dangling images"
 				if all {
@@ -28,11 +35,6 @@ func imagePruneCmd(env *Env) *cobra.Command {
 					return nil
 				}
 			}
-			s, err := ImageStore(env)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
 			rm, err := s.Prune(all)
 			if err != nil {
 				return err

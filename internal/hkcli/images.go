@@ -84,7 +84,11 @@ func imageRows(list []*image.Image, filter string) []imageRow {
 		if img.Digest != "" {
 			base.Digest = img.Digest
 		}
-		if len(img.Names) == 0 {
+		names := img.Names
+		if len(names) == 0 && len(img.RepoDigests) > 0 { // pulled by digest: its repository, no tag
+			names = img.RepoDigests[:1]
+		}
+		if len(names) == 0 {
 			if fRepo == "" {
 				r := base
 				r.Repository, r.Tag = "<none>", "<none>"
@@ -92,13 +96,16 @@ func imageRows(list []*image.Image, filter string) []imageRow {
 			}
 			continue
 		}
-		for _, n := range img.Names {
+		for _, n := range names {
 			ref, err := image.ParseRef(n)
 			if err != nil || fRepo != "" && (ref.Repo() != fRepo || fTag != "" && ref.Tag != fTag) {
 				continue
 			}
 			r := base
 			r.Repository, r.Tag = image.ShortRepo(ref.Repo()), ref.Tag
+			if ref.Digest != "" {
+				r.Tag = "<none>"
+			}
 			rows = append(rows, r)
 		}
 	}

@@ -20,7 +20,7 @@ func rmiCmd(env *Env) *cobra.Command {
 		Short: "Remove one or more images",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := ImageStore(env)
+			s, err := ImageStoreRW(env)
 			if err != nil {
 				return err
 			}

@@ -45,7 +45,7 @@ func importCmd(env *hkcli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := hkcli.ImageStore(env)
+			s, err := hkcli.ImageStoreRW(env)
 			if err != nil {
 				return err
 			}

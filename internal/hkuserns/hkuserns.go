@@ -103,7 +103,7 @@ func spawn(log *trace.Log) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	exe, err := os.Executable()
+	exe, err := executable()
 	if err != nil {
 		return 0, err
 	}
@@ -188,7 +188,7 @@ func waitAndReexec() error {
 		return errors.New("hkuserns: the parent wrote no ID maps")
 	}
 	f.Close()
-	exe, err := os.Executable()
+	exe, err := executable()
 	if err != nil {
 		return err
 	}
@@ -206,4 +206,15 @@ func withoutStage(env []string) []string {
 		}
 	}
 	return out
+}
+
+// executable is the program to re-execute: hako itself (HAKO_BIN, set by
+// internal/hkexec) when this is hk's payload, which runs from a memfd
+// that is gone once it has started; the lean hk delegates to the payload
+// again, and the payload comes back to Enter at the same point.
+func executable() (string, error) {
+	if p := os.Getenv("HAKO_BIN"); p != "" { // hkexec.EnvBin
+		return p, nil
+	}
+	return os.Executable()
 }

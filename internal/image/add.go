@@ -35,6 +35,9 @@ type New struct {
 	// Repo is the repository name@digest is recorded under (pull by tag or
 	// digest); "" for none.
 	Repo string
+	// Digest is what the registry calls the image when that is not the
+	// manifest's digest: a multi-arch index's (Docker's RepoDigest).
+	Digest string
 	// Parallel is how many layers to unpack at once (0: 1).
 	Parallel int
 }
@@ -88,6 +91,9 @@ func (s *Store) Add(n New) (*Image, error) {
 			return nil, err
 		}
 		rec.Blobs = append(rec.Blobs, rec.Digest)
+		if n.Digest != "" {
+			rec.Digest = n.Digest
+		}
 		if n.Repo != "" {
 			names = append(names, n.Repo+"@"+rec.Digest)
 		}
@@ -96,6 +102,7 @@ func (s *Store) Add(n New) (*Image, error) {
 		if l.Blob != "" {
 			rec.Blobs = append(rec.Blobs, l.Blob)
 		}
+		rec.LayerBlobs = append(rec.LayerBlobs, l.Blob)
 	}
 	var img *Image
 	err = s.update(func(tx *bolt.Tx) error {
@@ -141,6 +148,17 @@ func union(a, b []string) []string {
 	}
 	return a
 }
+
+// TempDir makes a directory in the store's tmp, removed by the next
+// command that finds the store idle if this one dies; the caller removes
+// it when done (RemoveTemp).
+func (s *Store) TempDir(what string) (string, error) {
+	d := s.tmpName(what)
+	return d, os.Mkdir(d, 0o700)
+}
+
+// RemoveTemp removes what TempDir made.
+func (s *Store) RemoveTemp(dir string) error { return removeAll(dir) }
 
 // HasLayer reports whether the layer with this diff ID is unpacked.
 func (s *Store) HasLayer(diffID string) bool {

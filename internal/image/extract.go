@@ -26,6 +26,10 @@ type UnpackOptions struct {
 	// as root, "user.overlay.opaque" for overlayfs mounted with userxattr
 	// in a user namespace. "" means OpaqueXattrRoot.
 	OpaqueXattr string
+	// Rootless: unpacking as uid 0 of a user namespace; xattrs the
+	// kernel keeps to real root (trusted.*, security.* but capabilities)
+	// are left out, as podman does.
+	Rootless bool
 }
 
 // The xattrs that make a directory opaque to overlayfs.
@@ -312,6 +316,9 @@ func (u *unpacker) fdAttrs(fd int, hdr *tar.Header) error {
 		return err
 	}
 	for name, val := range xattrs(hdr) {
+		if u.opts.Rootless && (strings.HasPrefix(name, "trusted.") || strings.HasPrefix(name, "security.") && name != "security.capability") {
+			continue
+		}
 		if err := unix.Fsetxattr(fd, name, []byte(val), 0); err != nil {
 			return fmt.Errorf("xattr %s: %w", name, err)
 		}

@@ -19,6 +19,7 @@ type Image struct {
 	Config           Config   // the runnable part of the image config
 	Layers           []string // absolute paths of the unpacked layer directories, BOTTOM FIRST
 	DiffIDs          []string // the layers' uncompressed digests, bottom first
+	LayerBlobs       []string // the stored blobs of the layers, bottom first ("" where none is kept)
 	Created          time.Time
 	Added            time.Time // when this store got it
 	Size             int64     // bytes of the unpacked layers
@@ -76,6 +77,7 @@ type record struct {
 	Digest      string
 	RepoDigests []string
 	Blobs       []string // every blob of the image: config, manifest, layers
+	LayerBlobs  []string // the layers' blobs, bottom first ("" where none is kept)
 	Size        int64
 	Added       time.Time
 	Config      json.RawMessage
@@ -115,6 +117,7 @@ func (s *Store) image(tx *bolt.Tx, r *record) (*Image, error) {
 		ID: r.ID, Names: r.Names, Digest: r.Digest, RepoDigests: r.RepoDigests,
 		Config: c.Config, DiffIDs: c.RootFS.DiffIDs, Created: c.Created, Added: r.Added,
 		Size: r.Size, OS: c.OS, Architecture: c.Architecture, RawConfig: r.Config,
+		LayerBlobs: r.LayerBlobs,
 	}
 	for _, d := range c.RootFS.DiffIDs {
 		img.Layers = append(img.Layers, s.layerRoot(d))

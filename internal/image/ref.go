@@ -34,9 +34,9 @@ func (r Ref) String() string {
 }
 
 // Short is the reference as Docker prints it: without DefaultDomain and
-// "library/".
+// "library/" ("busybox:latest").
 func (r Ref) Short() string {
-	return ShortRepo(r.Repo())
+	return ShortRepo(r.String())
 }
 
 // ShortRepo drops DefaultDomain/ and DefaultDomain/library/ from repo.
