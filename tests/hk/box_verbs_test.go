@@ -237,3 +237,24 @@ func TestBoxBadInput(t *testing.T) {
 	h.ok("rm", "-f", "taken")
 	boxNothingLeft(t, h, before)
 }
+
+// The copy fallback (driver vfs, where overlayfs cannot be mounted): the
+// root is a copy of the layers, the container's writes survive a restart,
+// rm removes it all.
+func TestBoxVfs(t *testing.T) {
+	t.Parallel()
+	h := newHK(t)
+	img := boxImage(t, h, "vfs")
+	h.ok("run", "-d", "--storage-driver", "vfs", "--name", "v", img, "sh", "-c", "echo kept > /root/f; echo ready; sleep 100")
+	boxWaitLog(t, h, "v", "ready")
+	if r := h.ok("inspect", "-f", "{{.Driver}}", "v"); r.out != "vfs\n" {
+		t.Errorf("driver: %q", r.out)
+	}
+	h.ok("stop", "-t", "0", "v")
+	h.ok("start", "v")
+	if r := h.ok("exec", "v", "cat", "/root/f"); r.out != "kept\n" {
+		t.Errorf("after restart: %s", r)
+	}
+	h.ok("rm", "-f", "v")
+	boxNothingLeft(t, h, nil)
+}
