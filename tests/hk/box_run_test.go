@@ -15,7 +15,7 @@ func TestBoxSeedsFlow(t *testing.T) {
 	h := newHK(t)
 	img := boxImage(t, h, "seed:1")
 	r := h.ok("run", "--rm", "--hostname", "seedbox", "-m", "64m", "--cpus", "0.5", "--pids-limit", "50", img,
-		"sh", "-c", "hostname; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/pids/pids.max; echo $FROM_IMAGE; ps -o pid,comm | grep -c sh; ip link 2>/dev/null | grep -c mtu")
+		"sh", "-c", "hostname; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/pids/pids.max; echo $FROM_IMAGE; echo $$; ip link 2>/dev/null | grep -c mtu")
 	want := "seedbox\n67108864\n50000\n100000\n50\nyes\n1\n1\n"
 	if r.out != want {
 		t.Errorf("inside: got %q, want %q", r.out, want)
