@@ -62,8 +62,8 @@ func TestValidName(t *testing.T) {
 func TestExitCodeOf(t *testing.T) {
 	for msg, want := range map[string]int{
 		`lookup nosuch: "nosuch" not found in PATH /bin (ENOENT): the program (or its ELF interpreter) does not exist`: 127,
-		"lookup /etc/passwd: EACCES: permission denied": 126,
-		"cgroup write /sys/fs/cgroup/cpuset/x/cpuset.cpus = 250: ERANGE": 125,
+		"lookup /etc/passwd: EACCES: permission denied":                                                                126,
+		"cgroup write /sys/fs/cgroup/cpuset/x/cpuset.cpus = 250: ERANGE":                                               125,
 	} {
 		if got := exitCodeOf(errString(msg)); got != want {
 			t.Errorf("exitCodeOf(%q) = %d, want %d", msg, got, want)
