@@ -54,7 +54,7 @@ func (b *boxes) startDetached(c *box.Container) error {
 	}
 	defer errLog.Close()
 	err = monitor.Start(b.log, monitor.Opts{ExitFile: b.exitFile(c), LogFile: b.logFile(c), PidFile: b.pidFile(c),
-		Stdin: c.Opts.Interactive, Create: append([]string{exe}, create...), OnExit: append([]string{exe}, onExit...), Stderr: errLog})
+		Stdin: c.Opts.Interactive, TTY: c.Opts.TTY, Create: append([]string{exe}, create...), OnExit: append([]string{exe}, onExit...), Stderr: errLog})
 	if err != nil {
 		return codedError{err, exitCodeOf(err)}
 	}
@@ -62,9 +62,11 @@ func (b *boxes) startDetached(c *box.Container) error {
 }
 
 // createInRuntime is the runtime's create and start of the container, in
-// this process, with stdio (nil: this process's own) or a console.
-func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, relay *console.Relay) (*container.Container, error) {
-	o := container.CreateOpts{ID: c.ID, Bundle: b.dir(c), PidFile: b.pidFile(c), NoFifo: true, Stdio: stdio}
+// this process, with stdio (nil: this process's own), or with a terminal
+// whose master goes to sock (a connected socket: hako-mon's) or to relay
+// (this process copies it).
+func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, sock *os.File, relay *console.Relay) (*container.Container, error) {
+	o := container.CreateOpts{ID: c.ID, Bundle: b.dir(c), PidFile: b.pidFile(c), NoFifo: true, Stdio: stdio, Console: sock}
 	if relay != nil {
 		o.Console = relay.Remote
 	}
@@ -114,7 +116,7 @@ func (b *boxes) startForeground(c *box.Container) error {
 			return err
 		}
 	}
-	rc, err := b.createInRuntime(c, stdio, relay)
+	rc, err := b.createInRuntime(c, stdio, nil, relay)
 	for _, f := range stdio[1:] {
 		f.Close() // the container has its own copies now
 	}
@@ -237,7 +239,12 @@ func init() {
 				if err == nil {
 					var c *box.Container
 					if c, err = b.get(args[0]); err == nil {
-						_, err = b.createInRuntime(c, [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, nil)
+						var sock *os.File
+						if c.Opts.TTY {
+							sock = os.NewFile(4, "console")
+							syscall.CloseOnExec(4)
+						}
+						_, err = b.createInRuntime(c, [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, sock, nil)
 					}
 				}
 				code := 0

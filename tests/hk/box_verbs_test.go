@@ -138,17 +138,25 @@ func TestBoxMonitor(t *testing.T) {
 	img := boxImage(t, h, "mon")
 	h.ok("run", "-d", "--name", "m", img, "sleep", "100")
 	pid := strings.TrimSpace(h.ok("inspect", "-f", "{{.State.Pid}}", "m").out)
-	st, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ppid := ""
-	for _, l := range strings.Split(string(st), "\n") {
-		if v, ok := strings.CutPrefix(l, "PPid:"); ok {
-			ppid = strings.TrimSpace(v)
+	// `run -d` returns once _create has reported, a moment before it
+	// exits and init is handed to the monitor.
+	var ppid string
+	var comm []byte
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, err := os.ReadFile("/proc/" + pid + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(l, "PPid:"); ok {
+				ppid = strings.TrimSpace(v)
+			}
+		}
+		comm, _ = os.ReadFile("/proc/" + ppid + "/comm")
+		if string(comm) == "hako-mon\n" || time.Now().After(deadline) {
+			break
 		}
 	}
-	comm, _ := os.ReadFile("/proc/" + ppid + "/comm")
 	if string(comm) != "hako-mon\n" {
 		t.Errorf("init's parent %s is %q, want hako-mon", ppid, comm)
 	}
@@ -256,5 +264,29 @@ func TestBoxVfs(t *testing.T) {
 		t.Errorf("after restart: %s", r)
 	}
 	h.ok("rm", "-f", "v")
+	boxNothingLeft(t, h, nil)
+}
+
+// -dit: the monitor holds the terminal, so an interactive shell stays up
+// (the common `docker run -dit IMAGE sh` then `docker exec`), and what is
+// written to the terminal is in the log.
+func TestBoxDetachedTTY(t *testing.T) {
+	t.Parallel()
+	h := newHK(t)
+	img := boxImage(t, h, "tty")
+	h.ok("run", "-dit", "--name", "shell", img, "sh")
+	h.ok("run", "-dt", "--name", "term", img, "sh", "-c", "tty; echo on-tty; sleep 100")
+	boxWaitLog(t, h, "term", "on-tty")
+	if r := h.ok("logs", "term"); !strings.HasPrefix(r.out, "/dev/pts/0") {
+		t.Errorf("logs of a -t container: %q", r.out)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if r := h.ok("exec", "shell", "readlink", "/proc/1/fd/0"); r.out != "/dev/pts/0\n" {
+		t.Errorf("the -dit shell's stdin: %s", r)
+	}
+	if r := h.ok("inspect", "-f", "{{.State.Status}} {{.Config.Tty}}", "shell"); r.out != "running true\n" {
+		t.Errorf("-dit shell: %q", r.out)
+	}
+	h.ok("rm", "-f", "shell", "term")
 	boxNothingLeft(t, h, nil)
 }
