@@ -40,6 +40,9 @@ func (b *boxes) readyToStart(c *box.Container) error {
 // startDetached starts the container under a monitor (hako-mon) that
 // outlives this command.
 func (b *boxes) startDetached(c *box.Container) error {
+	if st := b.status(c); st.State == "running" || st.State == "paused" {
+		return nil // Docker: starting a running container is no error
+	}
 	if err := b.readyToStart(c); err != nil {
 		return err
 	}

@@ -27,6 +27,12 @@ func TestBoxDetached(t *testing.T) {
 	if r := h.ok("ps", "-q"); r.out != id[:12]+"\n" {
 		t.Errorf("ps -q: %q", r.out)
 	}
+	h.ok("start", "web") // already running: no error, as Docker
+	// The runtime's own list (its default root) never shows hk's
+	// containers: their state is under hk's --runroot.
+	if out, _ := exec.Command(*hakoBin, "list", "-q").Output(); strings.Contains(string(out), id) {
+		t.Errorf("hako list shows hk's container: %s", out)
+	}
 	r := h.ok("logs", "web")
 	if r.out != "started\n" || r.err != "oops\n" {
 		t.Errorf("logs: %s", r)
