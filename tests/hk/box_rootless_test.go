@@ -86,7 +86,26 @@ func TestBoxRootless(t *testing.T) {
 		t.Errorf("wait: %s", r)
 	}
 	h.ok("start", "d")
-	h.ok("rm", "-f", "d")
+	h.ok("restart", "-t", "0", "d")
+	if r := h.ok("top", "d"); !strings.Contains(r.out, "while true") {
+		t.Errorf("top: %s", r)
+	}
+	if r := h.ok("inspect", "-f", "{{.State.Status}} {{.Name}}", "d"); r.out != "running /d\n" {
+		t.Errorf("inspect: %q", r.out)
+	}
+	h.ok("kill", "d")
+	if r := h.ok("wait", "d"); r.out != "137\n" {
+		t.Errorf("wait after kill: %s", r)
+	}
+	if r := h.ok("logs", "--tail", "1", "d"); r.out != "hello\n" {
+		t.Errorf("logs --tail 1 after three runs: %q", r.out)
+	}
+	h.ok("rm", "d")
+	h.ok("create", "--name", "c", img, "echo", "made")
+	if r := h.ok("start", "-a", "c"); r.out != "made\n" {
+		t.Errorf("create + start -a: %s", r)
+	}
+	h.ok("rm", "c")
 	h.fails([]string{"memory"}, "run", "--rm", "-m", "64m", img, "true")
 	boxNothingLeft(t, h, nil)
 }
