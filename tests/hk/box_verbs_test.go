@@ -76,6 +76,10 @@ func TestBoxVerbs(t *testing.T) {
 		t.Errorf("second start -a by ID prefix: %s", r)
 	}
 	h.ok("rm", "once")
+	// inspect: a name that is no container is looked up as an image.
+	if r := h.ok("inspect", "-f", "{{.RepoTags}}", img); !strings.Contains(r.out, img) {
+		t.Errorf("inspect of an image: %s", r)
+	}
 
 	h.ok("run", "-d", "-m", "32m", "--name", "svc", img, "sh", "-c", "echo up; while true; do sleep 0.1; done")
 	boxWaitLog(t, h, "svc", "up")
