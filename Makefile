@@ -85,9 +85,15 @@ fuzz-long:
 
 # hako against runc, crun and a C floor (docs/benchmarks.md; ~4 min,
 # BENCH_N=20 for a quick look).
-.PHONY: bench
+.PHONY: bench bench-pull
 bench: build
 	scripts/bench/run.sh
+	scripts/bench/pull.sh
+
+# hk pull vs podman pull from a local registry, and the shared-layers check
+# (docs/images.md; ~30 s).
+bench-pull: build
+	scripts/bench/pull.sh
 
 # A pure cgroup v2 kernel in a small VM (qemu, software emulation; ~30 s):
 # hako's cgroup tests and limited containers where v1 can't be used at all.
