@@ -90,11 +90,23 @@ fuzz-long:
 	$(MAKE) fuzz FUZZTIME=2m
 
 # hako against runc, crun and a C floor (docs/benchmarks.md; ~4 min,
-# BENCH_N=20 for a quick look); then hk against podman and Docker
-# (run --rm, the monitor's memory against conmon; docs/frontend.md).
-.PHONY: bench
+# BENCH_N=20 for a quick look); then hk's: pull against podman pull
+# (docs/images.md) and run --rm against podman and Docker, the monitor's
+# memory against conmon (docs/frontend.md).
+.PHONY: bench bench-pull bench-hk
 bench: build
 	scripts/bench/run.sh
+	scripts/bench/pull.sh
+	scripts/bench/hk.sh
+
+# hk pull vs podman pull from a local registry, and the shared-layers check
+# (docs/images.md; ~30 s).
+bench-pull: build
+	scripts/bench/pull.sh
+
+# hk run --rm vs podman and Docker, hako-mon vs conmon (docs/frontend.md;
+# ~1 min, BENCH_N=10 for a quick look).
+bench-hk: build
 	scripts/bench/hk.sh
 
 # A pure cgroup v2 kernel in a small VM (qemu, software emulation; ~30 s):

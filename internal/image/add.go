@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,39 +106,41 @@ func (s *Store) Add(n New) (*Image, error) {
 		rec.LayerBlobs = append(rec.LayerBlobs, l.Blob)
 	}
 	var img *Image
-	err = s.update(func(tx *bolt.Tx) error {
-		if old, err := getRecord(tx, hexOf(id)); err == nil { // the same image again: keep its names
-			rec.Names, rec.RepoDigests, rec.Added = old.Names, old.RepoDigests, old.Added
-			rec.Blobs = union(old.Blobs, rec.Blobs)
-			if rec.Digest == "" {
-				rec.Digest = old.Digest
+	err = s.Log.Step("record image", id+" "+strings.Join(names, " "), func() error {
+		return s.update(func(tx *bolt.Tx) error {
+			if old, err := getRecord(tx, hexOf(id)); err == nil { // the same image again: keep its names
+				rec.Names, rec.RepoDigests, rec.Added = old.Names, old.RepoDigests, old.Added
+				rec.Blobs = union(old.Blobs, rec.Blobs)
+				if rec.Digest == "" {
+					rec.Digest = old.Digest
+				}
 			}
-		}
-		for _, l := range n.Layers {
-			size, err := s.layerSize(l.DiffID)
+			for _, l := range n.Layers {
+				size, err := s.layerSize(l.DiffID)
+				if err != nil {
+					return err
+				}
+				rec.Size += size
+				b, _ := json.Marshal(layerRecord{Size: size})
+				if err := tx.Bucket(bLayers).Put([]byte(hexOf(l.DiffID)), b); err != nil {
+					return err
+				}
+			}
+			if err := putRecord(tx, rec); err != nil {
+				return err
+			}
+			for _, name := range names {
+				if err := setName(tx, name, hexOf(id)); err != nil {
+					return err
+				}
+			}
+			r, err := getRecord(tx, hexOf(id))
 			if err != nil {
 				return err
 			}
-			rec.Size += size
-			b, _ := json.Marshal(layerRecord{Size: size})
-			if err := tx.Bucket(bLayers).Put([]byte(hexOf(l.DiffID)), b); err != nil {
-				return err
-			}
-		}
-		if err := putRecord(tx, rec); err != nil {
+			img, err = s.image(tx, r)
 			return err
-		}
-		for _, name := range names {
-			if err := setName(tx, name, hexOf(id)); err != nil {
-				return err
-			}
-		}
-		r, err := getRecord(tx, hexOf(id))
-		if err != nil {
-			return err
-		}
-		img, err = s.image(tx, r)
-		return err
+		})
 	})
 	return img, err
 }

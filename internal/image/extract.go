@@ -59,8 +59,9 @@ func Unpack(dir string, r io.Reader, opts UnpackOptions) (int64, error) {
 		return 0, fmt.Errorf("open %s: %w", dir, err)
 	}
 	defer unix.Close(root)
-	u := &unpacker{root: root, opts: opts}
-	tr := tar.NewReader(r)
+	raw := &countingReader{r: r}
+	u := &unpacker{root: root, opts: opts, raw: raw}
+	tr := tar.NewReader(raw)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -92,6 +93,7 @@ func (b badTarReader) Read(p []byte) (int, error) {
 
 type unpacker struct {
 	root int
+	raw  *countingReader // the tar stream itself, to tell data from zeros made up
 	opts UnpackOptions
 	size int64
 	dirs []dirTime // directories' times, set last (their entries change them)
@@ -149,6 +151,12 @@ func parentOf(rel string) string {
 }
 
 func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
+	if isSparse(hdr) {
+		// OCI image-spec: "Sparse files SHOULD NOT be used"; Go's tar
+		// reader expands holes into zeros, so a few bytes of header could
+		// make terabytes of file.
+		return fmt.Errorf("%w: a sparse file (not allowed in a layer)", ErrBadTar)
+	}
 	rel := clean(hdr.Name)
 	if rel == "" { // the root itself: its mode and owner
 		if hdr.Typeflag != tar.TypeDir {
@@ -294,7 +302,7 @@ func (u *unpacker) file(pfd int, base string, hdr *tar.Header, body io.Reader) e
 	}
 	f := os.NewFile(uintptr(fd), base)
 	defer f.Close()
-	n, err := io.Copy(f, body)
+	n, err := u.copyData(f, body)
 	if err != nil {
 		return err
 	}
@@ -425,4 +433,55 @@ func (u *unpacker) dirTimes() error {
 		}
 	}
 	return nil
+}
+
+// copyData copies an entry's data, refusing data the tar stream does not
+// carry: Go's tar reader expands a sparse file's holes into zeros, so a
+// few bytes of header (in whatever sparse dialect) could make terabytes.
+func (u *unpacker) copyData(w io.Writer, body io.Reader) (int64, error) {
+	start := u.raw.n
+	buf := make([]byte, 64<<10)
+	var n int64
+	for {
+		k, err := body.Read(buf)
+		n += int64(k)
+		if n > u.raw.n-start+1024 {
+			return n, fmt.Errorf("%w: a sparse file (not allowed in a layer)", ErrBadTar)
+		}
+		if k > 0 {
+			if _, werr := w.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
+}
+
+// isSparse reports a GNU sparse entry, old format or PAX.
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
