@@ -230,7 +230,7 @@ func (b *boxes) prepare(c *box.Container, driver string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dir+"/config.json", data, 0o600)
+	return b.log.Step("write", dir+"/config.json", func() error { return os.WriteFile(dir+"/config.json", data, 0o600) })
 }
 
 func init() {
