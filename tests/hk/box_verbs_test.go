@@ -197,8 +197,13 @@ func TestBoxSIGKILL(t *testing.T) {
 	t.Parallel()
 	h := newHK(t)
 	img := boxImage(t, h, "killme")
-	for i, delay := range []time.Duration{0, 20 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond, 500 * time.Millisecond} {
-		cmd := exec.Command(hkBin(), "--root", h.root, "--runroot", h.runroot, "run", "--name", "k"+strconv.Itoa(i), img, "sleep", "30")
+	for i, delay := range []time.Duration{0, 20 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond, 500 * time.Millisecond,
+		10 * time.Millisecond, 40 * time.Millisecond, 100 * time.Millisecond} {
+		args := []string{"--root", h.root, "--runroot", h.runroot, "run", "--name", "k" + strconv.Itoa(i), img, "sleep", "30"}
+		if i >= 5 { // the detached path: killed before, while or after hako-mon starts
+			args = append(args[:5], append([]string{"-d"}, args[5:]...)...)
+		}
+		cmd := exec.Command(hkBin(), args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
