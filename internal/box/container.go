@@ -58,6 +58,7 @@ type Options struct {
 	CpusetCPUs  string   `json:",omitempty"`
 	PidsLimit   int64    `json:",omitempty"`
 	ReadOnly    bool     `json:",omitempty"`
+	Init        bool     `json:",omitempty"` // --init: catatonit as PID 1
 	CapAdd      []string `json:",omitempty"`
 	CapDrop     []string `json:",omitempty"`
 	SecurityOpt []string `json:",omitempty"`

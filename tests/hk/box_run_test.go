@@ -89,6 +89,10 @@ touch /rootfile 2>/dev/null || echo ro-root; touch /scratch/ok && echo tmpfs-ok;
 	if r.out != "CapEff:\t00000000a80425fb\nSeccomp:\t2\n" {
 		t.Errorf("default caps/seccomp: %s", r)
 	}
+	// --init: catatonit is PID 1, the command its child, the status passed on.
+	if r := h.run("run", "--rm", "--init", "--read-only", "--entrypoint", "sh", "flags", "-c", "echo $$; cat /proc/1/comm; exit 5"); r.code != 5 || r.out != "2\ninit\n" {
+		t.Errorf("--init: %s", r)
+	}
 	if r := h.run("run", "--rm", "--security-opt", "seccomp=unconfined", "--entrypoint", "grep", "flags", "Seccomp:", "/proc/self/status"); r.out != "Seccomp:\t0\n" {
 		t.Errorf("seccomp=unconfined: %s", r)
 	}
