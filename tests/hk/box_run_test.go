@@ -89,6 +89,11 @@ touch /rootfile 2>/dev/null || echo ro-root; touch /scratch/ok && echo tmpfs-ok;
 	if r.out != "CapEff:\t00000000a80425fb\nSeccomp:\t2\n" {
 		t.Errorf("default caps/seccomp: %s", r)
 	}
+	// --device: the node, and the device cgroup lets it be used.
+	if r := h.run("run", "--rm", "-u", "0", "--device", "/dev/zero:/dev/myzero:rw", "--entrypoint", "sh", "flags", "-c",
+		"stat -c '%t %T %F' /dev/myzero; head -c 3 /dev/myzero | wc -c"); r.code != 0 || r.out != "1 5 character special file\n3\n" {
+		t.Errorf("--device: %s", r)
+	}
 	// --init: catatonit is PID 1, the command its child, the status passed on.
 	if r := h.run("run", "--rm", "--init", "--read-only", "--entrypoint", "sh", "flags", "-c", "echo $$; cat /proc/1/comm; exit 5"); r.code != 5 || r.out != "2\ninit\n" {
 		t.Errorf("--init: %s", r)

@@ -87,6 +87,12 @@ func TestBoxVerbs(t *testing.T) {
 	if r.out != "1\n/tmp\nnobody\n" {
 		t.Errorf("exec: %s", r)
 	}
+	if r := h.runIn([]byte("piped in"), "exec", "-i", "svc", "cat"); r.out != "piped in" {
+		t.Errorf("exec -i: %s", r)
+	}
+	if r := h.runIn([]byte("not read"), "exec", "svc", "cat"); r.out != "" || r.code != 0 {
+		t.Errorf("exec without -i reads nothing: %s", r)
+	}
 	if r := h.run("exec", "svc", "sh", "-c", "exit 3"); r.code != 3 {
 		t.Errorf("exec exit code: %s", r)
 	}
