@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -237,15 +238,14 @@ func (b *boxes) remove(c *box.Container) error {
 	return err
 }
 
-// signalName parses Docker's signal names: KILL, SIGKILL, 9.
+// parseSignal reads Docker's signal names: KILL, SIGKILL, 9.
 func parseSignal(s string) (unix.Signal, error) {
 	s = strings.ToUpper(strings.TrimSpace(s))
-	if n, err := fmt.Sscanf(s, "%d", new(int)); err == nil && n == 1 {
-		var v int
-		fmt.Sscanf(s, "%d", &v)
-		if v > 0 && v < 65 {
-			return unix.Signal(v), nil
+	if n, err := strconv.Atoi(s); err == nil {
+		if n > 0 && n < 65 {
+			return unix.Signal(n), nil
 		}
+		return 0, fmt.Errorf("invalid signal: %s", s)
 	}
 	if !strings.HasPrefix(s, "SIG") {
 		s = "SIG" + s
