@@ -93,6 +93,12 @@ func TestBoxRootless(t *testing.T) {
 	if r := h.ok("inspect", "-f", "{{.State.Status}} {{.Name}}", "d"); r.out != "running /d\n" {
 		t.Errorf("inspect: %q", r.out)
 	}
+	// No cgroup for a user on a v1 (or hybrid) host: pause and stats say
+	// why. (Pure v2 with a delegated subtree would give it one.)
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
+		h.fails([]string{"no cgroup", "cannot be paused"}, "pause", "d")
+		h.fails([]string{"no cgroup", "measured"}, "stats", "--no-stream", "d")
+	}
 	h.ok("kill", "d")
 	if r := h.ok("wait", "d"); r.out != "137\n" {
 		t.Errorf("wait after kill: %s", r)
