@@ -2,6 +2,7 @@ package hkcli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +15,7 @@ import (
 func init() {
 	register(func(env *Env) *cobra.Command {
 		var all, quiet, noTrunc bool
+		var format string
 		c := &cobra.Command{
 			Use:     "ps [OPTIONS]",
 			Aliases: []string{"container ls"},
@@ -29,7 +31,8 @@ func init() {
 					return err
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
-				if !quiet {
+				var rows []psRow
+				if !quiet && format == "" {
 					fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tNAMES")
 				}
 				for _, c := range list {
@@ -49,7 +52,15 @@ func init() {
 					if !noTrunc && len(command) > 20 {
 						command = command[:19] + "…"
 					}
+					if format != "" {
+						rows = append(rows, psRow{ID: id, Image: c.Image, Command: strconv.Quote(command), CreatedAt: c.Created.Format("2006-01-02 15:04:05 -0700 MST"),
+							RunningFor: human(time.Since(c.Created)) + " ago", Status: statusText(c, st), State: st.State, Names: c.Name})
+						continue
+					}
 					fmt.Fprintf(w, "%s\t%s\t%q\t%s ago\t%s\t%s\n", id, c.Image, command, human(time.Since(c.Created)), statusText(c, st), c.Name)
+				}
+				if format != "" {
+					return formatRows(cmd.OutOrStdout(), rows, format)
 				}
 				return w.Flush()
 			},
@@ -57,8 +68,15 @@ func init() {
 		c.Flags().BoolVarP(&all, "all", "a", false, "show all containers (default: running ones)")
 		c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display container IDs")
 		c.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
+		c.Flags().StringVar(&format, "format", "", "format each container with a Go template ({{.ID}} {{.Names}} {{.Status}} {{.State}} {{.Image}} ...), or json")
 		return c
 	})
+}
+
+// psRow is one container as `ps --format` templates see it (Docker's
+// field names).
+type psRow struct {
+	ID, Image, Command, CreatedAt, RunningFor, Status, State, Names string
 }
 
 // statusText is ps's STATUS column, Docker's wording.

@@ -27,6 +27,9 @@ func TestBoxDetached(t *testing.T) {
 	if r := h.ok("ps", "-q"); r.out != id[:12]+"\n" {
 		t.Errorf("ps -q: %q", r.out)
 	}
+	if r := h.ok("ps", "--format", "{{.Names}} {{.State}}"); r.out != "web running\n" {
+		t.Errorf("ps --format: %q", r.out)
+	}
 	h.ok("start", "web") // already running: no error, as Docker
 	// The runtime's own list (its default root) never shows hk's
 	// containers: their state is under hk's --runroot.
