@@ -18,7 +18,6 @@ func init() {
 		var format string
 		c := &cobra.Command{
 			Use:     "ps [OPTIONS]",
-			Aliases: []string{"container ls"},
 			Short:   "List containers (running ones; -a: all)",
 			Args:    cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {

@@ -27,6 +27,9 @@ func TestBoxDetached(t *testing.T) {
 	if r := h.ok("ps", "-q"); r.out != id[:12]+"\n" {
 		t.Errorf("ps -q: %q", r.out)
 	}
+	if r := h.ok("container", "ls", "-q"); r.out != id[:12]+"\n" {
+		t.Errorf("container ls -q: %q", r.out)
+	}
 	if r := h.ok("ps", "--format", "{{.Names}} {{.State}}"); r.out != "web running\n" {
 		t.Errorf("ps --format: %q", r.out)
 	}
