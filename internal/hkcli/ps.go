@@ -17,9 +17,9 @@ func init() {
 		var all, quiet, noTrunc bool
 		var format string
 		c := &cobra.Command{
-			Use:     "ps [OPTIONS]",
-			Short:   "List containers (running ones; -a: all)",
-			Args:    cobra.NoArgs,
+			Use:   "ps [OPTIONS]",
+			Short: "List containers (running ones; -a: all)",
+			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				b, err := openBoxes(env)
 				if err != nil {
