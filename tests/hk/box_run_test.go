@@ -89,6 +89,17 @@ touch /rootfile 2>/dev/null || echo ro-root; touch /scratch/ok && echo tmpfs-ok;
 	if r.out != "CapEff:\t00000000a80425fb\nSeccomp:\t2\n" {
 		t.Errorf("default caps/seccomp: %s", r)
 	}
+	// --network host: the host's links and resolv.conf; none (the
+	// default): only lo and no name server.
+	hostNet, _ := os.Readlink("/proc/self/ns/net")
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	r = h.run("run", "--rm", "--network", "host", "--entrypoint", "sh", "flags", "-c", "readlink /proc/self/ns/net; cat /etc/resolv.conf")
+	if want := hostNet + "\n" + string(hostResolv); r.out != want {
+		t.Errorf("--network host: got %q, want %q", r.out, want)
+	}
+	if r := h.run("run", "--rm", "--entrypoint", "sh", "flags", "-c", "ip -o link | wc -l; grep -c nameserver /etc/resolv.conf"); r.out != "1\n0\n" {
+		t.Errorf("--network none: %s", r)
+	}
 	// --device: the node, and the device cgroup lets it be used.
 	if r := h.run("run", "--rm", "-u", "0", "--device", "/dev/zero:/dev/myzero:rw", "--entrypoint", "sh", "flags", "-c",
 		"stat -c '%t %T %F' /dev/myzero; head -c 3 /dev/myzero | wc -c"); r.code != 0 || r.out != "1 5 character special file\n3\n" {
