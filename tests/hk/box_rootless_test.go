@@ -73,6 +73,15 @@ func TestBoxRootless(t *testing.T) {
 	if len(lines) != 4 || lines[0] != "0" || lines[1] != "rlbox" || strings.TrimSpace(lines[2]) != "2" || !strings.Contains(lines[3], " 1000 ") {
 		t.Errorf("rootless run: %s", r)
 	}
+	// host network (sysfs is then the host's, bound read-only), --init,
+	// and the copy fallback, as a user.
+	hostNet, _ := os.Readlink("/proc/self/ns/net")
+	if r := h.ok("run", "--rm", "--network", "host", "--init", img, "sh", "-c", "readlink /proc/self/ns/net; echo $$"); r.out != hostNet+"\n2\n" {
+		t.Errorf("rootless --network host --init: %s", r)
+	}
+	if r := h.ok("run", "--rm", "--storage-driver", "vfs", img, "sh", "-c", "touch /x && echo vfs"); r.out != "vfs\n" {
+		t.Errorf("rootless vfs: %s", r)
+	}
 	h.ok("run", "-d", "--name", "d", img, "sh", "-c", "echo hello; while true; do sleep 0.1; done")
 	boxWaitLog(t, h, "d", "hello")
 	if r := h.ok("ps"); !strings.Contains(r.out, "Up ") {
