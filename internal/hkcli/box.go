@@ -3,6 +3,7 @@ package hkcli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -33,6 +34,7 @@ type boxes struct {
 	log   *trace.Log
 	priv  userns.Privilege
 	is    *image.Store // opened once per command (each Open commits)
+	warn  io.Writer    // the runtime's warnings (nil: stderr)
 }
 
 func openBoxes(env *Env) (*boxes, error) {
@@ -65,7 +67,11 @@ func (b *boxes) enterUserNS() error {
 func (b *boxes) rootless() bool { return b.priv.Rootless() }
 
 func (b *boxes) runtime() *container.Runtime {
-	return &container.Runtime{Root: filepath.Join(b.env.RunRoot, "runtime"), Log: b.log, Warn: os.Stderr,
+	warn := b.warn
+	if warn == nil {
+		warn = os.Stderr
+	}
+	return &container.Runtime{Root: filepath.Join(b.env.RunRoot, "runtime"), Log: b.log, Warn: warn,
 		Trace: b.env.Trace, Rootless: b.priv.Rootless(), InUserNS: b.priv.InUserNS}
 }
 

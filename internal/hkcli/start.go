@@ -16,6 +16,7 @@ import (
 	"hako/internal/console"
 	"hako/internal/container"
 	"hako/internal/monitor"
+	"hako/internal/trace"
 )
 
 // readyToStart mounts the root again (after create, or in this command's
@@ -57,7 +58,8 @@ func (b *boxes) startDetached(c *box.Container) error {
 	}
 	defer errLog.Close()
 	err = monitor.Start(b.log, monitor.Opts{ExitFile: b.exitFile(c), LogFile: b.logFile(c), PidFile: b.pidFile(c),
-		Stdin: c.Opts.Interactive, TTY: c.Opts.TTY, Create: append([]string{exe}, create...), OnExit: append([]string{exe}, onExit...), Stderr: errLog})
+		Stdin: c.Opts.Interactive, TTY: c.Opts.TTY, Create: append([]string{exe}, create...), OnExit: append([]string{exe}, onExit...), Stderr: errLog},
+		os.Stderr)
 	if err != nil {
 		return codedError{err, exitCodeOf(err)}
 	}
@@ -231,7 +233,9 @@ func init() {
 	})
 	// _create is hako-mon's child: the runtime's create and start, in
 	// this process, with the monitor's pipes as the container's stdio;
-	// the answer goes to fd 3 (monitor.Report).
+	// the answer goes to fd 3 (monitor.Report), and so do its trace and
+	// warnings, which `hk run -d` prints: nothing of hk's own may land in
+	// the container's log.
 	register(func(env *Env) *cobra.Command {
 		return &cobra.Command{
 			Use: "_create ID", Hidden: true, Args: cobra.ExactArgs(1),
@@ -240,6 +244,11 @@ func init() {
 				syscall.CloseOnExec(3)
 				b, err := openBoxes(env)
 				if err == nil {
+					b.warn = report
+					if env.Trace {
+						b.log = trace.New("hk", trace.Writer(report))
+						b.store.Log = b.log
+					}
 					var c *box.Container
 					if c, err = b.get(args[0]); err == nil {
 						var sock *os.File
@@ -256,7 +265,10 @@ func init() {
 				}
 				monitor.Report(report, err, code)
 				report.Close()
-				return err
+				if err != nil {
+					return ExitError(1) // reported: Main must print nothing
+				}
+				return nil
 			},
 		}
 	})

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
 	"io"
@@ -31,8 +32,10 @@ type Opts struct {
 
 // Start starts the monitor, detached in a session of its own, and waits
 // until Create has reported: nil when the container runs (its init's pid
-// is in PidFile), else Create's error. The monitor lives on after hk.
-func Start(log *trace.Log, o Opts) error {
+// is in PidFile), else Create's error. What Create wrote on the report
+// channel before its answer (its --trace lines) is copied to trace. The
+// monitor lives on after hk.
+func Start(log *trace.Log, o Opts, traceOut io.Writer) error {
 	f, err := nsenter.Sealed("hako-mon", image)
 	if err != nil {
 		return err
@@ -60,12 +63,18 @@ func Start(log *trace.Log, o Opts) error {
 		return fmt.Errorf("start hako-mon: %w", err)
 	}
 	msg, _ := io.ReadAll(r)
-	if rep := string(msg); strings.HasPrefix(rep, "ok") {
-		cmd.Process.Release()
-		return nil
+	if i := bytes.LastIndexByte(msg, 0); i >= 0 {
+		if traceOut != nil {
+			traceOut.Write(msg[:i])
+		}
+		msg = msg[i+1:]
 	}
-	cmd.Wait()
-	return ParseReport(msg)
+	if err := ParseReport(msg); err != nil {
+		cmd.Wait()
+		return err
+	}
+	cmd.Process.Release()
+	return nil
 }
 
 // ReportError is Create's failure, with the exit code Docker gives it
@@ -77,17 +86,21 @@ type ReportError struct {
 
 func (e *ReportError) Error() string { return e.Msg }
 
-// Report writes Create's answer on fd 3: "ok" or "err CODE MESSAGE".
+// Report writes Create's answer on fd 3: a NUL (what came before it,
+// if anything, is Create's trace), then "ok" or "err CODE MESSAGE".
 func Report(w io.Writer, err error, code int) {
 	if err == nil {
-		io.WriteString(w, "ok\n")
+		io.WriteString(w, "\x00ok\n")
 		return
 	}
-	fmt.Fprintf(w, "err %d %s", code, err)
+	fmt.Fprintf(w, "\x00err %d %s", code, err)
 }
 
 // ParseReport reads what Report wrote (nothing at all: Create died).
 func ParseReport(b []byte) error {
+	if i := bytes.LastIndexByte(b, 0); i >= 0 {
+		b = b[i+1:]
+	}
 	s := string(b)
 	if strings.HasPrefix(s, "ok") {
 		return nil

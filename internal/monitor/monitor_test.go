@@ -78,10 +78,14 @@ func TestHakoMon(t *testing.T) {
 	dir := t.TempDir()
 	exit, logf, pid, done := dir+"/exit", dir+"/log", dir+"/pid", dir+"/done"
 	create := []string{"/bin/sh", "sh", "-c",
-		`(echo out; echo err >&2; printf partial; sleep 0.2; exit 3) & echo $! > ` + pid + `; echo ok >&3`}
+		`(echo out; echo err >&2; printf partial; sleep 0.2; exit 3) & echo $! > ` + pid + `; printf 'a trace line\n\0ok' >&3`}
 	onExit := []string{"/bin/sh", "sh", "-c", "cat " + exit + " > " + done}
-	if err := Start(nil, Opts{ExitFile: exit, LogFile: logf, PidFile: pid, Create: create, OnExit: onExit}); err != nil {
+	var traced bytes.Buffer
+	if err := Start(nil, Opts{ExitFile: exit, LogFile: logf, PidFile: pid, Create: create, OnExit: onExit}, &traced); err != nil {
 		t.Fatal(err)
+	}
+	if traced.String() != "a trace line\n" {
+		t.Errorf("trace before the answer: %q", traced.String())
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -112,8 +116,8 @@ func TestHakoMon(t *testing.T) {
 // A CREATE that fails: Start returns its report, the monitor exits.
 func TestHakoMonCreateFails(t *testing.T) {
 	dir := t.TempDir()
-	create := []string{"/bin/sh", "sh", "-c", `echo "err 127 no such program" >&3; exit 1`}
-	err := Start(nil, Opts{ExitFile: dir + "/exit", LogFile: dir + "/log", PidFile: dir + "/pid", Create: create, OnExit: []string{"/bin/true", "true"}})
+	create := []string{"/bin/sh", "sh", "-c", `printf '\0err 127 no such program' >&3; exit 1`}
+	err := Start(nil, Opts{ExitFile: dir + "/exit", LogFile: dir + "/log", PidFile: dir + "/pid", Create: create, OnExit: []string{"/bin/true", "true"}}, nil)
 	re, ok := err.(*ReportError)
 	if !ok || re.Code != 127 || !strings.Contains(re.Msg, "no such program") {
 		t.Errorf("Start = %#v", err)

@@ -60,6 +60,17 @@ func TestBoxDetached(t *testing.T) {
 		t.Errorf("inspect: %q", r.out)
 	}
 	h.ok("rm", "web")
+	// --trace with -d: the steps of _create (and init's) reach hk's
+	// stderr; the container's log holds only the container's output.
+	r = h.ok("--trace", "run", "-d", "--name", "traced", "det", "echo", "only-this")
+	if !strings.Contains(r.err, "mount overlay") || !strings.Contains(r.err, "start monitor") || !strings.Contains(r.err, "init ") {
+		t.Errorf("--trace run -d: %s", r)
+	}
+	h.ok("wait", "traced")
+	if r := h.ok("logs", "traced"); r.out != "only-this\n" || r.err != "" {
+		t.Errorf("log of a traced run: %s", r)
+	}
+	h.ok("rm", "traced")
 	// --rm with -d: the monitor removes it when it exits.
 	h.ok("run", "-d", "--rm", "--name", "gone", "det", "true")
 	boxNothingLeft(t, h, nil)
