@@ -218,10 +218,34 @@ func (b *boxes) deleteRuntime(id string) error {
 	return rc.Delete(true)
 }
 
+// lock serializes the commands that start or remove container c (two
+// `start`s at once must not both find it stopped): an flock on a file in
+// its directory, released by the returned func (and by the kernel if hk
+// dies). A container whose directory is gone needs no lock.
+func (b *boxes) lock(c *box.Container) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(b.dir(c), "lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := b.log.Step("flock", f.Name(), func() error { return unix.Flock(int(f.Fd()), unix.LOCK_EX) }); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
 // remove deletes a stopped container: runtime state, mount, directory,
 // image hold, record, in an order in which a SIGKILL at any point leaves
 // something the next `rm` finishes (every step is a no-op when done).
 func (b *boxes) remove(c *box.Container) error {
+	unlock, err := b.lock(c)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := b.deleteRuntime(c.ID); err != nil {
 		return err
 	}
@@ -237,7 +261,7 @@ func (b *boxes) remove(c *box.Container) error {
 			is.Release(c.ImageID, c.ID)
 		}
 	}
-	err := b.store.Remove(c.ID)
+	err = b.store.Remove(c.ID)
 	if errors.Is(err, box.ErrNotFound) {
 		return nil
 	}

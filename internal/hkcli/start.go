@@ -41,6 +41,11 @@ func (b *boxes) readyToStart(c *box.Container) error {
 // startDetached starts the container under a monitor (hako-mon) that
 // outlives this command.
 func (b *boxes) startDetached(c *box.Container) error {
+	unlock, err := b.lock(c)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if st := b.status(c); st.State == "running" || st.State == "paused" {
 		return nil // Docker: starting a running container is no error
 	}
@@ -99,11 +104,17 @@ func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, sock *os.Fi
 // goes to hk's stdout and stderr and to its log, signals hk gets are
 // passed on, and the container's exit status is returned (ExitError).
 func (b *boxes) startForeground(c *box.Container) error {
+	unlock, err := b.lock(c)
+	if err != nil {
+		return err
+	}
 	if err := b.readyToStart(c); err != nil {
+		unlock()
 		return codedError{err, 125}
 	}
 	logf, err := os.OpenFile(b.logFile(c), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
+		unlock()
 		return err
 	}
 	defer logf.Close()
@@ -111,17 +122,19 @@ func (b *boxes) startForeground(c *box.Container) error {
 	var relay *console.Relay
 	var copies sync.WaitGroup
 	if c.Opts.TTY {
-		if relay, err = console.NewRelay(); err != nil {
-			return err
-		}
-		defer relay.Close()
+		relay, err = console.NewRelay()
 	} else {
 		stdio, err = b.pipes(c, logf, &copies)
-		if err != nil {
-			return err
-		}
+	}
+	if err != nil {
+		unlock()
+		return err
+	}
+	if relay != nil {
+		defer relay.Close()
 	}
 	rc, err := b.createInRuntime(c, stdio, nil, relay)
+	unlock()
 	for _, f := range stdio[1:] {
 		f.Close() // the container has its own copies now
 	}

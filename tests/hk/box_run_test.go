@@ -3,6 +3,7 @@ package hk
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -133,5 +134,24 @@ func TestBoxConcurrentRuns(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// Five starts of one container at once: one runs it, the others find
+	// it running (the container's lock), so there is one monitor.
+	h.ok("create", "--name", "once", img, "sleep", "30")
+	for range 5 {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.ok("start", "once") }()
+	}
+	wg.Wait()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	monitors := 0
+	for _, p := range procs {
+		if b, _ := os.ReadFile(p); strings.HasPrefix(string(b), "hako-mon\x00") && strings.Contains(string(b), h.root+"/") {
+			monitors++
+		}
+	}
+	if monitors != 1 {
+		t.Errorf("%d monitors after five concurrent starts, want 1", monitors)
+	}
+	h.ok("rm", "-f", "once")
 	boxNothingLeft(t, h, nil)
 }
