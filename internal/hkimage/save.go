@@ -97,8 +97,11 @@ func save(s *image.Store, imgs []*image.Image, w io.Writer) error {
 		}
 		defer f.Close()
 		fi, err := f.Stat()
-		if err != nil || written[digest] {
-			return fi.Size(), err
+		if err != nil {
+			return 0, err
+		}
+		if written[digest] {
+			return fi.Size(), nil
 		}
 		written[digest] = true
 		if err := tw.WriteHeader(&tar.Header{Name: blobName(digest), Mode: 0o644, Size: fi.Size(), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
@@ -111,27 +114,20 @@ func save(s *image.Store, imgs []*image.Image, w io.Writer) error {
 		tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, Typeflag: tar.TypeDir, ModTime: time.Unix(0, 0)})
 	}
 	for _, img := range imgs {
-		cfgSize, err := addBlob(img.ID)
+		mb, layers, err := ociManifest(s, img)
 		if err != nil {
+			return err
+		}
+		if _, err := addBlob(img.ID); err != nil {
 			return fmt.Errorf("%s: config: %w", img.ID, err)
 		}
-		m := map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-			"config": ociDescriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: img.ID, Size: cfgSize}}
 		entry := dockerEntry{Config: blobName(img.ID)}
-		var layers []ociDescriptor
-		for i, b := range img.LayerBlobs {
-			if b == "" {
-				return fmt.Errorf("%s: layer %s: no blob kept to save", img.ID, img.DiffIDs[i])
+		for _, l := range layers {
+			if _, err := addBlob(l.Digest); err != nil {
+				return fmt.Errorf("%s: layer %s: %w", img.ID, l.Digest, err)
 			}
-			size, err := addBlob(b)
-			if err != nil {
-				return fmt.Errorf("%s: layer %s: %w", img.ID, b, err)
-			}
-			layers = append(layers, ociDescriptor{MediaType: layerMediaType(s.BlobPath(b)), Digest: b, Size: size})
-			entry.Layers = append(entry.Layers, blobName(b))
+			entry.Layers = append(entry.Layers, blobName(l.Digest))
 		}
-		m["layers"] = layers
-		mb, _ := json.Marshal(m)
 		sum := sha256.Sum256(mb)
 		md := "sha256:" + hex.EncodeToString(sum[:])
 		if !written[md] {
