@@ -98,7 +98,7 @@ func TestImgConcurrentPulls(t *testing.T) {
 	imgStoreEmpty(t, h)
 }
 
-// SIGKILL at six moments of a pull (fetch, unpack, commit; the last
+// SIGKILL at six moments of a pull, and of an rmi (fetch, unpack, commit; the last
 // mid-download through a slowed proxy): `images`
 // never shows a half image, and the next pull works and leaves a store
 // that rmi empties.
@@ -131,7 +131,17 @@ func TestImgKillDuringPull(t *testing.T) {
 		}
 		h.ok("pull", "-q", ref)
 		imgConsistent(t, h)
-		h.ok("rmi", ref)
+		// And an rmi killed part way: the next rmi (or `images`) finds a
+		// whole image or none, and the store ends empty.
+		rmi := imgStart(h, "rmi", ref)
+		time.Sleep(time.Duration(i*8) * time.Millisecond)
+		rmi.Process.Signal(syscall.SIGKILL)
+		rmi.Wait()
+		if imgConsistent(t, h) == 1 {
+			h.ok("rmi", ref)
+		} else {
+			h.ok("image", "prune", "-f") // sweeps what the killed rmi left
+		}
 		imgStoreEmpty(t, h)
 	}
 	t.Logf("a pull takes %v; %d of %d killed before they ended", full, killed, points)
