@@ -110,6 +110,14 @@ func (u *imgUser) write(t *testing.T, name string, data []byte) string {
 func TestImgRootless(t *testing.T) {
 	u := imgNewUser(t)
 	h := imgRootlessHK(t, u)
+	// An owner beyond the user's 65,536 subordinate IDs: a clear error,
+	// nothing left.
+	var big bytes.Buffer
+	bw := tar.NewWriter(&big)
+	bw.WriteHeader(&tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o644, Uid: 70000, Gid: 70000})
+	bw.Close()
+	h.fails([]string{"chown 70000:70000", "subordinate ID range"}, "import", u.write(t, "big.tar", big.Bytes()), "big:1")
+	imgStoreEmpty(t, h)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	mt := time.Unix(1700000000, 0)
