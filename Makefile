@@ -51,12 +51,12 @@ demo: deps build
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-lint: $(TOOLS)/staticcheck $(INIT_BIN) $(MON_BIN)
+lint: $(TOOLS)/staticcheck build
 	@test -z "$$(gofmt -l cmd internal tests)" || { gofmt -l cmd internal tests; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(TOOLS)/staticcheck ./...
 
-unit: $(INIT_BIN) $(MON_BIN)
+unit: build
 	$(GO) test -count=1 ./internal/...
 
 # End-to-end: real containers from the built binary, as root.

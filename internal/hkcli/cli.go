@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -89,8 +90,9 @@ func Main(args []string) int {
 	case errors.As(err, &ce):
 		fmt.Fprintln(os.Stderr, "hk:", err)
 		return ce.code
-	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "hk: %v\nSee 'hk --help'.\n", ue.err)
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command "):
+		// cobra's own usage errors (an unknown verb) are plain errors.
+		fmt.Fprintf(os.Stderr, "hk: %v\nSee 'hk --help'.\n", err)
 		return 2
 	default:
 		fmt.Fprintln(os.Stderr, "hk:", err)

@@ -14,6 +14,10 @@ func TestTwoNames(t *testing.T) {
 		t.Errorf("hk version: %s", r)
 	}
 	h.fails([]string{"unknown flag: --bogus"}, "--bogus")
+	verb := uniq("verb")
+	if r := h.fails([]string{`unknown command "` + verb + `"`}, verb); r.code != 2 {
+		t.Errorf("hk %s: want exit 2 (bad usage): %s", verb, r)
+	}
 	if r := h.run("--help"); r.code != 0 || !strings.Contains(r.out, "pull") {
 		t.Errorf("hk --help lists no pull: %s", r)
 	}
