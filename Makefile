@@ -42,9 +42,15 @@ $(MON_BIN): $(MON_DIR)/hako-mon.c $(INIT_BIN)
 deps:
 	scripts/deps.sh
 
-# The first command of the README: a shell command in an isolated busybox
-# container, with every step traced.
+# The first command of the README: the front end, hk, on an image made
+# here from Debian's busybox-static (no network), run with a hostname and
+# limits, every step traced.
 demo: deps build
+	scripts/hk-demo.sh
+
+# The runtime alone: a shell command in an isolated busybox bundle, traced.
+.PHONY: demo-runtime
+demo-runtime: deps build
 	HAKO=bin/hako scripts/mkbundle.sh $(BUNDLE)
 	scripts/demo.sh $(BUNDLE)
 
@@ -84,16 +90,24 @@ fuzz-long:
 	$(MAKE) fuzz FUZZTIME=2m
 
 # hako against runc, crun and a C floor (docs/benchmarks.md; ~4 min,
-# BENCH_N=20 for a quick look).
-.PHONY: bench bench-pull
+# BENCH_N=20 for a quick look); then hk's: pull against podman pull
+# (docs/images.md) and run --rm against podman and Docker, the monitor's
+# memory against conmon (docs/frontend.md).
+.PHONY: bench bench-pull bench-hk
 bench: build
 	scripts/bench/run.sh
 	scripts/bench/pull.sh
+	scripts/bench/hk.sh
 
 # hk pull vs podman pull from a local registry, and the shared-layers check
 # (docs/images.md; ~30 s).
 bench-pull: build
 	scripts/bench/pull.sh
+
+# hk run --rm vs podman and Docker, hako-mon vs conmon (docs/frontend.md;
+# ~1 min, BENCH_N=10 for a quick look).
+bench-hk: build
+	scripts/bench/hk.sh
 
 # A pure cgroup v2 kernel in a small VM (qemu, software emulation; ~30 s):
 # hako's cgroup tests and limited containers where v1 can't be used at all.

@@ -2,33 +2,31 @@ package box
 
 import "time"
 
-// States a record can be in. Running and paused are never stored: they
-// are read from the live process (Container.Status in hkcli).
+// States a record can be in. Whether it runs (or is paused) is never
+// stored: it is read from the live process, through the runtime's state
+// (hkcli's status), and the exit from the monitor's exit file until the
+// monitor has recorded it here.
 const (
-	Created = "created" // made, never started
-	Started = "started" // init was started: the live process says the rest
-	Exited  = "exited"
+	Created = "created" // made; maybe started since
+	Exited  = "exited"  // its exit is recorded
 )
 
 // Container is one container's record.
 type Container struct {
-	ID       string
-	Name     string
-	Image    string // as the user named it
-	ImageID  string
-	Config   ImageConfig // the image's config, as create saw it
-	Opts     Options
-	Args     []string // the process's argv, resolved (Entrypoint + Cmd)
-	Created  time.Time
-	Rootless bool
-	// Overlay: the rootfs is an overlay mount (false: a copy).
-	Overlay    bool
+	ID         string
+	Name       string
+	Image      string // as the user named it
+	ImageID    string
+	Config     ImageConfig // the image's config, as create saw it
+	Opts       Options
+	Args       []string // the process's argv, resolved (Entrypoint + Cmd)
+	Created    time.Time
+	Rootless   bool
 	Layers     []string // the image's layer dirs, bottom first
 	State      string
 	StartedAt  time.Time `json:",omitzero"`
 	FinishedAt time.Time `json:",omitzero"`
 	ExitCode   int
-	Pid        int
 }
 
 // ImageConfig is what running needs of the image's config (the fields of
@@ -60,6 +58,7 @@ type Options struct {
 	CpusetCPUs  string   `json:",omitempty"`
 	PidsLimit   int64    `json:",omitempty"`
 	ReadOnly    bool     `json:",omitempty"`
+	Init        bool     `json:",omitempty"` // --init: catatonit as PID 1
 	CapAdd      []string `json:",omitempty"`
 	CapDrop     []string `json:",omitempty"`
 	SecurityOpt []string `json:",omitempty"`

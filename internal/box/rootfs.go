@@ -16,6 +16,15 @@ import (
 // RootfsDir is where a container's root is mounted (or copied).
 func RootfsDir(dir string) string { return filepath.Join(dir, "rootfs") }
 
+// Driver is how container dir's root was made: "overlay", or "vfs" (a
+// copy, marked by the file "copied").
+func Driver(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, "copied")); err == nil {
+		return "vfs"
+	}
+	return "overlay"
+}
+
 // MountRootfs makes the container's root at dir/rootfs: an overlay of
 // layers (bottom first, as the image store lists them) under the
 // container's own upper and work dirs. When overlayfs cannot be mounted
@@ -25,7 +34,10 @@ func RootfsDir(dir string) string { return filepath.Join(dir, "rootfs") }
 // It reports whether the root is an overlay. userxattr: hk runs in a
 // user namespace, where overlayfs keeps its whiteout marks in user.*
 // xattrs.
-func MountRootfs(log *trace.Log, dir string, layers []string, driver string, userxattr bool) (overlay bool, err error) {
+//
+// volatile (for --rm containers) mounts the overlay without syncing its
+// upper dir at unmount: nothing written there outlives the container.
+func MountRootfs(log *trace.Log, dir string, layers []string, driver string, userxattr, volatile bool) (overlay bool, err error) {
 	root := RootfsDir(dir)
 	for _, d := range []string{root, filepath.Join(dir, "upper"), filepath.Join(dir, "work")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -36,7 +48,7 @@ func MountRootfs(log *trace.Log, dir string, layers []string, driver string, use
 		return true, nil
 	}
 	if driver != "vfs" {
-		err = mountOverlay(log, dir, layers, userxattr)
+		err = mountOverlay(log, dir, layers, userxattr, volatile)
 		if err == nil {
 			return true, nil
 		}
@@ -58,7 +70,7 @@ func MountRootfs(log *trace.Log, dir string, layers []string, driver string, use
 	return false, cerr
 }
 
-func mountOverlay(log *trace.Log, dir string, layers []string, userxattr bool) error {
+func mountOverlay(log *trace.Log, dir string, layers []string, userxattr, volatile bool) error {
 	if len(layers) == 0 {
 		empty := filepath.Join(dir, "empty")
 		if err := os.MkdirAll(empty, 0o755); err != nil {
@@ -73,6 +85,9 @@ func mountOverlay(log *trace.Log, dir string, layers []string, userxattr bool) e
 	data := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + filepath.Join(dir, "upper") + ",workdir=" + filepath.Join(dir, "work")
 	if userxattr {
 		data += ",userxattr"
+	}
+	if volatile {
+		data += ",volatile"
 	}
 	if len(data) >= unix.Getpagesize() {
 		return fmt.Errorf("overlay options are %d bytes, over the page the kernel takes (%d layers)", len(data), len(layers))

@@ -105,7 +105,7 @@ func Build(c *Container, rootfs, dir string, opts ...SpecOpt) (*specs.Spec, erro
 	s.Annotations = map[string]string{"org.hako.hk.name": c.Name, "org.hako.hk.image": c.Image}
 	s.Linux.Resources = &specs.LinuxResources{Devices: s.Linux.Resources.Devices}
 	all := []SpecOpt{withUser(c, rootfs), withCwd(c, rootfs), withCaps(c), withSecurityOpts(c),
-		withNetwork(c, dir), withVolumes(c), withTmpfs(c), withDevices(c), withUlimits(c), withResources(c)}
+		withNetwork(c, dir), withVolumes(c), withTmpfs(c), withDevices(c), withUlimits(c), withResources(c), withInit(c)}
 	if !c.Rootless {
 		all = append(all, func(s *specs.Spec) error { s.Linux.CgroupsPath = "/hk/" + c.ID; return nil })
 	}
@@ -507,6 +507,35 @@ func withResources(c *Container) SpecOpt {
 		if o.PidsLimit != 0 {
 			r.Pids = &specs.LinuxPids{Limit: &o.PidsLimit}
 		}
+		return nil
+	}
+}
+
+// InitPaths are where catatonit (the small init podman's --init uses,
+// Debian's package of that name) is looked for.
+var InitPaths = []string{"/usr/bin/catatonit", "/usr/libexec/podman/catatonit"}
+
+// withInit: --init puts catatonit in front of the command as PID 1, to
+// reap zombies and pass signals on (Docker's docker-init, podman's
+// catatonit), bind-mounted read-only from the host on /dev/init (a tmpfs
+// of the container's own, so it works with --read-only too).
+func withInit(c *Container) SpecOpt {
+	return func(s *specs.Spec) error {
+		if !c.Opts.Init {
+			return nil
+		}
+		path := ""
+		for _, p := range InitPaths {
+			if _, err := os.Stat(p); err == nil {
+				path = p
+				break
+			}
+		}
+		if path == "" {
+			return fmt.Errorf("--init needs catatonit, not found at %s (apt-get install catatonit)", strings.Join(InitPaths, " or "))
+		}
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dev/init", Type: "bind", Source: path, Options: []string{"bind", "ro", "nosuid", "nodev"}})
+		s.Process.Args = append([]string{"/dev/init", "--"}, s.Process.Args...)
 		return nil
 	}
 }

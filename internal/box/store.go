@@ -13,6 +13,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"hako/internal/trace"
 )
 
 // ErrNotFound: no container has that name or ID (prefix).
@@ -28,7 +30,8 @@ var (
 
 // Store is the container database under root/containers.
 type Store struct {
-	Dir string // root/containers
+	Dir string     // root/containers
+	Log *trace.Log // each commit is a step (nil: untraced)
 }
 
 // NewStore returns the store under hk's root, creating its directory.
@@ -48,16 +51,7 @@ func (s *Store) open(readOnly bool) (*bolt.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open container database %s: %w", s.Dir, err)
 	}
-	if db.IsReadOnly() {
-		return db, nil
-	}
-	return db, db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketCtrs); err != nil {
-			return err
-		}
-		_, err := tx.CreateBucketIfNotExists(bucketName)
-		return err
-	})
+	return db, nil
 }
 
 func (s *Store) exists() bool {
@@ -65,13 +59,26 @@ func (s *Store) exists() bool {
 	return err == nil
 }
 
-func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+func (s *Store) update(what string, fn func(tx *bolt.Tx) error) error {
+	return s.Log.Step("db commit", filepath.Join(s.Dir, "containers.db")+" ("+what+")", func() error { return s.commit(fn) })
+}
+
+func (s *Store) commit(fn func(tx *bolt.Tx) error) error {
 	db, err := s.open(false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return db.Update(fn)
+	// Every commit costs two fdatasyncs: the buckets are made in the
+	// same transaction as the first write, not in one of their own.
+	return db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketCtrs, bucketName} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
 }
 
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
@@ -83,7 +90,12 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 		return err
 	}
 	defer db.Close()
-	return db.View(fn)
+	return db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCtrs) == nil {
+			return fn(nil) // made, never written
+		}
+		return fn(tx)
+	})
 }
 
 // NewID is a Docker-style container ID: 64 hex digits of randomness.
@@ -103,7 +115,7 @@ func Short(id string) string {
 
 // Add records c, new, under its name (a generated one when empty).
 func (s *Store) Add(c *Container) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update("add "+c.ID, func(tx *bolt.Tx) error {
 		names := tx.Bucket(bucketName)
 		if c.Name == "" {
 			for {
@@ -180,7 +192,7 @@ func isHex(s string) bool {
 // Update changes container ref's record with fn, atomically.
 func (s *Store) Update(ref string, fn func(*Container) error) (*Container, error) {
 	var c *Container
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update("update "+ref, func(tx *bolt.Tx) error {
 		var err error
 		if c, err = find(tx, ref); err != nil {
 			return err
@@ -195,7 +207,7 @@ func (s *Store) Update(ref string, fn func(*Container) error) (*Container, error
 
 // Remove forgets container id (its name is free again).
 func (s *Store) Remove(id string) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update("remove "+id, func(tx *bolt.Tx) error {
 		c, err := find(tx, id)
 		if err != nil {
 			return err

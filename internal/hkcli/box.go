@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,7 @@ type boxes struct {
 	store *box.Store
 	log   *trace.Log
 	priv  userns.Privilege
+	is    *image.Store // opened once per command (each Open commits)
 }
 
 func openBoxes(env *Env) (*boxes, error) {
@@ -44,6 +46,7 @@ func openBoxes(env *Env) (*boxes, error) {
 	b := &boxes{env: env, store: s, priv: userns.Detect()}
 	if env.Trace {
 		b.log = trace.New("hk", trace.Writer(os.Stderr))
+		s.Log = b.log
 	}
 	return b, nil
 }
@@ -87,35 +90,48 @@ type Status struct {
 	State    string // created, running, paused, exited
 	Pid      int
 	ExitCode int
+	Started  time.Time
 	Finished time.Time
+	// Runtime: the runtime has state for it (live or stopped).
+	Runtime bool
 }
 
+// status reads, in this order: the runtime's state (a live init is
+// running or paused, whatever the record says), the exit file (init has
+// exited; its monitor may not have recorded it yet), the record.
 func (b *boxes) status(c *box.Container) Status {
-	switch c.State {
-	case box.Created:
-		return Status{State: "created"}
-	case box.Exited:
-		return Status{State: "exited", ExitCode: c.ExitCode, Finished: c.FinishedAt}
-	}
-	if rc, err := b.runtime().View(c.ID); err == nil {
+	st := Status{State: c.State, ExitCode: c.ExitCode, Started: c.StartedAt, Finished: c.FinishedAt}
+	if rc, err := b.runtime().View(c.ID); err == nil && rc.State != nil {
+		st.Runtime, st.Started = true, rc.State.Created
 		switch rc.Status() {
 		case state.Running, state.Created, state.Creating:
-			return Status{State: "running", Pid: rc.State.Pid}
+			st.State, st.Pid = "running", rc.State.Pid
+			return st
 		case state.Paused:
-			return Status{State: "paused", Pid: rc.State.Pid}
+			st.State, st.Pid = "paused", rc.State.Pid
+			return st
 		}
+		st.State, st.ExitCode = "exited", -1 // its monitor died before writing the exit file
 	}
-	// Stopped, or its runtime state is gone: the monitor's exit file
-	// says how; none means the monitor (or a foreground hk) died first.
-	st := Status{State: "exited", ExitCode: -1}
 	if ex, err := monitor.ReadExit(b.exitFile(c)); err == nil {
-		st.ExitCode, st.Finished = ex.Code, ex.At
+		st.State, st.ExitCode, st.Finished = "exited", ex.Code, ex.At
 	}
 	return st
 }
 
-// images opens the image store.
-func (b *boxes) images() (*image.Store, error) { return image.Open(b.env.Root) }
+// images is the image store, opened on first use and kept for the
+// command (the store opens its database per transaction).
+func (b *boxes) images() (*image.Store, error) {
+	if b.is != nil {
+		return b.is, nil
+	}
+	is, err := image.Open(b.env.Root)
+	if err == nil {
+		is.Log = b.log
+	}
+	b.is = is
+	return is, err
+}
 
 // self is how hk runs itself as a child: the program, argv0 "hk", the
 // global flags.
@@ -150,31 +166,36 @@ func (b *boxes) pull(ref string) error {
 // its runtime state (and so its cgroup), unmounts its root, and removes
 // it altogether if it was run with --rm. Run by hako-mon (`_exited`) and
 // by a foreground run.
+//
+// The runtime's state goes last: whoever waits for a container to be done
+// (stop, restart) waits for it to be gone, and by then the root is
+// unmounted and the record says exited.
 func (b *boxes) finishExit(id string) error {
-	ex, exErr := monitor.ReadExit(filepath.Join(b.store.CtrDir(id), "exit"))
-	c, err := b.store.Update(id, func(c *box.Container) error {
-		if c.State != box.Started {
-			return nil
-		}
-		c.State, c.ExitCode, c.FinishedAt = box.Exited, -1, time.Now().UTC()
-		if exErr == nil {
-			c.ExitCode, c.FinishedAt = ex.Code, ex.At.UTC()
-		}
-		return nil
-	})
+	c, err := b.store.Get(id)
 	if errors.Is(err, box.ErrNotFound) {
 		return nil // removed meanwhile (rm -f)
 	}
 	if err != nil {
 		return err
 	}
-	if err := b.deleteRuntime(c.ID); err != nil {
-		return err
-	}
 	if c.Opts.Rm {
 		return b.remove(c)
 	}
-	return box.UnmountRootfs(b.log, b.dir(c))
+	st := b.status(c)
+	if err := box.UnmountRootfs(b.log, b.dir(c)); err != nil {
+		return err
+	}
+	_, err = b.store.Update(id, func(r *box.Container) error {
+		r.State, r.ExitCode, r.StartedAt, r.FinishedAt = box.Exited, st.ExitCode, st.Started.UTC(), st.Finished.UTC()
+		if st.Finished.IsZero() {
+			r.FinishedAt = time.Now().UTC()
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, box.ErrNotFound) {
+		return err
+	}
+	return b.deleteRuntime(c.ID)
 }
 
 // deleteRuntime removes the runtime's state of a container, killing what
@@ -208,7 +229,6 @@ func (b *boxes) remove(c *box.Container) error {
 	if c.ImageID != "" {
 		if is, err := b.images(); err == nil {
 			is.Release(c.ImageID, c.ID)
-			is.Close()
 		}
 	}
 	err := b.store.Remove(c.ID)
@@ -218,15 +238,14 @@ func (b *boxes) remove(c *box.Container) error {
 	return err
 }
 
-// signalName parses Docker's signal names: KILL, SIGKILL, 9.
+// parseSignal reads Docker's signal names: KILL, SIGKILL, 9.
 func parseSignal(s string) (unix.Signal, error) {
 	s = strings.ToUpper(strings.TrimSpace(s))
-	if n, err := fmt.Sscanf(s, "%d", new(int)); err == nil && n == 1 {
-		var v int
-		fmt.Sscanf(s, "%d", &v)
-		if v > 0 && v < 65 {
-			return unix.Signal(v), nil
+	if n, err := strconv.Atoi(s); err == nil {
+		if n > 0 && n < 65 {
+			return unix.Signal(n), nil
 		}
+		return 0, fmt.Errorf("invalid signal: %s", s)
 	}
 	if !strings.HasPrefix(s, "SIG") {
 		s = "SIG" + s

@@ -48,6 +48,7 @@ func (f *createFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CpusetCPUs, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
 	fs.Int64Var(&o.PidsLimit, "pids-limit", 0, "limit the number of processes (-1: unlimited)")
 	fs.BoolVar(&o.ReadOnly, "read-only", false, "mount the container's root read-only")
+	fs.BoolVar(&o.Init, "init", false, "run an init (catatonit) as PID 1 that reaps zombies and forwards signals")
 	fs.StringArrayVar(&o.CapAdd, "cap-add", nil, "add a Linux capability")
 	fs.StringArrayVar(&o.CapDrop, "cap-drop", nil, "drop a Linux capability")
 	fs.StringArrayVar(&o.SecurityOpt, "security-opt", nil, "no-new-privileges, seccomp=unconfined|FILE")
@@ -195,7 +196,6 @@ func (b *boxes) findImage(ref string) (*image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer is.Close()
 	img, err := is.Get(ref)
 	if errors.Is(err, image.ErrNotFound) {
 		if perr := b.pull(ref); perr != nil {
@@ -213,17 +213,14 @@ func (b *boxes) prepare(c *box.Container, driver string) error {
 	if err != nil {
 		return err
 	}
-	err = is.Hold(c.ImageID, c.ID)
-	is.Close()
-	if err != nil {
+	if err := is.Hold(c.ImageID, c.ID); err != nil {
 		return err
 	}
 	dir := b.dir(c)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	overlay, err := box.MountRootfs(b.log, dir, c.Layers, driver, b.priv.InUserNS)
-	if err != nil {
+	if _, err := box.MountRootfs(b.log, dir, c.Layers, driver, b.priv.InUserNS, c.Opts.Rm); err != nil {
 		return err
 	}
 	s, err := box.Build(c, box.RootfsDir(dir), dir)
@@ -234,11 +231,7 @@ func (b *boxes) prepare(c *box.Container, driver string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(dir+"/config.json", data, 0o600); err != nil {
-		return err
-	}
-	_, err = b.store.Update(c.ID, func(r *box.Container) error { r.Overlay = overlay; return nil })
-	return err
+	return b.log.Step("write", dir+"/config.json", func() error { return os.WriteFile(dir+"/config.json", data, 0o600) })
 }
 
 func init() {

@@ -64,7 +64,7 @@ func (b *boxes) inspect(c *box.Container) ctrInspect {
 	}
 	in.State.Status, in.State.Pid, in.State.ExitCode = st.State, st.Pid, st.ExitCode
 	in.State.Running, in.State.Paused = st.State == "running" || st.State == "paused", st.State == "paused"
-	in.State.StartedAt, in.State.FinishedAt = c.StartedAt.Format(time.RFC3339Nano), st.Finished.UTC().Format(time.RFC3339Nano)
+	in.State.StartedAt, in.State.FinishedAt = st.Started.UTC().Format(time.RFC3339Nano), st.Finished.UTC().Format(time.RFC3339Nano)
 	in.LogPath, in.ResolvConf, in.HostnamePath, in.HostsPath = b.logFile(c), dir+"/resolv.conf", dir+"/hostname", dir+"/hosts"
 	cfg := &in.Config
 	cfg.Hostname, cfg.User, cfg.WorkingDir, cfg.Image, cfg.StopSignal = c.Hostname(), c.Opts.User, c.Opts.Workdir, c.Image, c.StopSignal()
@@ -87,10 +87,7 @@ func (b *boxes) inspect(c *box.Container) ctrInspect {
 	h.Memory, h.NanoCpus, h.PidsLimit, h.CpuShares, h.CpusetCpus = o.Memory, int64(o.CPUs*1e9), o.PidsLimit, o.CPUShares, o.CpusetCPUs
 	h.ReadonlyRootfs, h.AutoRemove, h.CapAdd, h.CapDrop = o.ReadOnly, o.Rm, o.CapAdd, o.CapDrop
 	h.SecurityOpt, h.Binds, h.Tmpfs, h.NetworkMode = o.SecurityOpt, o.Volumes, o.Tmpfs, o.Network
-	in.Driver = "overlay"
-	if !c.Overlay {
-		in.Driver = "vfs"
-	}
+	in.Driver = box.Driver(dir)
 	in.GraphDriver.Name = in.Driver
 	in.GraphDriver.Data = map[string]string{"MergedDir": box.RootfsDir(dir), "UpperDir": dir + "/upper", "WorkDir": dir + "/work"}
 	return in

@@ -2,6 +2,7 @@ package hkcli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,11 +15,11 @@ import (
 func init() {
 	register(func(env *Env) *cobra.Command {
 		var all, quiet, noTrunc bool
+		var format string
 		c := &cobra.Command{
-			Use:     "ps [OPTIONS]",
-			Aliases: []string{"container ls"},
-			Short:   "List containers (running ones; -a: all)",
-			Args:    cobra.NoArgs,
+			Use:   "ps [OPTIONS]",
+			Short: "List containers (running ones; -a: all)",
+			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				b, err := openBoxes(env)
 				if err != nil {
@@ -29,7 +30,8 @@ func init() {
 					return err
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
-				if !quiet {
+				var rows []psRow
+				if !quiet && format == "" {
 					fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tNAMES")
 				}
 				for _, c := range list {
@@ -49,7 +51,15 @@ func init() {
 					if !noTrunc && len(command) > 20 {
 						command = command[:19] + "…"
 					}
+					if format != "" {
+						rows = append(rows, psRow{ID: id, Image: c.Image, Command: strconv.Quote(command), CreatedAt: c.Created.Format("2006-01-02 15:04:05 -0700 MST"),
+							RunningFor: human(time.Since(c.Created)) + " ago", Status: statusText(c, st), State: st.State, Names: c.Name})
+						continue
+					}
 					fmt.Fprintf(w, "%s\t%s\t%q\t%s ago\t%s\t%s\n", id, c.Image, command, human(time.Since(c.Created)), statusText(c, st), c.Name)
+				}
+				if format != "" {
+					return formatRows(cmd.OutOrStdout(), rows, format)
 				}
 				return w.Flush()
 			},
@@ -57,8 +67,15 @@ func init() {
 		c.Flags().BoolVarP(&all, "all", "a", false, "show all containers (default: running ones)")
 		c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display container IDs")
 		c.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
+		c.Flags().StringVar(&format, "format", "", "format each container with a Go template ({{.ID}} {{.Names}} {{.Status}} {{.State}} {{.Image}} ...), or json")
 		return c
 	})
+}
+
+// psRow is one container as `ps --format` templates see it (Docker's
+// field names).
+type psRow struct {
+	ID, Image, Command, CreatedAt, RunningFor, Status, State, Names string
 }
 
 // statusText is ps's STATUS column, Docker's wording.
@@ -67,9 +84,9 @@ func statusText(c *box.Container, st Status) string {
 	case "created":
 		return "Created"
 	case "running":
-		return "Up " + human(time.Since(c.StartedAt))
+		return "Up " + human(time.Since(st.Started))
 	case "paused":
-		return "Up " + human(time.Since(c.StartedAt)) + " (Paused)"
+		return "Up " + human(time.Since(st.Started)) + " (Paused)"
 	}
 	if st.Finished.IsZero() {
 		return fmt.Sprintf("Exited (%d)", st.ExitCode)

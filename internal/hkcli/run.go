@@ -25,9 +25,6 @@ host.`,
 				if err != nil {
 					return err
 				}
-				if detach && f.o.TTY {
-					return fmt.Errorf("-d with -t is not supported yet: a detached container's terminal would need attach")
-				}
 				c, err := b.create(args[0], &f, cmd.Flags(), args[1:])
 				if err != nil {
 					return err

@@ -33,17 +33,16 @@ func (b *boxes) readyToStart(c *box.Container) error {
 			return err
 		}
 	}
-	driver := "overlay"
-	if !c.Overlay {
-		driver = "vfs"
-	}
-	_, err := box.MountRootfs(b.log, b.dir(c), c.Layers, driver, b.priv.InUserNS)
+	_, err := box.MountRootfs(b.log, b.dir(c), c.Layers, box.Driver(b.dir(c)), b.priv.InUserNS, c.Opts.Rm)
 	return err
 }
 
 // startDetached starts the container under a monitor (hako-mon) that
 // outlives this command.
 func (b *boxes) startDetached(c *box.Container) error {
+	if st := b.status(c); st.State == "running" || st.State == "paused" {
+		return nil // Docker: starting a running container is no error
+	}
 	if err := b.readyToStart(c); err != nil {
 		return err
 	}
@@ -58,26 +57,19 @@ func (b *boxes) startDetached(c *box.Container) error {
 	}
 	defer errLog.Close()
 	err = monitor.Start(b.log, monitor.Opts{ExitFile: b.exitFile(c), LogFile: b.logFile(c), PidFile: b.pidFile(c),
-		Stdin: c.Opts.Interactive, Create: append([]string{exe}, create...), OnExit: append([]string{exe}, onExit...), Stderr: errLog})
+		Stdin: c.Opts.Interactive, TTY: c.Opts.TTY, Create: append([]string{exe}, create...), OnExit: append([]string{exe}, onExit...), Stderr: errLog})
 	if err != nil {
 		return codedError{err, exitCodeOf(err)}
 	}
 	return nil
 }
 
-// markStarted records that init runs, with its pid.
-func (b *boxes) markStarted(id string, pid int) error {
-	_, err := b.store.Update(id, func(r *box.Container) error {
-		r.State, r.StartedAt, r.Pid, r.FinishedAt, r.ExitCode = box.Started, time.Now().UTC(), pid, time.Time{}, 0
-		return nil
-	})
-	return err
-}
-
 // createInRuntime is the runtime's create and start of the container, in
-// this process, with stdio (nil: this process's own) or a console.
-func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, relay *console.Relay) (*container.Container, error) {
-	o := container.CreateOpts{ID: c.ID, Bundle: b.dir(c), PidFile: b.pidFile(c), NoFifo: true, Stdio: stdio}
+// this process, with stdio (nil: this process's own), or with a terminal
+// whose master goes to sock (a connected socket: hako-mon's) or to relay
+// (this process copies it).
+func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, sock *os.File, relay *console.Relay) (*container.Container, error) {
+	o := container.CreateOpts{ID: c.ID, Bundle: b.dir(c), PidFile: b.pidFile(c), NoFifo: true, Stdio: stdio, Console: sock}
 	if relay != nil {
 		o.Console = relay.Remote
 	}
@@ -98,7 +90,7 @@ func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, relay *cons
 		return nil, err
 	}
 	rc.Close()
-	return rc, b.markStarted(c.ID, rc.State.Pid)
+	return rc, nil
 }
 
 // startForeground runs the container as this command's child: its output
@@ -127,7 +119,7 @@ func (b *boxes) startForeground(c *box.Container) error {
 			return err
 		}
 	}
-	rc, err := b.createInRuntime(c, stdio, relay)
+	rc, err := b.createInRuntime(c, stdio, nil, relay)
 	for _, f := range stdio[1:] {
 		f.Close() // the container has its own copies now
 	}
@@ -250,7 +242,12 @@ func init() {
 				if err == nil {
 					var c *box.Container
 					if c, err = b.get(args[0]); err == nil {
-						_, err = b.createInRuntime(c, [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, nil)
+						var sock *os.File
+						if c.Opts.TTY {
+							sock = os.NewFile(4, "console")
+							syscall.CloseOnExec(4)
+						}
+						_, err = b.createInRuntime(c, [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, sock, nil)
 					}
 				}
 				code := 0

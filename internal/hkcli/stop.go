@@ -68,10 +68,14 @@ func (b *boxes) waitExit(c *box.Container, timeout time.Duration) bool {
 	var exitSeen time.Time
 	for {
 		r, err := b.store.Get(c.ID)
-		if err != nil || r.State != box.Started {
-			return true
+		if err != nil {
+			return true // removed (--rm)
 		}
-		if st := b.status(r); st.State == "exited" {
+		st := b.status(r)
+		if !st.Runtime && st.State != "running" {
+			return true // _exited is done, or it never ran
+		}
+		if st.State == "exited" {
 			if exitSeen.IsZero() {
 				exitSeen = time.Now()
 			}

@@ -5,9 +5,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"hako/internal/box"
-	"hako/internal/monitor"
 )
 
 // waitCode blocks until container ref has exited and its exit is
@@ -27,16 +24,17 @@ func (b *boxes) waitCode(ref string) (int, error) {
 			}
 			return last, nil
 		}
-		if r.State == box.Exited {
-			return r.ExitCode, nil
-		}
-		if ex, err := monitor.ReadExit(b.exitFile(r)); err == nil {
+		st := b.status(r)
+		if st.State == "exited" {
+			if !st.Runtime {
+				return st.ExitCode, nil
+			}
+			// Its monitor records it within moments; if the monitor
+			// died instead, the exit file is the answer.
 			if lastSeen.IsZero() {
 				lastSeen = time.Now()
 			}
-			last = ex.Code
-			// The monitor records it within moments; if it died
-			// instead, its exit file is the answer.
+			last = st.ExitCode
 			if time.Since(lastSeen) > 3*time.Second {
 				return last, nil
 			}

@@ -23,6 +23,7 @@ var image []byte
 type Opts struct {
 	ExitFile, LogFile, PidFile string
 	Stdin                      bool     // hold the container's stdin open (-i)
+	TTY                        bool     // Create's fd 4 is the console socket; the monitor holds the pty master (-t)
 	Create                     []string // path, argv0, args: makes and starts the container, reports on fd 3
 	OnExit                     []string // path, argv0, args: run when init has exited
 	Stderr                     *os.File // the monitor's own errors (nil: none)
@@ -42,11 +43,14 @@ func Start(log *trace.Log, o Opts) error {
 		return err
 	}
 	defer r.Close()
-	stdin := "0"
+	mode := "-"
 	if o.Stdin {
-		stdin = "1"
+		mode += "i"
 	}
-	args := append([]string{"hako-mon", o.ExitFile, o.LogFile, o.PidFile, stdin, "--"}, o.Create...)
+	if o.TTY {
+		mode += "t"
+	}
+	args := append([]string{"hako-mon", o.ExitFile, o.LogFile, o.PidFile, mode, "--"}, o.Create...)
 	args = append(append(args, "--"), o.OnExit...)
 	cmd := &exec.Cmd{Path: "/proc/self/fd/4", Args: args, ExtraFiles: []*os.File{w, f}, Stderr: o.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}

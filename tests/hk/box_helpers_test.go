@@ -103,3 +103,20 @@ func boxWaitLog(t *testing.T, h *hkEnv, name, want string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Every container verb has --help with Docker's usage line, and run's -h
+// is --hostname, as Docker's.
+func TestBoxHelp(t *testing.T) {
+	t.Parallel()
+	h := newHK(t)
+	for _, v := range []string{"run", "create", "start", "stop", "kill", "restart", "rm", "ps", "logs", "exec",
+		"wait", "pause", "unpause", "inspect", "top", "stats"} {
+		r := h.run(v, "--help")
+		if r.code != 0 || !strings.Contains(r.out, "Usage:\n  hk "+v) {
+			t.Errorf("hk %s --help: %s", v, r)
+		}
+	}
+	if r := h.run("run", "--help"); !strings.Contains(r.out, "-h, --hostname") || !strings.Contains(r.out, "--network") {
+		t.Errorf("run --help: %s", r.out)
+	}
+}

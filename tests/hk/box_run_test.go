@@ -15,7 +15,7 @@ func TestBoxSeedsFlow(t *testing.T) {
 	h := newHK(t)
 	img := boxImage(t, h, "seed:1")
 	r := h.ok("run", "--rm", "--hostname", "seedbox", "-m", "64m", "--cpus", "0.5", "--pids-limit", "50", img,
-		"sh", "-c", "hostname; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/pids/pids.max; echo $FROM_IMAGE; ps -o pid,comm | grep -c sh; ip link 2>/dev/null | grep -c mtu")
+		"sh", "-c", "hostname; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/pids/pids.max; echo $FROM_IMAGE; echo $$; ip link 2>/dev/null | grep -c mtu")
 	want := "seedbox\n67108864\n50000\n100000\n50\nyes\n1\n1\n"
 	if r.out != want {
 		t.Errorf("inside: got %q, want %q", r.out, want)
@@ -88,6 +88,26 @@ touch /rootfile 2>/dev/null || echo ro-root; touch /scratch/ok && echo tmpfs-ok;
 	r = h.run("run", "--rm", "-u", "0", "--entrypoint", "sh", "flags", "-c", "grep CapEff /proc/self/status; grep Seccomp: /proc/self/status")
 	if r.out != "CapEff:\t00000000a80425fb\nSeccomp:\t2\n" {
 		t.Errorf("default caps/seccomp: %s", r)
+	}
+	// --network host: the host's links and resolv.conf; none (the
+	// default): only lo and no name server.
+	hostNet, _ := os.Readlink("/proc/self/ns/net")
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	r = h.run("run", "--rm", "--network", "host", "--entrypoint", "sh", "flags", "-c", "readlink /proc/self/ns/net; cat /etc/resolv.conf")
+	if want := hostNet + "\n" + string(hostResolv); r.out != want {
+		t.Errorf("--network host: got %q, want %q", r.out, want)
+	}
+	if r := h.run("run", "--rm", "--entrypoint", "sh", "flags", "-c", "ip -o link | wc -l; grep -c nameserver /etc/resolv.conf"); r.out != "1\n0\n" {
+		t.Errorf("--network none: %s", r)
+	}
+	// --device: the node, and the device cgroup lets it be used.
+	if r := h.run("run", "--rm", "-u", "0", "--device", "/dev/zero:/dev/myzero:rw", "--entrypoint", "sh", "flags", "-c",
+		"stat -c '%t %T %F' /dev/myzero; head -c 3 /dev/myzero | wc -c"); r.code != 0 || r.out != "1 5 character special file\n3\n" {
+		t.Errorf("--device: %s", r)
+	}
+	// --init: catatonit is PID 1, the command its child, the status passed on.
+	if r := h.run("run", "--rm", "--init", "--read-only", "--entrypoint", "sh", "flags", "-c", "echo $$; cat /proc/1/comm; exit 5"); r.code != 5 || r.out != "2\ninit\n" {
+		t.Errorf("--init: %s", r)
 	}
 	if r := h.run("run", "--rm", "--security-opt", "seccomp=unconfined", "--entrypoint", "grep", "flags", "Seccomp:", "/proc/self/status"); r.out != "Seccomp:\t0\n" {
 		t.Errorf("seccomp=unconfined: %s", r)

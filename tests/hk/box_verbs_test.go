@@ -27,6 +27,18 @@ func TestBoxDetached(t *testing.T) {
 	if r := h.ok("ps", "-q"); r.out != id[:12]+"\n" {
 		t.Errorf("ps -q: %q", r.out)
 	}
+	if r := h.ok("container", "ls", "-q"); r.out != id[:12]+"\n" {
+		t.Errorf("container ls -q: %q", r.out)
+	}
+	if r := h.ok("ps", "--format", "{{.Names}} {{.State}}"); r.out != "web running\n" {
+		t.Errorf("ps --format: %q", r.out)
+	}
+	h.ok("start", "web") // already running: no error, as Docker
+	// The runtime's own list (its default root) never shows hk's
+	// containers: their state is under hk's --runroot.
+	if out, _ := exec.Command(*hakoBin, "list", "-q").Output(); strings.Contains(string(out), id) {
+		t.Errorf("hako list shows hk's container: %s", out)
+	}
 	r := h.ok("logs", "web")
 	if r.out != "started\n" || r.err != "oops\n" {
 		t.Errorf("logs: %s", r)
@@ -70,12 +82,22 @@ func TestBoxVerbs(t *testing.T) {
 		t.Errorf("second start -a by ID prefix: %s", r)
 	}
 	h.ok("rm", "once")
+	// inspect: a name that is no container is looked up as an image.
+	if r := h.ok("inspect", "-f", "{{.RepoTags}}", img); !strings.Contains(r.out, img) {
+		t.Errorf("inspect of an image: %s", r)
+	}
 
 	h.ok("run", "-d", "-m", "32m", "--name", "svc", img, "sh", "-c", "echo up; while true; do sleep 0.1; done")
 	boxWaitLog(t, h, "svc", "up")
 	r := h.ok("exec", "-e", "X=1", "-w", "/tmp", "-u", "nobody", "svc", "sh", "-c", "echo $X; pwd; id -un")
 	if r.out != "1\n/tmp\nnobody\n" {
 		t.Errorf("exec: %s", r)
+	}
+	if r := h.runIn([]byte("piped in"), "exec", "-i", "svc", "cat"); r.out != "piped in" {
+		t.Errorf("exec -i: %s", r)
+	}
+	if r := h.runIn([]byte("not read"), "exec", "svc", "cat"); r.out != "" || r.code != 0 {
+		t.Errorf("exec without -i reads nothing: %s", r)
 	}
 	if r := h.run("exec", "svc", "sh", "-c", "exit 3"); r.code != 3 {
 		t.Errorf("exec exit code: %s", r)
@@ -138,17 +160,25 @@ func TestBoxMonitor(t *testing.T) {
 	img := boxImage(t, h, "mon")
 	h.ok("run", "-d", "--name", "m", img, "sleep", "100")
 	pid := strings.TrimSpace(h.ok("inspect", "-f", "{{.State.Pid}}", "m").out)
-	st, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ppid := ""
-	for _, l := range strings.Split(string(st), "\n") {
-		if v, ok := strings.CutPrefix(l, "PPid:"); ok {
-			ppid = strings.TrimSpace(v)
+	// `run -d` returns once _create has reported, a moment before it
+	// exits and init is handed to the monitor.
+	var ppid string
+	var comm []byte
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, err := os.ReadFile("/proc/" + pid + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(l, "PPid:"); ok {
+				ppid = strings.TrimSpace(v)
+			}
+		}
+		comm, _ = os.ReadFile("/proc/" + ppid + "/comm")
+		if string(comm) == "hako-mon\n" || time.Now().After(deadline) {
+			break
 		}
 	}
-	comm, _ := os.ReadFile("/proc/" + ppid + "/comm")
 	if string(comm) != "hako-mon\n" {
 		t.Errorf("init's parent %s is %q, want hako-mon", ppid, comm)
 	}
@@ -179,8 +209,13 @@ func TestBoxSIGKILL(t *testing.T) {
 	t.Parallel()
 	h := newHK(t)
 	img := boxImage(t, h, "killme")
-	for i, delay := range []time.Duration{0, 20 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond, 500 * time.Millisecond} {
-		cmd := exec.Command(hkBin(), "--root", h.root, "--runroot", h.runroot, "run", "--name", "k"+strconv.Itoa(i), img, "sleep", "30")
+	for i, delay := range []time.Duration{0, 20 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond, 500 * time.Millisecond,
+		10 * time.Millisecond, 40 * time.Millisecond, 100 * time.Millisecond} {
+		args := []string{"--root", h.root, "--runroot", h.runroot, "run", "--name", "k" + strconv.Itoa(i), img, "sleep", "30"}
+		if i >= 5 { // the detached path: killed before, while or after hako-mon starts
+			args = append(args[:5], append([]string{"-d"}, args[5:]...)...)
+		}
+		cmd := exec.Command(hkBin(), args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -236,4 +271,49 @@ func TestBoxBadInput(t *testing.T) {
 	}
 	h.ok("rm", "-f", "taken")
 	boxNothingLeft(t, h, before)
+}
+
+// The copy fallback (driver vfs, where overlayfs cannot be mounted): the
+// root is a copy of the layers, the container's writes survive a restart,
+// rm removes it all.
+func TestBoxVfs(t *testing.T) {
+	t.Parallel()
+	h := newHK(t)
+	img := boxImage(t, h, "vfs")
+	h.ok("run", "-d", "--storage-driver", "vfs", "--name", "v", img, "sh", "-c", "echo kept > /root/f; echo ready; sleep 100")
+	boxWaitLog(t, h, "v", "ready")
+	if r := h.ok("inspect", "-f", "{{.Driver}}", "v"); r.out != "vfs\n" {
+		t.Errorf("driver: %q", r.out)
+	}
+	h.ok("stop", "-t", "0", "v")
+	h.ok("start", "v")
+	if r := h.ok("exec", "v", "cat", "/root/f"); r.out != "kept\n" {
+		t.Errorf("after restart: %s", r)
+	}
+	h.ok("rm", "-f", "v")
+	boxNothingLeft(t, h, nil)
+}
+
+// -dit: the monitor holds the terminal, so an interactive shell stays up
+// (the common `docker run -dit IMAGE sh` then `docker exec`), and what is
+// written to the terminal is in the log.
+func TestBoxDetachedTTY(t *testing.T) {
+	t.Parallel()
+	h := newHK(t)
+	img := boxImage(t, h, "tty")
+	h.ok("run", "-dit", "--name", "shell", img, "sh")
+	h.ok("run", "-dt", "--name", "term", img, "sh", "-c", "tty; echo on-tty; sleep 100")
+	boxWaitLog(t, h, "term", "on-tty")
+	if r := h.ok("logs", "term"); !strings.HasPrefix(r.out, "/dev/pts/0") {
+		t.Errorf("logs of a -t container: %q", r.out)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if r := h.ok("exec", "shell", "readlink", "/proc/1/fd/0"); r.out != "/dev/pts/0\n" {
+		t.Errorf("the -dit shell's stdin: %s", r)
+	}
+	if r := h.ok("inspect", "-f", "{{.State.Status}} {{.Config.Tty}}", "shell"); r.out != "running true\n" {
+		t.Errorf("-dit shell: %q", r.out)
+	}
+	h.ok("rm", "-f", "shell", "term")
+	boxNothingLeft(t, h, nil)
 }

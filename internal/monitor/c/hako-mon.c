@@ -2,13 +2,18 @@
  * hako-mon: the monitor of one detached hk container (podman's conmon, in
  * ~250 lines and ~100 KB of memory).
  *
- *   hako-mon EXITFILE LOGFILE PIDFILE STDIN -- PATH ARGV0 ARGS... -- PATH ARGV0 ARGS...
+ *   hako-mon EXITFILE LOGFILE PIDFILE MODE -- PATH ARGV0 ARGS... -- PATH ARGV0 ARGS...
  *                                              (CREATE)                (ONEXIT)
  *
  * It becomes a child subreaper, runs CREATE (hk's hidden `_create`: the
  * runtime, in-process, makes and starts the container and writes init's
  * pid to PIDFILE) with stdout and stderr on pipes and stdin on /dev/null,
- * or, when STDIN is 1, on a pipe the monitor holds open (docker run -di).
+ * or, when MODE has an i, on a pipe the monitor holds open (docker run -di).
+ * When MODE has a t (docker run -dt), CREATE also gets fd 4, a socket on
+ * which the runtime sends the container's pty master (the console socket
+ * of runc's protocol); the monitor then holds the master, so the
+ * container's terminal lives as long as it does, and logs what is written
+ * to it as stdout.
  * Once CREATE exits, the container's init is the monitor's child (its
  * parent died; the monitor is the nearest subreaper). From then on it
  * copies the container's output to LOGFILE in podman's k8s-file format
@@ -37,6 +42,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -98,6 +104,22 @@ static int pump(int fd, const char *stream)
 	return 1;
 }
 
+/* recv_fd receives the fd sent with SCM_RIGHTS on sock (-1: none). */
+static int recv_fd(int sock)
+{
+	char buf[64], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {buf, sizeof buf};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) <= 0)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
 static int status_code(int st)
 {
 	if (WIFSIGNALED(st))
@@ -136,9 +158,9 @@ static pid_t read_pid(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 8 || strcmp(argv[5], "--"))
-		return dprintf(2, "usage: hako-mon EXITFILE LOGFILE PIDFILE STDIN -- PATH ARGV0 ARGS... -- PATH ARGV0 ARGS...\n"), 2;
+		return dprintf(2, "usage: hako-mon EXITFILE LOGFILE PIDFILE MODE -- PATH ARGV0 ARGS... -- PATH ARGV0 ARGS...\n"), 2;
 	const char *exitfile = argv[1], *logfile = argv[2], *pidfile = argv[3];
-	int keep_stdin = !strcmp(argv[4], "1");
+	int keep_stdin = strchr(argv[4], 'i') != NULL, tty = strchr(argv[4], 't') != NULL;
 	char **create = argv + 6, **onexit = NULL;
 	for (char **a = create; *a; a++)
 		if (!strcmp(*a, "--")) {
@@ -161,6 +183,9 @@ int main(int argc, char **argv)
 	int out[2], err[2], in[2] = {-1, -1};
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || (keep_stdin && pipe2(in, O_CLOEXEC) < 0))
 		die("pipe");
+	int console[2] = {-1, -1};
+	if (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
+		die("socketpair");
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -178,33 +203,46 @@ int main(int argc, char **argv)
 		int null = open("/dev/null", O_RDWR);
 		if (dup2(keep_stdin ? in[0] : null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
 			_exit(127);
+		if (tty && (console[1] == 4 ? fcntl(4, F_SETFD, 0) : dup2(console[1], 4)) < 0)
+			_exit(127);
 		execv(create[0], create + 1);
 		dprintf(3, "hako-mon: exec %s: %s\n", create[0], strerror(errno));
 		_exit(127);
 	}
 	close(out[1]);
 	close(err[1]);
+	if (tty)
+		close(console[1]);
 	if (keep_stdin)
 		close(in[0]); /* in[1] stays open: the container's stdin never ends */
 	close(3);
 
 	pid_t ctr = -1;
 	int creator_done = 0, ctr_status = -1, early_pid = -1, early_status = 0;
-	int open_out = 1, open_err = 1;
+	int open_out = 1, open_err = 1, master = -1, open_tty = tty;
 	struct timespec drain_until = {0};
 	for (;;) {
-		struct pollfd p[3] = {{sfd, POLLIN, 0}, {open_out ? out[0] : -1, POLLIN, 0}, {open_err ? err[0] : -1, POLLIN, 0}};
+		struct pollfd p[4] = {{sfd, POLLIN, 0}, {open_out ? out[0] : -1, POLLIN, 0}, {open_err ? err[0] : -1, POLLIN, 0},
+				      {!open_tty ? -1 : master >= 0 ? master : console[0], POLLIN, 0}};
 		int timeout = -1;
 		if (ctr_status >= 0) {
 			struct timespec now;
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			long ms = (drain_until.tv_sec - now.tv_sec) * 1000 + (drain_until.tv_nsec - now.tv_nsec) / 1000000;
-			if ((!open_out && !open_err) || ms <= 0)
+			if ((!open_out && !open_err && !open_tty) || ms <= 0)
 				break;
 			timeout = (int)ms;
 		}
-		if (poll(p, 3, timeout) < 0 && errno != EINTR)
+		if (poll(p, 4, timeout) < 0 && errno != EINTR)
 			die("poll");
+		if (p[3].revents && master < 0) {
+			master = recv_fd(console[0]);
+			close(console[0]);
+			if (master < 0)
+				open_tty = 0; /* no terminal came: CREATE failed */
+		} else if (p[3].revents && !pump(master, "stdout")) {
+			open_tty = 0; /* EIO: the last slave fd is closed */
+		}
 		if (p[1].revents && !pump(out[0], "stdout"))
 			open_out = 0;
 		if (p[2].revents && !pump(err[0], "stderr"))
