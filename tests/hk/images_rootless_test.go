@@ -166,6 +166,17 @@ func TestImgRootless(t *testing.T) {
 		t.Errorf("images: %s", r.out)
 	}
 	h.ok("rmi", "rl:1", reg.Addr+"/hk/rl:1")
+	// load and save, and prune, as the user.
+	arch, _ := os.ReadFile(imgArchive(t))
+	h.ok("load", "-i", u.write(t, "images.tar", arch))
+	saved := filepath.Join(u.home, "saved.tar")
+	h.ok("save", "-o", saved, "hako-e2e/busybox")
+	if fi, err := os.Stat(saved); err != nil || fi.Size() < 1<<20 {
+		t.Errorf("save as the user: %v %v", fi, err)
+	}
+	if r := h.ok("image", "prune", "-af"); !strings.Contains(r.out, "deleted: sha256:") {
+		t.Errorf("prune -a as the user: %s", r.out)
+	}
 	for _, d := range []string{"layers", "blobs/sha256", "tmp"} {
 		if ents, _ := os.ReadDir(filepath.Join(h.root, "image", d)); len(ents) != 0 {
 			t.Errorf("image/%s: %d entries left", d, len(ents))
