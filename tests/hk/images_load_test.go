@@ -72,10 +72,10 @@ func TestImgLoadSave(t *testing.T) {
 		t.Errorf("%d layers, want 1 shared", len(ents))
 	}
 	out := filepath.Join(t.TempDir(), "saved.tar")
-	h.ok("save", "-o", out, "hako-e2e/busybox", "127.0.0.1:5000/hk/pause:1")
+	h.ok("image", "save", "-o", out, "hako-e2e/busybox", "127.0.0.1:5000/hk/pause:1")
 	h.ok("rmi", "hako-e2e/busybox", "127.0.0.1:5000/hk/pause:1")
 	imgStoreEmpty(t, h)
-	h.ok("load", "-q", "-i", out)
+	h.ok("image", "load", "-q", "-i", out) // Docker's other name
 	if got := h.ok("images", "-q", "--no-trunc").out; got != ids {
 		t.Errorf("after save and load: %q, want %q", got, ids)
 	}

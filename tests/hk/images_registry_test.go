@@ -394,7 +394,8 @@ func TestImgPullErrors(t *testing.T) {
 		t.Errorf("images after failed pulls: %q", r.out)
 	}
 	imgStoreEmpty(t, h)
-	h.ok("pull", reg.Addr+"/hk/x:1")
+	h.ok("image", "pull", reg.Addr+"/hk/x:1")
+	h.fails([]string{"accepts 1 arg(s), received 0"}, "image", "pull")
 }
 
 // Basic auth through TLS with a test CA: refused without credentials or
@@ -448,7 +449,7 @@ func TestImgPush(t *testing.T) {
 	if !strings.HasPrefix(r.out, "1: digest: sha256:") {
 		t.Errorf("push: %q", r.out)
 	}
-	h.ok("push", ref, reg.Addr+"/hk/copy:2")
+	h.ok("image", "push", ref, reg.Addr+"/hk/copy:2")
 	h2 := newHK(t)
 	h2.ok("pull", "-q", ref)
 	if got := imgInspect(t, h2, ref)["Id"]; got != id {
