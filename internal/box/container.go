@@ -13,16 +13,20 @@ const (
 
 // Container is one container's record.
 type Container struct {
-	ID         string
-	Name       string
-	Image      string // as the user named it
-	ImageID    string
-	Config     ImageConfig // the image's config, as create saw it
-	Opts       Options
-	Args       []string // the process's argv, resolved (Entrypoint + Cmd)
-	Created    time.Time
-	Rootless   bool
-	Layers     []string // the image's layer dirs, bottom first
+	ID       string
+	Name     string
+	Image    string // as the user named it
+	ImageID  string
+	Config   ImageConfig // the image's config, as create saw it
+	Opts     Options
+	Args     []string // the process's argv, resolved (Entrypoint + Cmd)
+	Created  time.Time
+	Rootless bool
+	Layers   []string // the image's layer dirs, bottom first
+	// Netns is the network namespace the container runs in when it is not
+	// a new one of its own: a bridge network's (a file under the run root,
+	// made and wired before the container, hknet) or another container's.
+	Netns      string `json:",omitempty"`
 	State      string
 	StartedAt  time.Time `json:",omitzero"`
 	FinishedAt time.Time `json:",omitzero"`
@@ -62,7 +66,10 @@ type Options struct {
 	CapAdd      []string `json:",omitempty"`
 	CapDrop     []string `json:",omitempty"`
 	SecurityOpt []string `json:",omitempty"`
-	Network     string   `json:",omitempty"` // none or host
+	Network     string   `json:",omitempty"` // none, host, container:NAME, or a network's name (bridge: the default)
+	Publish     []string `json:",omitempty"` // -p [IP:][HOST:]CTR[/PROTO]
+	PublishAll  bool     `json:",omitempty"` // -P: every port the image exposes
+	Aliases     []string `json:",omitempty"` // --network-alias
 	Interactive bool     `json:",omitempty"`
 	TTY         bool     `json:",omitempty"`
 	Rm          bool     `json:",omitempty"`

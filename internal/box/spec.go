@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"hako/internal/hknet"
 	"hako/internal/spec"
 )
 
@@ -311,18 +312,20 @@ func isEmptyCond(m json.RawMessage) bool {
 	return s == "" || s == "null" || s == "{}"
 }
 
-// withNetwork: none (the default here: hk has no bridge yet) is a new
-// network namespace with only lo; host shares the host's, and copies its
-// /etc/hosts and /etc/resolv.conf. Each container gets its own
-// /etc/hostname, /etc/hosts and /etc/resolv.conf (files in its dir,
-// bind-mounted as Docker does).
+// withNetwork: none is a new network namespace with only lo; host shares
+// the host's, and copies its /etc/hosts and /etc/resolv.conf; a bridge
+// network (or container:NAME) runs the container in the namespace at
+// c.Netns, which hk made and wired (hknet.Attach writes /etc/hosts into
+// the file made here). Each container gets its own /etc/hostname,
+// /etc/hosts and /etc/resolv.conf (files in its dir, bind-mounted as
+// Docker does).
 func withNetwork(c *Container, dir string) SpecOpt {
 	return func(s *specs.Spec) error {
 		hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 		resolv := "# hk: --network none, no name servers\n"
-		switch c.Opts.Network {
-		case "", "none":
-		case "host":
+		switch mode := c.Opts.Network; {
+		case mode == "" || mode == "none":
+		case mode == "host":
 			s.Linux.Namespaces = without(s.Linux.Namespaces, specs.NetworkNamespace)
 			if b, err := os.ReadFile("/etc/hosts"); err == nil {
 				hosts = string(b)
@@ -341,7 +344,16 @@ func withNetwork(c *Container, dir string) SpecOpt {
 				}
 			}
 		default:
-			return fmt.Errorf("network %q: hk has only none and host for now (bridges come later)", c.Opts.Network)
+			if c.Netns == "" {
+				return fmt.Errorf("network %q: no network namespace was made for it", mode)
+			}
+			s.Linux.Namespaces = append(without(s.Linux.Namespaces, specs.NetworkNamespace),
+				specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: c.Netns})
+			conf, _, err := hknet.ResolvConf()
+			if err != nil {
+				return err
+			}
+			resolv = string(conf)
 		}
 		files := map[string]string{"hostname": s.Hostname + "\n", "hosts": hosts, "resolv.conf": resolv}
 		for _, name := range []string{"hostname", "hosts", "resolv.conf"} {

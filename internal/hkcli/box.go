@@ -249,6 +249,9 @@ func (b *boxes) remove(c *box.Container) error {
 	if err := b.deleteRuntime(c.ID); err != nil {
 		return err
 	}
+	if err := b.detach(c); err != nil {
+		return err
+	}
 	dir := b.dir(c)
 	if err := box.UnmountRootfs(b.log, dir); err != nil {
 		return err

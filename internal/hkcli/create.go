@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"hako/internal/box"
+	"hako/internal/hknet"
 	"hako/internal/image"
 )
 
@@ -52,8 +53,11 @@ func (f *createFlags) define(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.CapAdd, "cap-add", nil, "add a Linux capability")
 	fs.StringArrayVar(&o.CapDrop, "cap-drop", nil, "drop a Linux capability")
 	fs.StringArrayVar(&o.SecurityOpt, "security-opt", nil, "no-new-privileges, seccomp=unconfined|FILE")
-	fs.StringVar(&o.Network, "network", "none", "none (only lo) or host; none is the default until hk has bridges")
-	fs.StringVar(&o.Network, "net", "none", "alias of --network")
+	fs.StringVar(&o.Network, "network", "", "bridge (the default as root), a network's name (hk network create), none (only lo; the default rootless), host, container:NAME")
+	fs.StringVar(&o.Network, "net", "", "alias of --network")
+	fs.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port: [IP:][HOST:]CONTAINER[/tcp|udp]")
+	fs.BoolVarP(&o.PublishAll, "publish-all", "P", false, "publish every port the image exposes, each on a free host port")
+	fs.StringArrayVar(&o.Aliases, "network-alias", nil, "another name the container has on its network")
 	fs.Lookup("net").Hidden = true
 	fs.BoolVarP(&o.Interactive, "interactive", "i", false, "keep STDIN open")
 	fs.BoolVarP(&o.TTY, "tty", "t", false, "allocate a pseudo-TTY")
@@ -88,6 +92,11 @@ func (f *createFlags) options(fs *pflag.FlagSet) (box.Options, error) {
 	o.Env = append(env, o.Env...)
 	if o.PidsLimit < 0 {
 		o.PidsLimit = -1
+	}
+	for _, p := range o.Publish {
+		if _, err := hknet.ParsePort(p); err != nil {
+			return o, usageError{err}
+		}
 	}
 	return o, nil
 }
@@ -169,10 +178,21 @@ func (b *boxes) create(ref string, f *createFlags, fs *pflag.FlagSet, cmd []stri
 	if c.Args, err = box.Args(c.Config, o); err != nil {
 		return nil, err
 	}
+	if err := b.planNetwork(c, img.Config.ExposedPorts); err != nil {
+		return nil, err
+	}
 	if err := b.store.Add(c); err != nil {
 		return nil, err
 	}
+	if err := b.makeNetns(c); err != nil {
+		b.remove(c)
+		return nil, err
+	}
 	if err := b.prepare(c, f.driver); err != nil {
+		b.remove(c)
+		return nil, err
+	}
+	if err := b.attach(c); err != nil {
 		b.remove(c)
 		return nil, err
 	}

@@ -48,7 +48,8 @@ type ctrInspect struct {
 		SecurityOpt, Binds, Tmpfs   []string
 		NetworkMode                 string
 	}
-	GraphDriver struct {
+	NetworkSettings netSettings
+	GraphDriver     struct {
 		Name string
 		Data map[string]string
 	}
@@ -90,6 +91,7 @@ func (b *boxes) inspect(c *box.Container) ctrInspect {
 	in.Driver = box.Driver(dir)
 	in.GraphDriver.Name = in.Driver
 	in.GraphDriver.Data = map[string]string{"MergedDir": box.RootfsDir(dir), "UpperDir": dir + "/upper", "WorkDir": dir + "/work"}
+	in.NetworkSettings = b.netSettings(c)
 	return in
 }
 

@@ -32,8 +32,9 @@ func init() {
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
 				var rows []psRow
 				if !quiet && format == "" {
-					fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tNAMES")
+					fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 				}
+				nets, _ := env.networks() // nil rootless: no ports
 				for _, c := range list {
 					st := b.status(c)
 					if !all && st.State != "running" && st.State != "paused" {
@@ -47,16 +48,18 @@ func init() {
 						fmt.Fprintln(w, id)
 						continue
 					}
+					_, l := b.lease(nets, c)
+					ports := portsText(l)
 					command := strings.Join(c.Args, " ")
 					if !noTrunc && len(command) > 20 {
 						command = command[:19] + "…"
 					}
 					if format != "" {
 						rows = append(rows, psRow{ID: id, Image: c.Image, Command: strconv.Quote(command), CreatedAt: c.Created.Format("2006-01-02 15:04:05 -0700 MST"),
-							RunningFor: human(time.Since(c.Created)) + " ago", Status: statusText(c, st), State: st.State, Names: c.Name})
+							RunningFor: human(time.Since(c.Created)) + " ago", Status: statusText(c, st), State: st.State, Names: c.Name, Ports: ports})
 						continue
 					}
-					fmt.Fprintf(w, "%s\t%s\t%q\t%s ago\t%s\t%s\n", id, c.Image, command, human(time.Since(c.Created)), statusText(c, st), c.Name)
+					fmt.Fprintf(w, "%s\t%s\t%q\t%s ago\t%s\t%s\t%s\n", id, c.Image, command, human(time.Since(c.Created)), statusText(c, st), ports, c.Name)
 				}
 				if format != "" {
 					return formatRows(cmd.OutOrStdout(), rows, format)
@@ -75,7 +78,7 @@ func init() {
 // psRow is one container as `ps --format` templates see it (Docker's
 // field names).
 type psRow struct {
-	ID, Image, Command, CreatedAt, RunningFor, Status, State, Names string
+	ID, Image, Command, CreatedAt, RunningFor, Status, State, Names, Ports string
 }
 
 // statusText is ps's STATUS column, Docker's wording.

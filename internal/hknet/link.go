@@ -143,6 +143,9 @@ func plug(log *trace.Log, n *Network, br netlink.Link, nsPath, ifname string, l 
 	return log.Step("route", "default via "+n.Gateway.String()+" dev "+ifname, func() error { return h.RouteAdd(r) })
 }
 
+// MAC is the MAC address a container with address a gets.
+func MAC(a netip.Addr) net.HardwareAddr { return macOf(a) }
+
 // macOf is Docker's scheme: 02:42 and the IPv4 address, so an address
 // always comes with the same MAC and neighbours' caches stay right.
 func macOf(a netip.Addr) net.HardwareAddr {

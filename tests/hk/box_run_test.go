@@ -17,7 +17,8 @@ func TestBoxSeedsFlow(t *testing.T) {
 	img := boxImage(t, h, "seed:1")
 	r := h.ok("run", "--rm", "--hostname", "seedbox", "-m", "64m", "--cpus", "0.5", "--pids-limit", "50", img,
 		"sh", "-c", "hostname; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/pids/pids.max; echo $FROM_IMAGE; echo $$; ip link 2>/dev/null | grep -c mtu")
-	want := "seedbox\n67108864\n50000\n100000\n50\nyes\n1\n1\n"
+	// Links: lo and eth0 (the default bridge network, as root).
+	want := "seedbox\n67108864\n50000\n100000\n50\nyes\n1\n2\n"
 	if r.out != want {
 		t.Errorf("inside: got %q, want %q", r.out, want)
 	}
@@ -90,15 +91,15 @@ touch /rootfile 2>/dev/null || echo ro-root; touch /scratch/ok && echo tmpfs-ok;
 	if r.out != "CapEff:\t00000000a80425fb\nSeccomp:\t2\n" {
 		t.Errorf("default caps/seccomp: %s", r)
 	}
-	// --network host: the host's links and resolv.conf; none (the
-	// default): only lo and no name server.
+	// --network host: the host's links and resolv.conf; none: only lo
+	// and no name server.
 	hostNet, _ := os.Readlink("/proc/self/ns/net")
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 	r = h.run("run", "--rm", "--network", "host", "--entrypoint", "sh", "flags", "-c", "readlink /proc/self/ns/net; cat /etc/resolv.conf")
 	if want := hostNet + "\n" + string(hostResolv); r.out != want {
 		t.Errorf("--network host: got %q, want %q", r.out, want)
 	}
-	if r := h.run("run", "--rm", "--entrypoint", "sh", "flags", "-c", "ip -o link | wc -l; grep -c nameserver /etc/resolv.conf"); r.out != "1\n0\n" {
+	if r := h.run("run", "--rm", "--network", "none", "--entrypoint", "sh", "flags", "-c", "ip -o link | wc -l; grep -c nameserver /etc/resolv.conf"); r.out != "1\n0\n" {
 		t.Errorf("--network none: %s", r)
 	}
 	// --device: the node, and the device cgroup lets it be used.
