@@ -133,7 +133,7 @@ func (b *boxes) detach(c *box.Container) error {
 	}
 	var errs []error
 	if n, err := nets.Get(c.Opts.Network); err == nil {
-		errs = append(errs, nets.Detach(b.log, n, c.ID))
+		errs = append(errs, nets.Leave(b.log, n, c.ID))
 	}
 	errs = append(errs, hknet.DelNetns(b.log, c.Netns))
 	return errors.Join(errs...)

@@ -2,6 +2,11 @@
 # hk.sh (part of `make bench`): the front end against podman and Docker on
 # the same image, in one run, interleaved round by round:
 #   - `run --rm IMAGE true` with no network (wall time per run);
+#   - the same on each tool's default bridge network (a veth, an address,
+#     NAT rules made and removed per run: hknet; podman's CNI plugins;
+#     dockerd's libnetwork);
+#   - from `run -d -p PORT:80 IMAGE httpd` to the first TCP connect that
+#     succeeds on 127.0.0.1:PORT (Docker's in its own network namespace);
 #   - the monitor's memory per detached container: hk's hako-mon against
 #     podman's conmon (RSS and PSS from /proc/PID/smaps_rollup).
 # The image is Debian's busybox-static as a `docker export`-style rootfs
@@ -87,6 +92,7 @@ TMPDIR=$work/docker unshare -n dockerd --config-file "$work/docker/daemon.json" 
 dpid=$!
 docker_() { DOCKER_CONFIG=$work/docker/cli docker -H "unix://$work/docker/docker.sock" "$@"; }
 for _ in $(seq 100); do docker_ version >/dev/null 2>&1 && break; sleep 0.1; done
+nsenter --net=/proc/$dpid/ns/net ip link set lo up # -p 127.0.0.1:... binds there
 docker_ import "$work/rootfs.tar" bench:1 >/dev/null
 
 # One round: each tool once, in a rotating order, wall time in ms.
@@ -95,26 +101,57 @@ ms() { local a b; a=$(date +%s%N); "$@" >/dev/null 2>&1 || { echo "bench hk: $* 
 for ((i = 0; i < n; i++)); do
 	for t in hk podman docker; do
 		case $t in
-		hk) echo "hk $(ms hk_ run --rm bench:1 true)" ;;
+		hk) echo "hk $(ms hk_ run --rm --network none bench:1 true)" ;;
 		podman) echo "podman $(ms podman_ run --rm --network none localhost/bench:1 true)" ;;
 		docker) echo "docker $(ms docker_ run --rm --network none bench:1 true)" ;;
 		esac
 	done >>"$work/times"
 done
 
+# The bridge rows: run --rm on the default bridge, and run -d -p to the
+# first connect (bash's /dev/tcp, polled; the container removed after).
+up_ms() { # up_ms NETNS-PREFIX PORT RM-CMD -- RUN-CMD...
+	local pre=$1 port=$2 rmc=$3 a b
+	shift 4
+	a=$(date +%s%N)
+	"$@" >/dev/null 2>"$work/up.err" || { echo "bench hk: $* failed: $(cat "$work/up.err")" >&2; exit 1; }
+	for _ in $(seq 2000); do $pre bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && break; done
+	b=$(date +%s%N)
+	$rmc >/dev/null 2>&1
+	echo $(((b - a) / 1000))
+}
+dnet="nsenter --net=/proc/$dpid/ns/net"
+: >"$work/net"
+for ((i = 0; i < n; i++)); do
+	for t in hk podman docker; do
+		case $t in
+		hk) echo "hk bridge $(ms hk_ run --rm --network bridge bench:1 true)" ;;
+		podman) echo "podman bridge $(ms podman_ run --rm --network bridge localhost/bench:1 true)" ;;
+		docker) echo "docker bridge $(ms docker_ run --rm --network bridge bench:1 true)" ;;
+		esac
+		p=$((20000 + i))
+		case $t in
+		hk) echo "hk publish $(up_ms "" $p "hk_ rm -f pub" -- hk_ run -d --name pub -p 127.0.0.1:$p:80 bench:1 httpd -f -p 80 -h /)" ;;
+		podman) echo "podman publish $(up_ms "" $p "podman_ rm -f -t 0 pub" -- podman_ run -d --name pub --network bridge -p 127.0.0.1:$p:80 localhost/bench:1 httpd -f -p 80 -h /)" ;;
+		docker) echo "docker publish $(up_ms "$dnet" $p "docker_ rm -f pub" -- docker_ run -d --name pub -p 127.0.0.1:$p:80 bench:1 httpd -f -p 80 -h /)" ;;
+		esac
+	done >>"$work/net"
+done
+hk_ network prune >/dev/null
+
 # The monitors: one detached container each, memory of its monitor.
 mem() { awk '/^(Rss|Pss):/ {printf "%s %s ", $1, $2}' "/proc/$1/smaps_rollup"; }
-hk_ run -d --name mon bench:1 sleep 60 >/dev/null
+hk_ run -d --name mon --network none bench:1 sleep 60 >/dev/null
 hkmon=$(awk '/^PPid:/ {print $2}' "/proc/$(hk_ inspect -f '{{.State.Pid}}' mon)/status")
 podman_ run -d --name mon localhost/bench:1 sleep 60 >/dev/null
 conmon=$(podman_ inspect -f '{{.State.ConmonPid}}' mon)
 echo "hako-mon $(mem "$hkmon")" >"$work/mem"
 echo "conmon $(mem "$conmon")" >>"$work/mem"
 
-if grep -qv ' [0-9][0-9]*$' "$work/times"; then echo "bench hk: some runs failed" >&2; exit 1; fi
-python3 - "$work/times" "$work/mem" "$n" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
+if grep -qv ' [0-9][0-9]*$' "$work/times" "$work/net"; then echo "bench hk: some runs failed" >&2; exit 1; fi
+python3 - "$work/times" "$work/mem" "$n" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" "$work/net" <<'PY'
 import statistics, sys
-times, mem, n, cpus, load = sys.argv[1:]
+times, mem, n, cpus, load, net = sys.argv[1:]
 by = {}
 for line in open(times):
     t, us = line.split()
@@ -126,6 +163,19 @@ hk = statistics.median(by["hk"])
 for t in ("hk", "podman", "docker"):
     v = by[t]
     print(f"| {t} | {statistics.median(v):.1f} | {statistics.mean(v):.1f} | {min(v):.1f} | {statistics.median(v)/hk:.1f}x |")
+nets = {}
+for line in open(net):
+    t, row, us = line.split()
+    nets.setdefault(row, {}).setdefault(t, []).append(int(us) / 1000)
+for row, title in (("bridge", "`run --rm --network bridge IMAGE true`: each tool's default bridge"),
+                   ("publish", "`run -d -p 127.0.0.1:PORT:80 IMAGE httpd` to the first TCP connect on that port")):
+    print(f"\n### {title} (N={n})\n")
+    print("| tool | median ms | mean ms | min ms | vs hk (median) |")
+    print("|---|---|---|---|---|")
+    base = statistics.median(nets[row]["hk"])
+    for t in ("hk", "podman", "docker"):
+        v = nets[row][t]
+        print(f"| {t} | {statistics.median(v):.1f} | {statistics.mean(v):.1f} | {min(v):.1f} | {statistics.median(v)/base:.1f}x |")
 print("\n### The monitor per detached container (kB, /proc/PID/smaps_rollup)\n")
 print("| monitor | RSS | PSS |")
 print("|---|---|---|")

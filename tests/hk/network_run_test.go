@@ -63,9 +63,17 @@ func TestNetworkRun(t *testing.T) {
 	}
 	veth := netVeths(t, h, web)
 	h.ok("rm", "-f", web)
+	// The kernel deletes the veth with the namespace, in the background.
 	for _, v := range veth {
-		if _, err := net.InterfaceByName(v); err == nil {
-			t.Errorf("veth %s left after rm", v)
+		gone := false
+		for i := 0; i < 100 && !gone; i++ {
+			_, err := net.InterfaceByName(v)
+			if gone = err != nil; !gone {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		if !gone {
+			t.Errorf("veth %s left 5 s after rm", v)
 		}
 	}
 	if ents, _ := os.ReadDir(filepath.Join(h.root, "networks", net1, "leases")); len(ents) != 0 {
