@@ -88,13 +88,14 @@ func boxLeftovers(h *hkEnv, before map[string]bool) []string {
 	return left
 }
 
-// boxWaitLog waits until the container's log has want.
+// boxWaitLog waits until the container's log has want (on stdout or
+// stderr: the monitor reads the two pipes apart, in no fixed order).
 func boxWaitLog(t *testing.T, h *hkEnv, name, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r := h.run("logs", name)
-		if strings.Contains(r.out, want) {
+		if strings.Contains(r.out, want) || strings.Contains(r.err, want) {
 			return
 		}
 		if time.Now().After(deadline) {

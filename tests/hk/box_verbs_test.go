@@ -21,6 +21,7 @@ func TestBoxDetached(t *testing.T) {
 		t.Fatalf("run -d printed %q, want a 64-digit ID", id)
 	}
 	boxWaitLog(t, h, "web", "started")
+	boxWaitLog(t, h, "web", "oops")
 	if r := h.ok("ps"); !strings.Contains(r.out, id[:12]) || !strings.Contains(r.out, "Up ") || !strings.Contains(r.out, "web") {
 		t.Errorf("ps: %s", r)
 	}
