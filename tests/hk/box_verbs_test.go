@@ -136,6 +136,11 @@ func TestBoxVerbs(t *testing.T) {
 	if r := h.ok("inspect", "-f", "{{.State.Status}}", "svc"); r.out != "running\n" {
 		t.Errorf("after restart: %q", r.out)
 	}
+	for deadline := time.Now().Add(20 * time.Second); strings.Count(h.ok("logs", "svc").out, "up\n") < 2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted container never logged")
+		}
+	}
 	// logs -f ends when the container does.
 	f := exec.Command(hkBin(), "--root", h.root, "--runroot", h.runroot, "logs", "-f", "svc")
 	out := tempFile(t)
