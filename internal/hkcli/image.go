@@ -1,12 +1,14 @@
 package hkcli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"hako/internal/hkuserns"
 	"hako/internal/image"
@@ -24,8 +26,43 @@ func init() {
 		rm := rmiCmd(env)
 		rm.Use, rm.Aliases = "rm [OPTIONS] IMAGE [IMAGE...]", []string{"remove"}
 		c.AddCommand(ls, rm, tagCmd(env), imageInspectCmd(env), imagePruneCmd(env))
+		for _, name := range []string{"pull", "push", "load", "save", "import"} {
+			c.AddCommand(imageAlias(name))
+		}
 		return c
 	})
+}
+
+// imageAlias is `image VERB`, Docker's other name of a top-level image
+// verb: it runs that verb with the rest of the line. In bin/hako the
+// top-level verb is the stand-in that hands the whole command line to the
+// payload, whose own `image VERB` then runs the verb itself.
+func imageAlias(name string) *cobra.Command {
+	return &cobra.Command{
+		Use:                name,
+		Short:              "(see hk " + name + " --help)",
+		DisableFlagParsing: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			top, _, err := c.Root().Find([]string{name})
+			if err != nil || top == c.Root() {
+				return fmt.Errorf("hk %s: not in this binary", name)
+			}
+			if top.DisableFlagParsing { // the stand-in
+				return top.RunE(top, args)
+			}
+			top.SetContext(c.Context())
+			if err := top.ParseFlags(args); err != nil {
+				if errors.Is(err, pflag.ErrHelp) {
+					return top.Help()
+				}
+				return usageError{err}
+			}
+			if err := top.ValidateArgs(top.Flags().Args()); err != nil {
+				return usageError{err}
+			}
+			return top.RunE(top, top.Flags().Args())
+		},
+	}
 }
 
 // ImageStore opens the image store under --root, traced with --trace.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,9 @@ func load(s *image.Store, in io.Reader) ([]*image.Image, error) {
 	if _, err := image.Unpack(dir, rc, image.UnpackOptions{NoOwner: true, NoDevices: true}); err != nil {
 		return nil, err
 	}
+	if err := linksInside(dir); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err == nil {
 		return loadDocker(s, dir)
 	}
@@ -98,6 +102,31 @@ func load(s *image.Store, in io.Reader) ([]*image.Image, error) {
 		return loadOCI(s, dir)
 	}
 	return nil, errors.New("neither a docker save archive (manifest.json) nor an OCI layout (index.json)")
+}
+
+// linksInside refuses an archive with a symlink that leads out of it:
+// the files are read with plain opens (here and by go-containerregistry's
+// layout reader), which would follow it to a file of the host. Symlinks
+// inside are fine (Docker 25's save links layer.tar to blobs/).
+func linksInside(dir string) error {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return nil // dangling: opening it fails anyway
+		}
+		if real != root && !strings.HasPrefix(real, root+"/") {
+			rel, _ := filepath.Rel(root, p)
+			return fmt.Errorf("%w: %s is a symlink out of the archive", image.ErrBadTar, rel)
+		}
+		return nil
+	})
 }
 
 // dockerEntry is one image of a docker save archive's manifest.json.

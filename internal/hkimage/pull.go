@@ -54,21 +54,20 @@ func pullCmd(env *hkcli.Env) *cobra.Command {
 	return c
 }
 
-// pull fetches ref's manifest and config, the layer blobs the store does
-// not have (in parallel, each checked against its digest), and adds the
-// image: its missing layers unpacked, then recorded in one transaction.
-// On failure, the blobs it fetched are removed again.
-func pull(ctx context.Context, s *image.Store, refStr string, o pullOpts, out io.Writer) (*image.Image, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	rf, err := image.ParseRef(refStr)
-	if err != nil {
-		return nil, err
-	}
+// remoteImage is what pull learns from the registry about an image.
+type remoteImage struct {
+	digest           string // the reference's: an index's for a multi-arch image
+	img              v1.Image
+	manifest, config []byte
+	layers           []v1.Layer
+}
+
+// resolve asks the registry for rf: the manifest (for a multi-arch
+// index, the platform's), the config, the layers' descriptors.
+func resolve(ctx context.Context, rf image.Ref, o pullOpts) (*remoteImage, error) {
 	ref, err := o.reg.reference(rf)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", refStr, err)
+		return nil, fmt.Errorf("%s: %w", rf.Short(), err)
 	}
 	plat := hostPlatform()
 	if o.platform != "" {
@@ -86,23 +85,37 @@ func pull(ctx context.Context, s *image.Store, refStr string, o pullOpts, out io
 	if err != nil {
 		return nil, regError(rf.Short(), err)
 	}
-	img, err := desc.Image()
-	if err != nil {
+	r := &remoteImage{digest: desc.Digest.String()}
+	if r.img, err = desc.Image(); err != nil {
 		return nil, regError(rf.Short(), fmt.Errorf("platform %s: %w", plat, err))
 	}
-	manifest, err := img.RawManifest()
+	if r.manifest, err = r.img.RawManifest(); err == nil {
+		if r.config, err = r.img.RawConfigFile(); err == nil {
+			r.layers, err = r.img.Layers()
+		}
+	}
 	if err != nil {
 		return nil, regError(rf.Short(), err)
 	}
-	config, err := img.RawConfigFile()
-	if err != nil {
-		return nil, regError(rf.Short(), err)
+	return r, nil
+}
+
+// pull fetches ref's manifest and config, the layer blobs the store does
+// not have (in parallel, each checked against its digest), and adds the
+// image: its missing layers unpacked, then recorded in one transaction.
+// On failure, the blobs it fetched are removed again.
+func pull(ctx context.Context, s *image.Store, refStr string, o pullOpts, out io.Writer) (*image.Image, error) {
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	layers, err := img.Layers()
+	rf, err := image.ParseRef(refStr)
 	if err != nil {
-		return nil, regError(rf.Short(), err)
+		return nil, err
 	}
-	p := newProgress(out, o.quiet)
+	r, err := resolve(ctx, rf, o)
+	if err != nil {
+		return nil, err
+	}
 	if !o.quiet {
 		tag := rf.Tag
 		if rf.Digest != "" {
@@ -116,37 +129,33 @@ func pull(ctx context.Context, s *image.Store, refStr string, o pullOpts, out io
 	}
 	defer unlock()
 	var had *image.Image
-	if cfgDigest, err := img.ConfigName(); err == nil {
+	if cfgDigest, err := r.img.ConfigName(); err == nil {
 		had, _ = s.Get(cfgDigest.String())
 	}
-	fetched, err := fetchLayers(ctx, s, layers, p)
-	forget := func() {
+	p := newProgress(out, o.quiet)
+	var added *image.Image
+	fetched, err := fetchLayers(ctx, s, r.layers, p)
+	if err == nil {
+		var names []string
+		if rf.Digest == "" {
+			names = append(names, rf.String())
+		}
+		added, err = s.Add(image.New{Config: r.config, Manifest: r.manifest, Layers: storeLayers(s, r.layers),
+			Names: names, Repo: rf.Repo(), Digest: r.digest, Parallel: 4})
+	}
+	p.wait()
+	if err != nil {
 		for _, d := range fetched {
 			os.Remove(s.BlobPath(d))
 		}
-	}
-	if err != nil {
-		p.wait()
-		forget()
 		return nil, regError(rf.Short(), err)
-	}
-	var names []string
-	if rf.Digest == "" {
-		names = append(names, rf.String())
-	}
-	added, err := s.Add(image.New{Config: config, Manifest: manifest, Layers: storeLayers(s, layers),
-		Names: names, Repo: rf.Repo(), Digest: desc.Digest.String(), Parallel: 4})
-	p.wait()
-	if err != nil {
-		forget()
-		return nil, fmt.Errorf("%s: %w", rf.Short(), err)
 	}
 	if !o.quiet {
 		status := "Downloaded newer image for "
 		if had != nil {
 			status = "Image is up to date for "
 		}
-		fmt.Fprintf(out, "Digest: %s\nStatus: %s%s\n", desc.Digest, status, rf.Short())
+		fmt.Fprintf(out, "Digest: %s\nStatus: %s%s\n", r.digest, status, rf.Short())
 	}
 	fmt.Fprintln(out, rf.String())
 	return added, nil

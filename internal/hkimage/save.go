@@ -77,82 +77,97 @@ type ociDescriptor struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// save writes imgs as one archive with both formats over the same blobs.
-func save(s *image.Store, imgs []*image.Image, w io.Writer) error {
-	tw := tar.NewWriter(w)
-	written := map[string]bool{}
-	var index []ociDescriptor
-	var docker []dockerEntry
-	addBytes := func(name string, b []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		_, err := tw.Write(b)
+// archive is a tar being written: each blob once.
+type archive struct {
+	tw      *tar.Writer
+	s       *image.Store
+	written map[string]bool
+}
+
+func (a *archive) bytes(name string, b []byte) error {
+	if err := a.tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
 		return err
 	}
-	addBlob := func(digest string) (int64, error) {
-		f, err := os.Open(s.BlobPath(digest))
-		if err != nil {
-			return 0, err
-		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil || written[digest] {
-			return fi.Size(), err
-		}
-		written[digest] = true
-		if err := tw.WriteHeader(&tar.Header{Name: blobName(digest), Mode: 0o644, Size: fi.Size(), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
-			return 0, err
-		}
-		_, err = io.Copy(tw, f)
-		return fi.Size(), err
+	_, err := a.tw.Write(b)
+	return err
+}
+
+// blob copies a stored blob in, unless it is in already.
+func (a *archive) blob(digest string) error {
+	if a.written[digest] {
+		return nil
 	}
+	a.written[digest] = true
+	f, err := os.Open(a.s.BlobPath(digest))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := a.tw.WriteHeader(&tar.Header{Name: blobName(digest), Mode: 0o644, Size: fi.Size(), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err = io.Copy(a.tw, f)
+	return err
+}
+
+// image writes one image's blobs and manifest and returns its docker
+// save entry and its OCI index descriptors (one per name).
+func (a *archive) image(img *image.Image) (dockerEntry, []ociDescriptor, error) {
+	entry := dockerEntry{Config: blobName(img.ID)}
+	mb, layers, err := ociManifest(a.s, img)
+	if err != nil {
+		return entry, nil, err
+	}
+	if err := a.blob(img.ID); err != nil {
+		return entry, nil, fmt.Errorf("%s: config: %w", img.ID, err)
+	}
+	for _, l := range layers {
+		if err := a.blob(l.Digest); err != nil {
+			return entry, nil, fmt.Errorf("%s: layer %s: %w", img.ID, l.Digest, err)
+		}
+		entry.Layers = append(entry.Layers, blobName(l.Digest))
+	}
+	sum := sha256.Sum256(mb)
+	md := "sha256:" + hex.EncodeToString(sum[:])
+	if !a.written[md] {
+		a.written[md] = true
+		if err := a.bytes(blobName(md), mb); err != nil {
+			return entry, nil, err
+		}
+	}
+	desc := ociDescriptor{MediaType: "application/vnd.oci.image.manifest.v1+json", Digest: md, Size: int64(len(mb))}
+	if len(img.Names) == 0 {
+		return entry, []ociDescriptor{desc}, nil
+	}
+	var index []ociDescriptor
+	for _, n := range img.Names {
+		entry.RepoTags = append(entry.RepoTags, image.ShortRepo(n))
+		d := desc
+		d.Annotations = map[string]string{"io.containerd.image.name": n, "org.opencontainers.image.ref.name": n}
+		index = append(index, d)
+	}
+	return entry, index, nil
+}
+
+// save writes imgs as one archive with both formats over the same blobs.
+func save(s *image.Store, imgs []*image.Image, w io.Writer) error {
+	a := &archive{tw: tar.NewWriter(w), s: s, written: map[string]bool{}}
 	for _, d := range []string{"blobs/", "blobs/sha256/"} {
-		tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, Typeflag: tar.TypeDir, ModTime: time.Unix(0, 0)})
+		a.tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, Typeflag: tar.TypeDir, ModTime: time.Unix(0, 0)})
 	}
+	index := []ociDescriptor{}
+	var docker []dockerEntry
 	for _, img := range imgs {
-		cfgSize, err := addBlob(img.ID)
+		entry, descs, err := a.image(img)
 		if err != nil {
-			return fmt.Errorf("%s: config: %w", img.ID, err)
-		}
-		m := map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-			"config": ociDescriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: img.ID, Size: cfgSize}}
-		entry := dockerEntry{Config: blobName(img.ID)}
-		var layers []ociDescriptor
-		for i, b := range img.LayerBlobs {
-			if b == "" {
-				return fmt.Errorf("%s: layer %s: no blob kept to save", img.ID, img.DiffIDs[i])
-			}
-			size, err := addBlob(b)
-			if err != nil {
-				return fmt.Errorf("%s: layer %s: %w", img.ID, b, err)
-			}
-			layers = append(layers, ociDescriptor{MediaType: layerMediaType(s.BlobPath(b)), Digest: b, Size: size})
-			entry.Layers = append(entry.Layers, blobName(b))
-		}
-		m["layers"] = layers
-		mb, _ := json.Marshal(m)
-		sum := sha256.Sum256(mb)
-		md := "sha256:" + hex.EncodeToString(sum[:])
-		if !written[md] {
-			written[md] = true
-			if err := addBytes(blobName(md), mb); err != nil {
-				return err
-			}
-		}
-		for _, n := range img.Names {
-			entry.RepoTags = append(entry.RepoTags, image.ShortRepo(n))
+			return err
 		}
 		docker = append(docker, entry)
-		desc := ociDescriptor{MediaType: "application/vnd.oci.image.manifest.v1+json", Digest: md, Size: int64(len(mb))}
-		if len(img.Names) == 0 {
-			index = append(index, desc)
-		}
-		for _, n := range img.Names {
-			d := desc
-			d.Annotations = map[string]string{"io.containerd.image.name": n, "org.opencontainers.image.ref.name": n}
-			index = append(index, d)
-		}
+		index = append(index, descs...)
 	}
 	ib, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": index})
 	db, _ := json.Marshal(docker)
@@ -160,11 +175,11 @@ func save(s *image.Store, imgs []*image.Image, w io.Writer) error {
 		name string
 		b    []byte
 	}{{"oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)}, {"index.json", ib}, {"manifest.json", db}} {
-		if err := addBytes(f.name, f.b); err != nil {
+		if err := a.bytes(f.name, f.b); err != nil {
 			return err
 		}
 	}
-	return tw.Close()
+	return a.tw.Close()
 }
 
 func blobName(digest string) string { return "blobs/sha256/" + digest[len("sha256:"):] }

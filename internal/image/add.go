@@ -52,6 +52,39 @@ func (s *Store) Adding() (func(), error) { return s.lock(unix.LOCK_SH) }
 // manifest), and then, in one transaction, records it under its names:
 // until that commit no command sees it.
 func (s *Store) Add(n New) (*Image, error) {
+	names, err := n.check()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := s.Adding()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := s.unpackAll(n.Layers, n.Parallel); err != nil {
+		return nil, err
+	}
+	rec, err := s.putBlobs(n)
+	if err != nil {
+		return nil, err
+	}
+	if n.Manifest != nil && n.Repo != "" {
+		names = append(names, n.Repo+"@"+rec.Digest)
+	}
+	var img *Image
+	err = s.Log.Step("record image", rec.ID+" "+strings.Join(names, " "), func() error {
+		return s.update(func(tx *bolt.Tx) error {
+			var err error
+			img, err = s.record(tx, rec, n.Layers, names)
+			return err
+		})
+	})
+	return img, err
+}
+
+// check validates the image to add against its config and returns its
+// names, normalised.
+func (n *New) check() ([]string, error) {
 	c, err := parseConfig(n.Config)
 	if err != nil {
 		return nil, err
@@ -72,14 +105,12 @@ func (s *Store) Add(n New) (*Image, error) {
 		}
 		names = append(names, rf.String())
 	}
-	unlock, err := s.Adding()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if err := s.unpackAll(n.Layers, n.Parallel); err != nil {
-		return nil, err
-	}
+	return names, nil
+}
+
+// putBlobs stores the config and manifest blobs and returns the record
+// the image will have.
+func (s *Store) putBlobs(n New) (*record, error) {
 	rec := &record{Added: time.Now().UTC(), Config: n.Config}
 	id, _, err := s.PutBlob("", bytesReader(n.Config))
 	if err != nil {
@@ -95,9 +126,6 @@ func (s *Store) Add(n New) (*Image, error) {
 		if n.Digest != "" {
 			rec.Digest = n.Digest
 		}
-		if n.Repo != "" {
-			names = append(names, n.Repo+"@"+rec.Digest)
-		}
 	}
 	for _, l := range n.Layers {
 		if l.Blob != "" {
@@ -105,44 +133,44 @@ func (s *Store) Add(n New) (*Image, error) {
 		}
 		rec.LayerBlobs = append(rec.LayerBlobs, l.Blob)
 	}
-	var img *Image
-	err = s.Log.Step("record image", id+" "+strings.Join(names, " "), func() error {
-		return s.update(func(tx *bolt.Tx) error {
-			if old, err := getRecord(tx, hexOf(id)); err == nil { // the same image again: keep its names
-				rec.Names, rec.RepoDigests, rec.Added = old.Names, old.RepoDigests, old.Added
-				rec.Blobs = union(old.Blobs, rec.Blobs)
-				if rec.Digest == "" {
-					rec.Digest = old.Digest
-				}
-			}
-			for _, l := range n.Layers {
-				size, err := s.layerSize(l.DiffID)
-				if err != nil {
-					return err
-				}
-				rec.Size += size
-				b, _ := json.Marshal(layerRecord{Size: size})
-				if err := tx.Bucket(bLayers).Put([]byte(hexOf(l.DiffID)), b); err != nil {
-					return err
-				}
-			}
-			if err := putRecord(tx, rec); err != nil {
-				return err
-			}
-			for _, name := range names {
-				if err := setName(tx, name, hexOf(id)); err != nil {
-					return err
-				}
-			}
-			r, err := getRecord(tx, hexOf(id))
-			if err != nil {
-				return err
-			}
-			img, err = s.image(tx, r)
-			return err
-		})
-	})
-	return img, err
+	return rec, nil
+}
+
+// record writes the image's record, its layers' and its names (the
+// commit point of Add).
+func (s *Store) record(tx *bolt.Tx, rec *record, layers []Layer, names []string) (*Image, error) {
+	idHex := hexOf(rec.ID)
+	if old, err := getRecord(tx, idHex); err == nil { // the same image again: keep its names
+		rec.Names, rec.RepoDigests, rec.Added = old.Names, old.RepoDigests, old.Added
+		rec.Blobs = union(old.Blobs, rec.Blobs)
+		if rec.Digest == "" {
+			rec.Digest = old.Digest
+		}
+	}
+	for _, l := range layers {
+		size, err := s.layerSize(l.DiffID)
+		if err != nil {
+			return nil, err
+		}
+		rec.Size += size
+		b, _ := json.Marshal(layerRecord{Size: size})
+		if err := tx.Bucket(bLayers).Put([]byte(hexOf(l.DiffID)), b); err != nil {
+			return nil, err
+		}
+	}
+	if err := putRecord(tx, rec); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if err := setName(tx, name, idHex); err != nil {
+			return nil, err
+		}
+	}
+	r, err := getRecord(tx, idHex)
+	if err != nil {
+		return nil, err
+	}
+	return s.image(tx, r)
 }
 
 func union(a, b []string) []string {

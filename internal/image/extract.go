@@ -317,7 +317,7 @@ func (u *unpacker) file(pfd int, base string, hdr *tar.Header, body io.Reader) e
 func (u *unpacker) fdAttrs(fd int, hdr *tar.Header) error {
 	if !u.opts.NoOwner {
 		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
-			return fmt.Errorf("chown %d:%d: %w", hdr.Uid, hdr.Gid, err)
+			return u.chownError(hdr, err)
 		}
 	}
 	if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
@@ -332,6 +332,15 @@ func (u *unpacker) fdAttrs(fd int, hdr *tar.Header) error {
 		}
 	}
 	return nil
+}
+
+// chownError words a failed chown; in a user namespace EINVAL means an
+// ID its maps do not cover.
+func (u *unpacker) chownError(hdr *tar.Header, err error) error {
+	if u.opts.Rootless && err == unix.EINVAL {
+		return fmt.Errorf("chown %d:%d: the user namespace maps no such ID: the user needs a subordinate ID range that large (/etc/subuid, /etc/subgid; docs/rootless.md)", hdr.Uid, hdr.Gid)
+	}
+	return fmt.Errorf("chown %d:%d: %w", hdr.Uid, hdr.Gid, err)
 }
 
 // xattrs are the entry's extended attributes, without overlayfs's own:
@@ -356,7 +365,7 @@ func xattrs(hdr *tar.Header) map[string]string {
 func (u *unpacker) attrsAt(pfd int, base string, hdr *tar.Header) error {
 	if !u.opts.NoOwner {
 		if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("chown %d:%d: %w", hdr.Uid, hdr.Gid, err)
+			return u.chownError(hdr, err)
 		}
 	}
 	ts := []unix.Timespec{unix.NsecToTimespec(hdr.AccessTime.UnixNano()), unix.NsecToTimespec(hdr.ModTime.UnixNano())}

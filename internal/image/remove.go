@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
@@ -150,7 +149,22 @@ func (s *Store) Prune(all bool) (Removed, error) {
 // command is adding: anything unrecorded is garbage.
 func (s *Store) gcLocked() (reclaimed int64, err error) {
 	s.removeTmpLocked()
-	usedLayers, usedBlobs := map[string]bool{}, map[string]bool{}
+	usedLayers, usedBlobs, err := s.inUse()
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.sweep(s.path("layers"), usedLayers, true)
+	if err != nil {
+		return n, err
+	}
+	_, err = s.sweep(s.path("blobs", "sha256"), usedBlobs, false)
+	return n, err
+}
+
+// inUse is the layers (diff hex) and blobs (hex) the images record; the
+// records of layers no image has are dropped.
+func (s *Store) inUse() (layers, blobs map[string]bool, err error) {
+	layers, blobs = map[string]bool{}, map[string]bool{}
 	err = s.update(func(tx *bolt.Tx) error {
 		err := tx.Bucket(bImages).ForEach(func(k, _ []byte) error {
 			r, err := getRecord(tx, string(k))
@@ -162,10 +176,10 @@ func (s *Store) gcLocked() (reclaimed int64, err error) {
 				return err
 			}
 			for _, d := range c.RootFS.DiffIDs {
-				usedLayers[hexOf(d)] = true
+				layers[hexOf(d)] = true
 			}
 			for _, b := range r.Blobs {
-				usedBlobs[hexOf(b)] = true
+				blobs[hexOf(b)] = true
 			}
 			return nil
 		})
@@ -174,7 +188,7 @@ func (s *Store) gcLocked() (reclaimed int64, err error) {
 		}
 		var gone [][]byte
 		tx.Bucket(bLayers).ForEach(func(k, _ []byte) error {
-			if !usedLayers[string(k)] {
+			if !layers[string(k)] {
 				gone = append(gone, append([]byte(nil), k...))
 			}
 			return nil
@@ -186,40 +200,36 @@ func (s *Store) gcLocked() (reclaimed int64, err error) {
 		}
 		return nil
 	})
+	return layers, blobs, err
+}
+
+// sweep removes the entries of dir that are not used, and returns the
+// bytes of the layers among them. Each is renamed into tmp first: a layer
+// directory is either whole in layers/ or gone, never half-removed there.
+func (s *Store) sweep(dir string, used map[string]bool, isLayers bool) (reclaimed int64, err error) {
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err
 	}
-	for _, dir := range []string{s.path("layers"), s.path("blobs", "sha256")} {
-		used := usedLayers
-		if strings.HasSuffix(dir, "sha256") {
-			used = usedBlobs
+	for _, e := range ents {
+		if used[e.Name()] {
+			continue
 		}
-		ents, err := os.ReadDir(dir)
+		p, t := dir+"/"+e.Name(), s.tmpName("rm")
+		if isLayers {
+			if b, err := os.ReadFile(p + "/size"); err == nil {
+				n, _ := strconv.ParseInt(string(b), 10, 64)
+				reclaimed += n
+			}
+		}
+		err := s.Log.Step("remove", p, func() error {
+			if err := os.Rename(p, t); err != nil {
+				return err
+			}
+			return removeAll(t)
+		})
 		if err != nil {
 			return reclaimed, err
-		}
-		for _, e := range ents {
-			if used[e.Name()] {
-				continue
-			}
-			// Rename first: a layer directory is either whole in
-			// layers/ or gone, never half-removed there.
-			p, t := dir+"/"+e.Name(), s.tmpName("rm")
-			if dir == s.path("layers") {
-				if b, err := os.ReadFile(p + "/size"); err == nil {
-					n, _ := strconv.ParseInt(string(b), 10, 64)
-					reclaimed += n
-				}
-			}
-			err := s.Log.Step("remove", p, func() error {
-				if err := os.Rename(p, t); err != nil {
-					return err
-				}
-				return removeAll(t)
-			})
-			if err != nil {
-				return reclaimed, err
-			}
 		}
 	}
 	return reclaimed, nil

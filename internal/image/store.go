@@ -45,13 +45,17 @@ type Store struct {
 // Open opens (creating if needed) the store under root (hk's --root).
 func Open(root string) (*Store, error) {
 	s := &Store{dir: filepath.Join(root, "image")}
-	for _, d := range []string{s.dir, s.path("blobs", "sha256"), s.path("layers"), s.path("tmp")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("image store: %w", err)
+	// The common case costs one stat: a store that exists is used as it
+	// is (a write transaction here would be an fsync in every `hk run`).
+	if _, err := os.Stat(s.path("meta.db")); err != nil {
+		for _, d := range []string{s.dir, s.path("blobs", "sha256"), s.path("layers"), s.path("tmp")} {
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return nil, fmt.Errorf("image store: %w", err)
+			}
 		}
-	}
-	if err := s.update(func(tx *bolt.Tx) error { return nil }); err != nil {
-		return nil, err
+		if err := s.update(func(tx *bolt.Tx) error { return nil }); err != nil {
+			return nil, err
+		}
 	}
 	s.cleanTmp()
 	return s, nil
@@ -156,6 +160,13 @@ func (s *Store) lock(how int) (func(), error) {
 // cleanTmp removes what killed commands left in tmp, when no other
 // command is adding or deleting (the lock is free).
 func (s *Store) cleanTmp() {
+	if f, err := os.Open(s.path("tmp")); err == nil {
+		names, _ := f.Readdirnames(1)
+		f.Close()
+		if len(names) == 0 {
+			return
+		}
+	}
 	unlock, err := s.lock(unix.LOCK_EX | unix.LOCK_NB)
 	if err != nil {
 		return

@@ -40,7 +40,7 @@ func TestParseRef(t *testing.T) {
 var h0 = fmt.Sprintf("%064d", 0)
 
 // testImage adds an image whose layers are the given tars.
-func testImage(t *testing.T, s *Store, names []string, layers ...[]byte) *Image {
+func testImage(t testing.TB, s *Store, names []string, layers ...[]byte) *Image {
 	t.Helper()
 	var ls []Layer
 	var diffs []string

@@ -83,7 +83,7 @@ func TestImgConcurrentPulls(t *testing.T) {
 		t.Errorf("%d layer directories, want 3", len(ents))
 	}
 	h.ok("rmi", ref)
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 2; i++ {
 		pull := imgStart(h, "pull", "-q", ref)
 		for j := 0; j < 10; j++ {
 			h.run("rmi", ref) // may find it or not
@@ -98,7 +98,8 @@ func TestImgConcurrentPulls(t *testing.T) {
 	imgStoreEmpty(t, h)
 }
 
-// SIGKILL at any moment of a pull (fetch, unpack, commit): `images`
+// SIGKILL at six moments of a pull, and of an rmi (fetch, unpack, commit; the last
+// mid-download through a slowed proxy): `images`
 // never shows a half image, and the next pull works and leaves a store
 // that rmi empties.
 func TestImgKillDuringPull(t *testing.T) {
@@ -112,12 +113,13 @@ func TestImgKillDuringPull(t *testing.T) {
 	full := time.Since(start)
 	h.ok("rmi", ref)
 	killed := 0
-	for i := 1; i <= 8; i++ {
-		if i == 7 {
+	const points = 6
+	for i := 1; i <= points; i++ {
+		if i == points {
 			reg.slow.Store(true) // the last ones die mid-download
 		}
 		pull := imgStart(h, "pull", "-q", ref)
-		time.Sleep(full * time.Duration(i) / 8)
+		time.Sleep(full * time.Duration(i) / (points + 1))
 		pull.Process.Signal(syscall.SIGKILL)
 		pull.Wait()
 		if ws, ok := pull.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -129,8 +131,21 @@ func TestImgKillDuringPull(t *testing.T) {
 		}
 		h.ok("pull", "-q", ref)
 		imgConsistent(t, h)
-		h.ok("rmi", ref)
+		// And an rmi killed part way: the next rmi (or `images`) finds a
+		// whole image or none, and the store ends empty.
+		rmi := imgStart(h, "rmi", ref)
+		time.Sleep(time.Duration(i*8) * time.Millisecond)
+		rmi.Process.Signal(syscall.SIGKILL)
+		rmi.Wait()
+		if imgConsistent(t, h) == 1 {
+			h.ok("rmi", ref)
+		} else {
+			h.ok("image", "prune", "-f") // sweeps what the killed rmi left
+		}
 		imgStoreEmpty(t, h)
 	}
-	t.Logf("a pull takes %v; %d of 8 killed before they ended", full, killed)
+	t.Logf("a pull takes %v; %d of %d killed before they ended", full, killed, points)
+	if killed < 2 {
+		t.Errorf("only %d pulls died by the kill: the test did not test", killed)
+	}
 }

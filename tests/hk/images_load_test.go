@@ -3,6 +3,7 @@ package hk
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -71,10 +72,10 @@ func TestImgLoadSave(t *testing.T) {
 		t.Errorf("%d layers, want 1 shared", len(ents))
 	}
 	out := filepath.Join(t.TempDir(), "saved.tar")
-	h.ok("save", "-o", out, "hako-e2e/busybox", "127.0.0.1:5000/hk/pause:1")
+	h.ok("image", "save", "-o", out, "hako-e2e/busybox", "127.0.0.1:5000/hk/pause:1")
 	h.ok("rmi", "hako-e2e/busybox", "127.0.0.1:5000/hk/pause:1")
 	imgStoreEmpty(t, h)
-	h.ok("load", "-q", "-i", out)
+	h.ok("image", "load", "-q", "-i", out) // Docker's other name
 	if got := h.ok("images", "-q", "--no-trunc").out; got != ids {
 		t.Errorf("after save and load: %q, want %q", got, ids)
 	}
@@ -105,9 +106,61 @@ func TestImgLoadBad(t *testing.T) {
 	h.fails([]string{"corrupt or truncated tar"}, "load", "-i", imgWrite(t, arch[:len(arch)*2/3]))
 	h.fails([]string{"neither a docker save archive"}, "load", "-i", imgWrite(t, imgRootfsTar(t)))
 	h.fails([]string{"no such file"}, "load", "-i", "/nonexistent.tar")
+	// A symlink out of the archive: never followed to the host's file.
+	var evil bytes.Buffer
+	tw := tar.NewWriter(&evil)
+	tw.WriteHeader(&tar.Header{Name: "manifest.json", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"})
+	tw.WriteHeader(&tar.Header{Name: "blobs/sha256/x", Typeflag: tar.TypeSymlink, Linkname: "../../../../../../etc/passwd"})
+	tw.Close()
+	h.fails([]string{"a symlink out of the archive"}, "load", "-i", imgWrite(t, evil.Bytes()))
 	h.fails([]string{"no such image"}, "save", "-o", filepath.Join(t.TempDir(), "x.tar"), "nope")
 	if r := h.ok("images", "-q"); r.out != "" {
 		t.Errorf("images: %q", r.out)
 	}
 	imgStoreEmpty(t, h)
+}
+
+// Docker 25's save links each legacy layer.tar to its blob: symlinks that
+// stay inside the archive load.
+func TestImgLoadInternalLinks(t *testing.T) {
+	t.Parallel()
+	h := newHK(t)
+	in, err := os.Open(imgArchive(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var out bytes.Buffer
+	tr, tw := tar.NewReader(in), tar.NewWriter(&out)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(tr)
+		if hdr.Name == "manifest.json" {
+			var m []map[string]any
+			json.Unmarshal(data, &m)
+			for i, e := range m {
+				layers := e["Layers"].([]any)
+				for j, l := range layers {
+					link := filepath.Join("legacy", strings.TrimPrefix(l.(string), "blobs/sha256/"), "layer.tar")
+					tw.WriteHeader(&tar.Header{Name: link, Typeflag: tar.TypeSymlink, Linkname: "../../" + l.(string)})
+					layers[j] = link
+				}
+				m[i]["Layers"] = layers
+			}
+			data, _ = json.Marshal(m)
+			hdr.Size = int64(len(data))
+		}
+		tw.WriteHeader(hdr)
+		tw.Write(data)
+	}
+	tw.Close()
+	if r := h.runIn(out.Bytes(), "load"); r.code != 0 || !strings.Contains(r.out, "Loaded image: hako-e2e/busybox:latest") {
+		t.Errorf("load with internal links: %s", r)
+	}
 }

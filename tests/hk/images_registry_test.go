@@ -394,7 +394,8 @@ func TestImgPullErrors(t *testing.T) {
 		t.Errorf("images after failed pulls: %q", r.out)
 	}
 	imgStoreEmpty(t, h)
-	h.ok("pull", reg.Addr+"/hk/x:1")
+	h.ok("image", "pull", reg.Addr+"/hk/x:1")
+	h.fails([]string{"accepts 1 arg(s), received 0"}, "image", "pull")
 }
 
 // Basic auth through TLS with a test CA: refused without credentials or
@@ -433,4 +434,29 @@ func TestImgPullAuthTLS(t *testing.T) {
 
 func b64(s string) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
+}
+
+// push: an imported image goes to the registry with its config as it is
+// (the same ID when pulled back); a second push sends no layer again; a
+// pushed pulled image keeps its compressed layers.
+func TestImgPush(t *testing.T) {
+	t.Parallel()
+	reg := imgStartRegistry(t, imgRegOpts{})
+	h := newHK(t)
+	ref := reg.Addr + "/hk/pushed:1"
+	id := strings.TrimSpace(h.ok("import", "-c", "CMD [\"sh\"]", imgWrite(t, imgRootfsTar(t)), ref).out)
+	r := h.ok("push", ref)
+	if !strings.HasPrefix(r.out, "1: digest: sha256:") {
+		t.Errorf("push: %q", r.out)
+	}
+	h.ok("image", "push", ref, reg.Addr+"/hk/copy:2")
+	h2 := newHK(t)
+	h2.ok("pull", "-q", ref)
+	if got := imgInspect(t, h2, ref)["Id"]; got != id {
+		t.Errorf("pulled back %v, pushed %s", got, id)
+	}
+	h2.ok("push", ref, reg.Addr+"/hk/again:3")
+	h2.ok("pull", "-q", reg.Addr+"/hk/copy:2")
+	h.fails([]string{"no such image"}, "push", reg.Addr+"/hk/nope:1")
+	h.fails([]string{"registry unreachable"}, "push", ref, imgFreePort(t)+"/hk/x:1")
 }

@@ -110,6 +110,14 @@ func (u *imgUser) write(t *testing.T, name string, data []byte) string {
 func TestImgRootless(t *testing.T) {
 	u := imgNewUser(t)
 	h := imgRootlessHK(t, u)
+	// An owner beyond the user's 65,536 subordinate IDs: a clear error,
+	// nothing left.
+	var big bytes.Buffer
+	bw := tar.NewWriter(&big)
+	bw.WriteHeader(&tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o644, Uid: 70000, Gid: 70000})
+	bw.Close()
+	h.fails([]string{"chown 70000:70000", "subordinate ID range"}, "import", u.write(t, "big.tar", big.Bytes()), "big:1")
+	imgStoreEmpty(t, h)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	mt := time.Unix(1700000000, 0)
@@ -158,6 +166,17 @@ func TestImgRootless(t *testing.T) {
 		t.Errorf("images: %s", r.out)
 	}
 	h.ok("rmi", "rl:1", reg.Addr+"/hk/rl:1")
+	// load and save, and prune, as the user.
+	arch, _ := os.ReadFile(imgArchive(t))
+	h.ok("load", "-i", u.write(t, "images.tar", arch))
+	saved := filepath.Join(u.home, "saved.tar")
+	h.ok("save", "-o", saved, "hako-e2e/busybox")
+	if fi, err := os.Stat(saved); err != nil || fi.Size() < 1<<20 {
+		t.Errorf("save as the user: %v %v", fi, err)
+	}
+	if r := h.ok("image", "prune", "-af"); !strings.Contains(r.out, "deleted: sha256:") {
+		t.Errorf("prune -a as the user: %s", r.out)
+	}
 	for _, d := range []string{"layers", "blobs/sha256", "tmp"} {
 		if ents, _ := os.ReadDir(filepath.Join(h.root, "image", d)); len(ents) != 0 {
 			t.Errorf("image/%s: %d entries left", d, len(ents))
