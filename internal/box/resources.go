@@ -3,6 +3,7 @@ package box
 import (
 	"fmt"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 
@@ -110,6 +111,24 @@ func withInit(c *Container) SpecOpt {
 		}
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dev/init", Type: "bind", Source: path, Options: []string{"bind", "ro", "nosuid", "nodev"}})
 		s.Process.Args = append([]string{"/dev/init", "--"}, s.Process.Args...)
+		return nil
+	}
+}
+
+// withCgroupParent puts the container's cgroup at PARENT/ID in every
+// hierarchy: /hk/ID unless --cgroup-parent says otherwise (Docker's
+// cgroupfs layout).
+func withCgroupParent(c *Container) SpecOpt {
+	return func(s *specs.Spec) error {
+		parent := c.Opts.CgroupParent
+		if parent == "" {
+			parent = "/hk"
+		}
+		p := path.Join("/", parent, c.ID)
+		if strings.Contains(parent, "..") {
+			return fmt.Errorf("invalid --cgroup-parent %q", parent)
+		}
+		s.Linux.CgroupsPath = p
 		return nil
 	}
 }

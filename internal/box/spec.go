@@ -90,7 +90,7 @@ func Build(c *Container, rootfs, dir string, opts ...SpecOpt) (*specs.Spec, erro
 	all := []SpecOpt{withUser(c, rootfs), withCwd(c, rootfs), withCaps(c), withSecurityOpts(c),
 		withNetwork(c, dir), withVolumes(c), withTmpfs(c), withDevices(c), withUlimits(c), withResources(c), withInit(c)}
 	if !c.Rootless {
-		all = append(all, func(s *specs.Spec) error { s.Linux.CgroupsPath = "/hk/" + c.ID; return nil })
+		all = append(all, withCgroupParent(c))
 	}
 	for _, o := range append(all, opts...) {
 		if err := o(s); err != nil {
