@@ -46,35 +46,38 @@ type ImageConfig struct {
 
 // Options are the `run`/`create` flags, as given (Docker's names).
 type Options struct {
-	Cmd         []string `json:",omitempty"`
-	Entrypoint  *string  `json:",omitempty"` // nil: the image's; "": none
-	Env         []string `json:",omitempty"` // -e and --env-file, in order
-	Volumes     []string `json:",omitempty"` // HOST:CTR[:ro]
-	Tmpfs       []string `json:",omitempty"` // PATH[:OPTS]
-	Devices     []string `json:",omitempty"` // HOST[:CTR[:PERMS]]
-	Ulimits     []string `json:",omitempty"` // name=soft[:hard]
-	Workdir     string   `json:",omitempty"`
-	User        string   `json:",omitempty"`
-	Hostname    string   `json:",omitempty"`
-	Memory      int64    `json:",omitempty"`
-	CPUs        float64  `json:",omitempty"`
-	CPUShares   uint64   `json:",omitempty"`
-	CpusetCPUs  string   `json:",omitempty"`
-	PidsLimit   int64    `json:",omitempty"`
-	ReadOnly    bool     `json:",omitempty"`
-	Init        bool     `json:",omitempty"` // --init: catatonit as PID 1
-	CapAdd      []string `json:",omitempty"`
-	CapDrop     []string `json:",omitempty"`
-	SecurityOpt []string `json:",omitempty"`
-	Network     string   `json:",omitempty"` // none, host, container:NAME, or a network's name (bridge: the default)
-	Publish     []string `json:",omitempty"` // -p [IP:][HOST:]CTR[/PROTO]
-	PublishAll  bool     `json:",omitempty"` // -P: every port the image exposes
-	Aliases     []string `json:",omitempty"` // --network-alias
-	Interactive bool     `json:",omitempty"`
-	TTY         bool     `json:",omitempty"`
-	Rm          bool     `json:",omitempty"`
-	StopSignal  string   `json:",omitempty"`
-	StopTimeout int      `json:",omitempty"` // seconds; 0: 10
+	Cmd        []string `json:",omitempty"`
+	Entrypoint *string  `json:",omitempty"` // nil: the image's; "": none
+	Env        []string `json:",omitempty"` // -e and --env-file, in order
+	Volumes    []string `json:",omitempty"` // HOST:CTR[:ro]
+	Tmpfs      []string `json:",omitempty"` // PATH[:OPTS]
+	Devices    []string `json:",omitempty"` // HOST[:CTR[:PERMS]]
+	Ulimits    []string `json:",omitempty"` // name=soft[:hard]
+	Workdir    string   `json:",omitempty"`
+	User       string   `json:",omitempty"`
+	Hostname   string   `json:",omitempty"`
+	Memory     int64    `json:",omitempty"`
+	CPUs       float64  `json:",omitempty"`
+	CPUShares  uint64   `json:",omitempty"`
+	CpusetCPUs string   `json:",omitempty"`
+	PidsLimit  int64    `json:",omitempty"`
+	ReadOnly   bool     `json:",omitempty"`
+	Init       bool     `json:",omitempty"` // --init: catatonit as PID 1
+	// CgroupParent: --cgroup-parent, the cgroup the container's goes
+	// under (default /hk).
+	CgroupParent string   `json:",omitempty"`
+	CapAdd       []string `json:",omitempty"`
+	CapDrop      []string `json:",omitempty"`
+	SecurityOpt  []string `json:",omitempty"`
+	Network      string   `json:",omitempty"` // none, host, container:NAME, or a network's name (bridge: the default)
+	Publish      []string `json:",omitempty"` // -p [IP:][HOST:]CTR[/PROTO]
+	PublishAll   bool     `json:",omitempty"` // -P: every port the image exposes
+	Aliases      []string `json:",omitempty"` // --network-alias
+	Interactive  bool     `json:",omitempty"`
+	TTY          bool     `json:",omitempty"`
+	Rm           bool     `json:",omitempty"`
+	StopSignal   string   `json:",omitempty"`
+	StopTimeout  int      `json:",omitempty"` // seconds; 0: 10
 }
 
 // StopSignal is --stop-signal, else the image's, else SIGTERM.

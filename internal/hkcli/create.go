@@ -49,6 +49,7 @@ func (f *createFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CpusetCPUs, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
 	fs.Int64Var(&o.PidsLimit, "pids-limit", 0, "limit the number of processes (-1: unlimited)")
 	fs.BoolVar(&o.ReadOnly, "read-only", false, "mount the container's root read-only")
+	fs.StringVar(&o.CgroupParent, "cgroup-parent", "", "the cgroup the container's own goes under (default /hk)")
 	fs.BoolVar(&o.Init, "init", false, "run an init (catatonit) as PID 1 that reaps zombies and forwards signals")
 	fs.StringArrayVar(&o.CapAdd, "cap-add", nil, "add a Linux capability")
 	fs.StringArrayVar(&o.CapDrop, "cap-drop", nil, "drop a Linux capability")

@@ -16,29 +16,44 @@ func boxImage(t *testing.T, h *hkEnv, ref string) string {
 	return ref
 }
 
-// boxCgroupDirs lists hk's container cgroups in the v1 hierarchies that
-// limits use (memory, cpu, pids).
-func boxCgroupDirs() map[string]bool {
-	out := map[string]bool{}
-	for _, ctl := range []string{"memory", "cpu,cpuacct", "pids", "cpuset", "freezer"} {
-		ents, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup", ctl, "hk"))
-		for _, e := range ents {
-			if e.IsDir() {
-				out[ctl+"/"+e.Name()] = true
-			}
+// boxCgroupParent is a cgroup parent of the test's own (run
+// --cgroup-parent): what is left under it is the test's leftover, whatever
+// other hk users of the machine do meanwhile. The cleanup removes the
+// parent, and fails the test if a container's cgroup is still in it.
+func boxCgroupParent(t *testing.T) string {
+	parent := "/" + uniq("hk-test-")
+	t.Cleanup(func() {
+		for _, d := range boxCgroupsUnder(parent) {
+			t.Errorf("cgroup left behind: %s", d)
+		}
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + parent)
+		for _, d := range dirs {
+			os.Remove(d)
+		}
+	})
+	return parent
+}
+
+// boxCgroupsUnder lists the cgroups below parent in every hierarchy.
+func boxCgroupsUnder(parent string) []string {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + parent + "/*")
+	var out []string
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			out = append(out, d)
 		}
 	}
 	return out
 }
 
 // boxNothingLeft fails the test if h's roots hold a container (record,
-// directory, runtime state), a mount, or a process of one, or if a cgroup
-// of hk exists now that was not in before (nil: skip that check).
-func boxNothingLeft(t *testing.T, h *hkEnv, before map[string]bool) {
+// directory, runtime state), a mount, or a process of one, or if a
+// container's cgroup is left under parent ("": skip that check).
+func boxNothingLeft(t *testing.T, h *hkEnv, parent string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		left := boxLeftovers(h, before)
+		left := boxLeftovers(h, parent)
 		if len(left) == 0 {
 			return
 		}
@@ -50,7 +65,7 @@ func boxNothingLeft(t *testing.T, h *hkEnv, before map[string]bool) {
 	}
 }
 
-func boxLeftovers(h *hkEnv, before map[string]bool) []string {
+func boxLeftovers(h *hkEnv, parent string) []string {
 	var left []string
 	if r := h.run("ps", "-aq"); r.code != 0 || strings.TrimSpace(r.out) != "" {
 		left = append(left, "ps -aq: "+r.String())
@@ -78,23 +93,22 @@ func boxLeftovers(h *hkEnv, before map[string]bool) []string {
 			left = append(left, "process "+p+": "+strings.ReplaceAll(string(b), "\x00", " "))
 		}
 	}
-	if before != nil {
-		for d := range boxCgroupDirs() {
-			if !before[d] {
-				left = append(left, "cgroup "+d)
-			}
+	if parent != "" {
+		for _, d := range boxCgroupsUnder(parent) {
+			left = append(left, "cgroup "+d)
 		}
 	}
 	return left
 }
 
-// boxWaitLog waits until the container's log has want.
+// boxWaitLog waits until the container's log has want (on stdout or
+// stderr: the monitor reads the two pipes apart, in no fixed order).
 func boxWaitLog(t *testing.T, h *hkEnv, name, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r := h.run("logs", name)
-		if strings.Contains(r.out, want) {
+		if strings.Contains(r.out, want) || strings.Contains(r.err, want) {
 			return
 		}
 		if time.Now().After(deadline) {

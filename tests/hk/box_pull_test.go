@@ -29,5 +29,5 @@ func TestBoxRunPulls(t *testing.T) {
 	if r := h.ok("run", "--rm", ref, "true"); strings.Contains(r.err, "Unable to find image") {
 		t.Errorf("second run pulled again: %s", r)
 	}
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }

@@ -125,5 +125,5 @@ func TestBoxRootless(t *testing.T) {
 		// a limit this host cannot give a user
 		h.fails([]string{"memory"}, "run", "--rm", "-m", "64m", img, "true")
 	}
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }

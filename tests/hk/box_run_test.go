@@ -22,7 +22,7 @@ func TestBoxSeedsFlow(t *testing.T) {
 	if r.out != want {
 		t.Errorf("inside: got %q, want %q", r.out, want)
 	}
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }
 
 // Exit codes as Docker's: the container's own, 127 for a program not
@@ -31,6 +31,7 @@ func TestBoxExitCodes(t *testing.T) {
 	t.Parallel()
 	h := newHK(t)
 	img := boxImage(t, h, "codes")
+	parent := boxCgroupParent(t)
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -42,7 +43,7 @@ func TestBoxExitCodes(t *testing.T) {
 		{[]string{"/etc/passwd"}, 126, "passwd"},
 		{[]string{"true"}, 0, ""},
 	} {
-		r := h.run(append([]string{"run", "--rm", img}, tc.args...)...)
+		r := h.run(append([]string{"run", "--rm", "--cgroup-parent", parent, img}, tc.args...)...)
 		if r.code != tc.code || !strings.Contains(r.err, tc.err) {
 			t.Errorf("run %q: %s; want exit %d with %q", tc.args, r, tc.code, tc.err)
 		}
@@ -52,7 +53,7 @@ func TestBoxExitCodes(t *testing.T) {
 	if r.out != "from stdin\n" || r.err != "to-err\n" {
 		t.Errorf("-i: %s", r)
 	}
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, parent)
 }
 
 // The spec from the image and the flags: env (image, -e, --env-file),
@@ -114,7 +115,7 @@ touch /rootfile 2>/dev/null || echo ro-root; touch /scratch/ok && echo tmpfs-ok;
 	if r := h.run("run", "--rm", "--security-opt", "seccomp=unconfined", "--entrypoint", "grep", "flags", "Seccomp:", "/proc/self/status"); r.out != "Seccomp:\t0\n" {
 		t.Errorf("seccomp=unconfined: %s", r)
 	}
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }
 
 // Twenty runs at once: every one succeeds with its own output, and the
@@ -154,5 +155,5 @@ func TestBoxConcurrentRuns(t *testing.T) {
 		t.Errorf("%d monitors after five concurrent starts, want 1", monitors)
 	}
 	h.ok("rm", "-f", "once")
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }

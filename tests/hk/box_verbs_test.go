@@ -21,6 +21,7 @@ func TestBoxDetached(t *testing.T) {
 		t.Fatalf("run -d printed %q, want a 64-digit ID", id)
 	}
 	boxWaitLog(t, h, "web", "started")
+	boxWaitLog(t, h, "web", "oops")
 	if r := h.ok("ps"); !strings.Contains(r.out, id[:12]) || !strings.Contains(r.out, "Up ") || !strings.Contains(r.out, "web") {
 		t.Errorf("ps: %s", r)
 	}
@@ -73,7 +74,7 @@ func TestBoxDetached(t *testing.T) {
 	h.ok("rm", "traced")
 	// --rm with -d: the monitor removes it when it exits.
 	h.ok("run", "-d", "--rm", "--name", "gone", "det", "true")
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }
 
 // create, start -a, start, exec (-e -u -w), top, stats, pause, unpause,
@@ -135,6 +136,11 @@ func TestBoxVerbs(t *testing.T) {
 	if r := h.ok("inspect", "-f", "{{.State.Status}}", "svc"); r.out != "running\n" {
 		t.Errorf("after restart: %q", r.out)
 	}
+	for deadline := time.Now().Add(20 * time.Second); strings.Count(h.ok("logs", "svc").out, "up\n") < 2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted container never logged")
+		}
+	}
 	// logs -f ends when the container does.
 	f := exec.Command(hkBin(), "--root", h.root, "--runroot", h.runroot, "logs", "-f", "svc")
 	out := tempFile(t)
@@ -160,7 +166,7 @@ func TestBoxVerbs(t *testing.T) {
 	h.ok("start", "svc")
 	h.fails([]string{"stop the container before removing"}, "rm", "svc")
 	h.ok("rm", "-f", "svc")
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }
 
 // The monitor: a detached container outlives the command that started it
@@ -211,7 +217,7 @@ func TestBoxMonitor(t *testing.T) {
 		t.Errorf("after the monitor died: %q", r.out)
 	}
 	h.ok("rm", "-f", "m")
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }
 
 // SIGKILL of hk in the middle of run or rm: the next command works and
@@ -220,9 +226,10 @@ func TestBoxSIGKILL(t *testing.T) {
 	t.Parallel()
 	h := newHK(t)
 	img := boxImage(t, h, "killme")
+	parent := boxCgroupParent(t)
 	for i, delay := range []time.Duration{0, 20 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond, 500 * time.Millisecond,
 		10 * time.Millisecond, 40 * time.Millisecond, 100 * time.Millisecond} {
-		args := []string{"--root", h.root, "--runroot", h.runroot, "run", "--name", "k" + strconv.Itoa(i), img, "sleep", "30"}
+		args := []string{"--root", h.root, "--runroot", h.runroot, "run", "--name", "k" + strconv.Itoa(i), "--cgroup-parent", parent, img, "sleep", "30"}
 		if i >= 5 { // the detached path: killed before, while or after hako-mon starts
 			args = append(args[:5], append([]string{"-d"}, args[5:]...)...)
 		}
@@ -246,17 +253,21 @@ func TestBoxSIGKILL(t *testing.T) {
 			t.Errorf("run after SIGKILLs: %s", r)
 		}
 	}
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, parent)
 }
 
 // Each bad input gets a clear error and leaves nothing behind: no
-// record, directory, runtime state, mount, process or cgroup. Not
-// parallel: it compares hk's cgroups before and after.
+// record, directory, runtime state, mount, process or cgroup (every run
+// here puts its cgroup under a parent of the test's own).
 func TestBoxBadInput(t *testing.T) {
+	t.Parallel()
 	h := newHK(t)
 	img := boxImage(t, h, "bad")
-	h.ok("run", "-d", "--name", "taken", img, "sleep", "100")
-	before := boxCgroupDirs()
+	parent := boxCgroupParent(t)
+	id := strings.TrimSpace(h.ok("run", "-d", "--cgroup-parent", parent, "--name", "taken", img, "sleep", "100").out)
+	if _, err := os.Stat("/sys/fs/cgroup/pids" + parent + "/" + id); err != nil {
+		t.Errorf("--cgroup-parent: %v", err)
+	}
 	for _, tc := range []struct {
 		want []string
 		args []string
@@ -277,13 +288,17 @@ func TestBoxBadInput(t *testing.T) {
 		{[]string{"no such container"}, []string{"stop", "nosuch"}},
 		{[]string{"no such object"}, []string{"inspect", "nosuch"}},
 	} {
-		r := h.fails(tc.want, tc.args...)
+		args := tc.args
+		if args[0] == "run" {
+			args = append([]string{"run", "--cgroup-parent", parent}, args[1:]...)
+		}
+		r := h.fails(tc.want, args...)
 		if tc.args[0] == "run" && r.code != 125 && r.code != 2 {
 			t.Errorf("%q: exit %d, want 125 (or 2 for usage)", tc.args, r.code)
 		}
 	}
 	h.ok("rm", "-f", "taken")
-	boxNothingLeft(t, h, before)
+	boxNothingLeft(t, h, parent)
 }
 
 // The copy fallback (driver vfs, where overlayfs cannot be mounted): the
@@ -304,7 +319,7 @@ func TestBoxVfs(t *testing.T) {
 		t.Errorf("after restart: %s", r)
 	}
 	h.ok("rm", "-f", "v")
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }
 
 // -dit: the monitor holds the terminal, so an interactive shell stays up
@@ -328,5 +343,5 @@ func TestBoxDetachedTTY(t *testing.T) {
 		t.Errorf("-dit shell: %q", r.out)
 	}
 	h.ok("rm", "-f", "shell", "term")
-	boxNothingLeft(t, h, nil)
+	boxNothingLeft(t, h, "")
 }
