@@ -18,10 +18,14 @@ INIT_DIR := internal/nsenter/c
 INIT_BIN := $(INIT_DIR)/hako-init
 INIT_CC ?= $(shell command -v musl-gcc || echo $${CC:-cc})
 KHDR := $(CURDIR)/.cache/kernel-headers
+# hako-mon: the monitor of a detached hk container (internal/monitor/c),
+# built and embedded as hako-init is.
+MON_DIR := internal/monitor/c
+MON_BIN := $(MON_DIR)/hako-mon
 
 # One static binary, pure Go, with hako-init embedded: the small C program
 # that is a container's init (internal/nsenter/c, ~70 KB static with musl).
-build: $(INIT_BIN)
+build: $(INIT_BIN) $(MON_BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o internal/hkexec/payload/hk ./cmd/hk
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/hako ./cmd/hako
 	ln -sfn hako bin/hk
@@ -32,12 +36,21 @@ $(INIT_BIN): $(INIT_DIR)/main.c $(INIT_DIR)/plan.c $(INIT_DIR)/plan.h
 	@ln -sfn /usr/include/$$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/asm $(KHDR)/asm
 	$(INIT_CC) -O2 -ffunction-sections -fdata-sections -Wl,--gc-sections -static -s -Wall -Wextra -Werror -isystem $(KHDR) -o $@ $(INIT_DIR)/main.c $(INIT_DIR)/plan.c
 
+$(MON_BIN): $(MON_DIR)/hako-mon.c $(INIT_BIN)
+	$(INIT_CC) -O2 -ffunction-sections -fdata-sections -Wl,--gc-sections -static -s -Wall -Wextra -Werror -isystem $(KHDR) -o $@ $(MON_DIR)/hako-mon.c
+
 deps:
 	scripts/deps.sh
 
-# The first command of the README: a shell command in an isolated busybox
-# container, with every step traced.
+# The first command of the README: the front end, hk, on an image made
+# here from Debian's busybox-static (no network), run with a hostname and
+# limits, every step traced.
 demo: deps build
+	scripts/hk-demo.sh
+
+# The runtime alone: a shell command in an isolated busybox bundle, traced.
+.PHONY: demo-runtime
+demo-runtime: deps build
 	HAKO=bin/hako scripts/mkbundle.sh $(BUNDLE)
 	scripts/demo.sh $(BUNDLE)
 
@@ -77,10 +90,24 @@ fuzz-long:
 	$(MAKE) fuzz FUZZTIME=2m
 
 # hako against runc, crun and a C floor (docs/benchmarks.md; ~4 min,
-# BENCH_N=20 for a quick look).
-.PHONY: bench
+# BENCH_N=20 for a quick look); then hk's: pull against podman pull
+# (docs/images.md) and run --rm against podman and Docker, the monitor's
+# memory against conmon (docs/frontend.md).
+.PHONY: bench bench-pull bench-hk
 bench: build
 	scripts/bench/run.sh
+	scripts/bench/pull.sh
+	scripts/bench/hk.sh
+
+# hk pull vs podman pull from a local registry, and the shared-layers check
+# (docs/images.md; ~30 s).
+bench-pull: build
+	scripts/bench/pull.sh
+
+# hk run --rm vs podman and Docker, hako-mon vs conmon (docs/frontend.md;
+# ~1 min, BENCH_N=10 for a quick look).
+bench-hk: build
+	scripts/bench/hk.sh
 
 # A pure cgroup v2 kernel in a small VM (qemu, software emulation; ~30 s):
 # hako's cgroup tests and limited containers where v1 can't be used at all.
@@ -117,4 +144,4 @@ cpu-sweep: build
 	scripts/cpu-sweep/run.sh $(CURDIR)/bin/hako
 
 clean:
-	rm -rf bin .cache $(INIT_BIN)
+	rm -rf bin .cache $(INIT_BIN) $(MON_BIN)

@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"hako/internal/hkcli"
+	// The image verbs: pull, login, logout, load, save, import.
+	_ "hako/internal/hkimage"
 )
 
 func main() {

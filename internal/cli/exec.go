@@ -11,6 +11,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"hako/internal/console"
 	"hako/internal/container"
 )
 
@@ -84,14 +85,14 @@ func execCmd(g *globals, args []string) error {
 // runExec starts the process; in the foreground it relays the terminal,
 // forwards signals and returns the process's exit status.
 func runExec(c *container.Container, o container.ExecOpts, detach bool) error {
-	var relay *consoleRelay
+	var relay *console.Relay
 	if !detach && o.ConsoleSocket == "" && o.Process.Terminal {
 		var err error
-		if relay, err = newConsoleRelay(); err != nil {
+		if relay, err = console.NewRelay(); err != nil {
 			return err
 		}
-		defer relay.close()
-		o.Console = relay.remote
+		defer relay.Close()
+		o.Console = relay.Remote
 	}
 	sigs := make(chan os.Signal, 32)
 	if !detach {
@@ -103,7 +104,7 @@ func runExec(c *container.Container, o container.ExecOpts, detach bool) error {
 		return err
 	}
 	notifyRest(sigs)
-	if err := relay.start(true); err != nil {
+	if err := relay.Start(true); err != nil {
 		return err
 	}
 	var reaped atomic.Bool
@@ -113,7 +114,7 @@ func runExec(c *container.Container, o container.ExecOpts, detach bool) error {
 	if err != nil {
 		return err
 	}
-	relay.finish()
+	relay.Finish()
 	return exitError(exitStatus(ws))
 }
 

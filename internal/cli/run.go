@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hako/internal/console"
 	"hako/internal/container"
 )
 
@@ -54,14 +55,14 @@ func runDetached(rt *container.Runtime, o container.CreateOpts) error {
 // go to the container, and hako exits with the container's status (128+N
 // when a signal ended it), then deletes it unless keep.
 func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) error {
-	var relay *consoleRelay
+	var relay *console.Relay
 	if o.ConsoleSocket == "" {
 		var err error
-		if relay, err = newConsoleRelay(); err != nil {
+		if relay, err = console.NewRelay(); err != nil {
 			return err
 		}
-		defer relay.close()
-		o.Console = relay.remote
+		defer relay.Close()
+		o.Console = relay.Remote
 	}
 	sigs := make(chan os.Signal, 32)
 	notifyFatal(sigs)
@@ -70,7 +71,7 @@ func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) err
 		return err
 	}
 	proc := c.Process
-	if err := relay.start(c.State.Spec.Process.Terminal); err != nil {
+	if err := relay.Start(c.State.Spec.Process.Terminal); err != nil {
 		c.Delete(true)
 		return err
 	}
@@ -89,7 +90,7 @@ func runForeground(rt *container.Runtime, o container.CreateOpts, keep bool) err
 		return err
 	}
 	rt.Log.Note("exited", container.StatusString(ws))
-	relay.finish()
+	relay.Finish()
 	reportOOM(rt, o.ID, ws)
 	if !keep && c.Relock() == nil { // fails if someone deleted it meanwhile
 		c.Delete(true)
@@ -167,7 +168,7 @@ func notifyRest(sigs chan os.Signal) {
 // (ours) and SIGWINCH, which resizes the terminal instead. SIGURG is the Go
 // runtime's own preemption signal.
 // Once reaped tells it to stop: the pid may be anyone's after that.
-func forward(sigs chan os.Signal, pid int, relay *consoleRelay, reaped *atomic.Bool) {
+func forward(sigs chan os.Signal, pid int, relay *console.Relay, reaped *atomic.Bool) {
 	for s := range sigs {
 		if reaped.Load() {
 			return
@@ -177,7 +178,7 @@ func forward(sigs chan os.Signal, pid int, relay *consoleRelay, reaped *atomic.B
 		case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
 			continue
 		case unix.SIGWINCH:
-			relay.resize()
+			relay.Resize()
 			continue
 		}
 		unix.Kill(pid, sig)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"hako/internal/hkuserns"
 )
 
 // Env is what every verb shares: the global flags, resolved.
@@ -79,11 +81,15 @@ func Main(args []string) int {
 	err := root.Execute()
 	var ex ExitError
 	var ue usageError
+	var ce codedError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &ex):
 		return int(ex)
+	case errors.As(err, &ce):
+		fmt.Fprintln(os.Stderr, "hk:", err)
+		return ce.code
 	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command "):
 		// cobra's own usage errors (an unknown verb) are plain errors.
 		fmt.Fprintf(os.Stderr, "hk: %v\nSee 'hk --help'.\n", err)
@@ -102,7 +108,8 @@ func (e usageError) Error() string { return e.err.Error() }
 // defaultRoots are the storage and run roots: the system's as root, the
 // user's own otherwise (podman's layout, under hako's names).
 func defaultRoots() (data, run string) {
-	if os.Geteuid() == 0 {
+	// Inside hkuserns a rootless command is uid 0 too: still the user's.
+	if os.Geteuid() == 0 && !hkuserns.Inside() {
 		return "/var/lib/hako", "/run/hk"
 	}
 	data = os.Getenv("XDG_DATA_HOME")

@@ -31,3 +31,20 @@ func knownCap(name string) bool {
 	_, ok := capabilities[name]
 	return ok
 }
+
+// CapNames lists the capabilities this kernel supports, by number.
+func CapNames() []string {
+	names := make([]string, lastCap()+1)
+	for n, v := range capabilities {
+		if v < len(names) {
+			names[v] = n
+		}
+	}
+	out := names[:0]
+	for _, n := range names {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}

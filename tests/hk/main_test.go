@@ -78,6 +78,15 @@ func newHK(t *testing.T) *hkEnv {
 	}
 	dir := t.TempDir()
 	h := &hkEnv{t: t, root: filepath.Join(dir, "root"), runroot: filepath.Join(dir, "run")}
+	if os.Geteuid() == 0 {
+		// The default network (made by the first container on it, as
+		// root) and its bridge go when the test's containers are gone.
+		t.Cleanup(func() {
+			if _, err := os.Stat(filepath.Join(h.root, "networks")); err == nil {
+				h.run("network", "prune")
+			}
+		})
+	}
 	return h
 }
 

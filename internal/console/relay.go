@@ -1,4 +1,4 @@
-package cli
+package console
 
 import (
 	"fmt"
@@ -9,35 +9,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// consoleRelay is foreground run's own console socket: init sends the pty
-// master here, and hako copies between it and its own stdio, with the local
+// Relay is a foreground run's or exec's own console socket: init sends the
+// pty master here, and hako copies between it and its own stdio, with the local
 // terminal in raw mode so keys like ^C reach the container's shell.
-type consoleRelay struct {
-	local, remote *os.File
-	master        *os.File
-	saved         *unix.Termios
-	done          sync.WaitGroup
+type Relay struct {
+	local *os.File
+	// Remote is init's end: CreateOpts.Console / ExecOpts.Console.
+	Remote *os.File
+	master *os.File
+	saved  *unix.Termios
+	done   sync.WaitGroup
 }
 
-func newConsoleRelay() (*consoleRelay, error) {
+// NewRelay makes the socket pair; give Remote to the runtime.
+func NewRelay() (*Relay, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("console socketpair: %w", err)
 	}
-	return &consoleRelay{local: os.NewFile(uintptr(fds[0]), "console"), remote: os.NewFile(uintptr(fds[1]), "console-init")}, nil
+	return &Relay{local: os.NewFile(uintptr(fds[0]), "console"), Remote: os.NewFile(uintptr(fds[1]), "console-init")}, nil
 }
 
-// start receives the master (when the container has a terminal) and starts
+// Start receives the master (when the container has a terminal) and starts
 // copying. A nil relay (console socket given by the caller) does nothing.
-func (r *consoleRelay) start(terminal bool) error {
+func (r *Relay) Start(terminal bool) error {
 	if r == nil {
 		return nil
 	}
-	r.remote.Close()
+	r.Remote.Close()
 	if !terminal {
 		return nil
 	}
-	m, err := recvFd(r.local)
+	m, err := RecvFd(r.local)
 	if err != nil {
 		return fmt.Errorf("receive pty master: %w", err)
 	}
@@ -53,7 +56,7 @@ func (r *consoleRelay) start(terminal bool) error {
 		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
 		unix.IoctlSetTermios(0, unix.TCSETS, &raw)
 	}
-	r.resize()
+	r.Resize()
 	go io.Copy(m, os.Stdin)
 	r.done.Add(1)
 	go func() {
@@ -63,8 +66,8 @@ func (r *consoleRelay) start(terminal bool) error {
 	return nil
 }
 
-// resize copies hako's window size to the container's terminal.
-func (r *consoleRelay) resize() {
+// Resize copies hako's window size to the container's terminal.
+func (r *Relay) Resize() {
 	if r == nil || r.master == nil {
 		return
 	}
@@ -73,8 +76,8 @@ func (r *consoleRelay) resize() {
 	}
 }
 
-// finish waits for the output to drain and restores the terminal.
-func (r *consoleRelay) finish() {
+// Finish waits for the output to drain and restores the terminal.
+func (r *Relay) Finish() {
 	if r == nil || r.master == nil {
 		return
 	}
@@ -82,27 +85,27 @@ func (r *consoleRelay) finish() {
 	r.restore()
 }
 
-func (r *consoleRelay) restore() {
+func (r *Relay) restore() {
 	if r.saved != nil {
 		unix.IoctlSetTermios(0, unix.TCSETS, r.saved)
 		r.saved = nil
 	}
 }
 
-func (r *consoleRelay) close() {
+func (r *Relay) Close() {
 	if r == nil {
 		return
 	}
 	r.restore()
 	r.local.Close()
-	r.remote.Close()
+	r.Remote.Close()
 	if r.master != nil {
 		r.master.Close()
 	}
 }
 
-// recvFd receives one fd sent with SCM_RIGHTS.
-func recvFd(sock *os.File) (*os.File, error) {
+// RecvFd receives one fd sent with SCM_RIGHTS.
+func RecvFd(sock *os.File) (*os.File, error) {
 	buf := make([]byte, 64)
 	oob := make([]byte, unix.CmsgSpace(4))
 	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)

@@ -1,0 +1,215 @@
+package hkcli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"hako/internal/box"
+	"hako/internal/hknet"
+)
+
+// defaultNetwork is `run`'s network when --network is not given: the
+// default bridge as root (Docker's), none for an ordinary user, for whom
+// hk has no bridge (docs/networking.md).
+func (b *boxes) defaultNetwork() string {
+	if os.Geteuid() == 0 && !b.rootless() {
+		return hknet.DefaultName
+	}
+	return "none"
+}
+
+// bridged reports whether mode names a bridge network.
+func bridged(mode string) bool {
+	return mode != "none" && mode != "host" && !strings.HasPrefix(mode, "container:")
+}
+
+// planNetwork decides c's network before its record is made: the mode,
+// the namespace it will run in, the ports it publishes (-p, and -P with
+// the ports the image exposes). Nothing is made yet.
+func (b *boxes) planNetwork(c *box.Container, exposed map[string]struct{}) error {
+	o := &c.Opts
+	if o.Network == "" {
+		o.Network = b.defaultNetwork()
+	}
+	switch {
+	case o.Network == "none" || o.Network == "host":
+		if len(o.Publish) > 0 || o.PublishAll {
+			return fmt.Errorf("published ports need a bridge network, not --network %s", o.Network)
+		}
+		return nil
+	case strings.HasPrefix(o.Network, "container:"):
+		other, err := b.get(strings.TrimPrefix(o.Network, "container:"))
+		if err != nil {
+			return err
+		}
+		c.Netns = other.Netns
+		if c.Netns == "" {
+			st := b.status(other)
+			if st.State != "running" {
+				return fmt.Errorf("--network %s: that container is not running", o.Network)
+			}
+			c.Netns = "/proc/" + strconv.Itoa(st.Pid) + "/ns/net"
+		}
+		return nil
+	}
+	nets, err := b.env.networks()
+	if err != nil {
+		return err
+	}
+	if _, err := nets.Ensure(o.Network); err != nil {
+		return err
+	}
+	if o.PublishAll {
+		for p := range exposed {
+			o.Publish = append(o.Publish, strings.TrimSuffix(p, "/tcp"))
+		}
+	}
+	c.Netns = filepath.Join(b.env.RunRoot, "netns", c.ID)
+	return nil
+}
+
+// ports parses c's -p values (checked already by the flags).
+func ports(c *box.Container) ([]hknet.Port, error) {
+	var out []hknet.Port
+	for _, p := range c.Opts.Publish {
+		ps, err := hknet.ParsePort(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+	}
+	return out, nil
+}
+
+// makeNetns makes the bridge network's namespace of c (before its spec,
+// which names it).
+func (b *boxes) makeNetns(c *box.Container) error {
+	if !bridged(c.Opts.Network) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(c.Netns), 0o700); err != nil {
+		return err
+	}
+	return hknet.NewNetns(b.log, c.Netns)
+}
+
+// attach wires c's namespace to its bridge network (after its spec and
+// /etc/hosts exist), first sweeping what killed commands left.
+func (b *boxes) attach(c *box.Container) error {
+	if !bridged(c.Opts.Network) {
+		return nil
+	}
+	nets, err := b.env.networks()
+	if err != nil {
+		return err
+	}
+	n, err := nets.Get(c.Opts.Network)
+	if err != nil {
+		return err
+	}
+	b.sweepNetworks(nets)
+	ps, err := ports(c)
+	if err != nil {
+		return err
+	}
+	_, err = nets.Attach(b.log, n, hknet.Endpoint{Container: c.ID, Name: c.Name, Hostname: c.Hostname(),
+		Aliases: c.Opts.Aliases, Netns: c.Netns, Hosts: filepath.Join(b.dir(c), "hosts"), Ports: ps})
+	return err
+}
+
+// detach undoes attach and makeNetns; each step is a no-op when done (rm
+// after a crash).
+func (b *boxes) detach(c *box.Container) error {
+	if !bridged(c.Opts.Network) || c.Netns == "" {
+		return nil
+	}
+	nets, err := b.env.networks()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	if n, err := nets.Get(c.Opts.Network); err == nil {
+		errs = append(errs, nets.Leave(b.log, n, c.ID))
+	}
+	errs = append(errs, hknet.DelNetns(b.log, c.Netns))
+	return errors.Join(errs...)
+}
+
+// sweepNetworks detaches the leases of containers that have no record
+// any more (a command killed between attach and rm's end) and removes
+// their namespaces.
+func (b *boxes) sweepNetworks(nets *hknet.Store) {
+	alive := func(id string) bool { _, err := b.store.Get(id); return err == nil }
+	nets.Sweep(b.log, alive)
+	dir := filepath.Join(b.env.RunRoot, "netns")
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if !alive(e.Name()) {
+			hknet.DelNetns(b.log, filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// lease is c's address lease on its bridge network, nil when it has none.
+func (b *boxes) lease(nets *hknet.Store, c *box.Container) (*hknet.Network, *hknet.Lease) {
+	if nets == nil || !bridged(c.Opts.Network) {
+		return nil, nil
+	}
+	n, err := nets.Get(c.Opts.Network)
+	if err != nil {
+		return nil, nil
+	}
+	return n, nets.Find(n, c.ID)
+}
+
+// portsText is ps's PORTS column: 0.0.0.0:8080->80/tcp, ...
+func portsText(l *hknet.Lease) string {
+	if l == nil {
+		return ""
+	}
+	s := make([]string, len(l.Ports))
+	for i, p := range l.Ports {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// netSettings is inspect's NetworkSettings (Docker's names).
+type netSettings struct {
+	SandboxKey string
+	Ports      map[string][]portBinding `json:",omitempty"`
+	Networks   map[string]netEndpointSettings
+}
+
+type portBinding struct{ HostIp, HostPort string }
+
+type netEndpointSettings struct {
+	NetworkID, IPAddress, Gateway, MacAddress string
+	IPPrefixLen                               int
+	Aliases                                   []string
+}
+
+func (b *boxes) netSettings(c *box.Container) netSettings {
+	ns := netSettings{SandboxKey: c.Netns, Networks: map[string]netEndpointSettings{}}
+	nets, _ := b.env.networks()
+	n, l := b.lease(nets, c)
+	if l == nil {
+		return ns
+	}
+	ns.Networks[n.Name] = netEndpointSettings{NetworkID: n.ID, IPAddress: l.Addr.String(), Gateway: n.Gateway.String(),
+		IPPrefixLen: n.Subnet.Bits(), MacAddress: hknet.MAC(l.Addr).String(), Aliases: l.Aliases}
+	ns.Ports = map[string][]portBinding{}
+	for _, p := range l.Ports {
+		key := fmt.Sprintf("%d/%s", p.CtrPort, p.Proto)
+		ip := "0.0.0.0"
+		if p.HostIP.IsValid() {
+			ip = p.HostIP.String()
+		}
+		ns.Ports[key] = append(ns.Ports[key], portBinding{HostIp: ip, HostPort: strconv.Itoa(int(p.HostPort))})
+	}
+	return ns
+}
