@@ -1,6 +1,15 @@
 package spec
 
-import "golang.org/x/sys/unix"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"hako/internal/rawfile"
+)
 
 var capabilities = map[string]int{
 	"CAP_CHOWN": unix.CAP_CHOWN, "CAP_DAC_OVERRIDE": unix.CAP_DAC_OVERRIDE,
@@ -24,6 +33,42 @@ var capabilities = map[string]int{
 	"CAP_BLOCK_SUSPEND": unix.CAP_BLOCK_SUSPEND, "CAP_AUDIT_READ": unix.CAP_AUDIT_READ,
 	"CAP_PERFMON": unix.CAP_PERFMON, "CAP_BPF": unix.CAP_BPF,
 	"CAP_CHECKPOINT_RESTORE": unix.CAP_CHECKPOINT_RESTORE,
+}
+
+// lastCap is the highest capability this kernel knows. Newer names than the
+// kernel's are valid config (runc warns and skips them), but have no number
+// here that capset(2) would accept.
+var lastCap = sync.OnceValue(func() int {
+	return readLastCap("/proc/sys/kernel/cap_last_cap")
+})
+
+func readLastCap(path string) int {
+	b, err := rawfile.ReadFile(path)
+	if err != nil {
+		return unix.CAP_LAST_CAP
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n < 0 {
+		return unix.CAP_LAST_CAP
+	}
+	return n
+}
+
+// CapValue returns the number of a capability such as "CAP_SYS_ADMIN",
+// if this kernel supports it.
+func CapValue(name string) (int, error) {
+	return capValue(name, lastCap())
+}
+
+func capValue(name string, last int) (int, error) {
+	v, ok := capabilities[name]
+	if !ok {
+		return 0, fmt.Errorf("unknown capability %q", name)
+	}
+	if v > last {
+		return 0, fmt.Errorf("capability %s (%d) not supported by this kernel (cap_last_cap %d)", name, v, last)
+	}
+	return v, nil
 }
 
 // knownCap reports whether name is a capability of any kernel we know.
