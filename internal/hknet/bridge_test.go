@@ -293,28 +293,20 @@ func inNS(t *testing.T, path string, fn func()) {
 
 // serve answers every connection to addr in ns with text.
 func serve(t *testing.T, ns, addr, text string) {
-	var l net.Listener
-	inNS(t, ns, func() {
-		var err error
-		if l, err = net.Listen("tcp4", addr); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte(text))
-			c.Close()
-		}
-	}()
+	serveWith(t, ns, addr, func(net.Conn) string { return text })
 }
 
 // serveRemote answers each connection with the address it came from.
 func serveRemote(t *testing.T, ns, addr string) {
+	serveWith(t, ns, addr, func(c net.Conn) string {
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		return host
+	})
+}
+
+// serveWith listens on addr in ns and writes answer(conn) to each
+// connection, until the test ends.
+func serveWith(t *testing.T, ns, addr string, answer func(net.Conn) string) {
 	var l net.Listener
 	inNS(t, ns, func() {
 		var err error
@@ -329,8 +321,7 @@ func serveRemote(t *testing.T, ns, addr string) {
 			if err != nil {
 				return
 			}
-			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-			c.Write([]byte(host))
+			c.Write([]byte(answer(c)))
 			c.Close()
 		}
 	}()
