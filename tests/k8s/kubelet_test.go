@@ -83,7 +83,7 @@ func execProbe(cmd string, period int) map[string]any {
 // kubepods.slice. Then crictl exec (with a terminal) and logs.
 func (n *node) sharedVolume(t *testing.T) *pod {
 	lim := map[string]string{"cpu": "100m", "memory": "32Mi"}
-	p := n.apply("hk-shared", map[string]any{
+	p := n.apply(t, "hk-shared", map[string]any{
 		"dnsPolicy":                     "Default",
 		"terminationGracePeriodSeconds": 2,
 		"volumes":                       []any{map[string]any{"name": "shared", "emptyDir": map[string]any{}}},
@@ -100,11 +100,11 @@ func (n *node) sharedVolume(t *testing.T) *pod {
 			}),
 		},
 	})
-	t.Cleanup(func() { n.delete(p) })
+	t.Cleanup(func() { n.delete(t, p) })
 	for _, c := range []string{"writer", "reader"} {
-		n.waitStatus(p, c, "ready", 3*time.Minute, func(s *containerStatus) bool { return s.Ready })
+		n.waitStatus(t, p, c, "ready", 3*time.Minute, func(s *containerStatus) bool { return s.Ready })
 	}
-	kp := n.kubeletPod(p)
+	kp := n.kubeletPod(t, p)
 	if kp.Status.QOSClass != "Guaranteed" || kp.Status.PodIP == "" {
 		t.Errorf("the kubelet's pod: QoS %q, IP %q; want Guaranteed and an IP from %s", kp.Status.QOSClass, kp.Status.PodIP, podSubnet)
 	}
@@ -112,13 +112,13 @@ func (n *node) sharedVolume(t *testing.T) *pod {
 	if out := guest.Run(t, busybox, "wget", "-q", "-O-", "http://"+kp.Status.PodIP+":8080/msg"); out != "hello from writer" {
 		t.Errorf("wget from the pod: %q", out)
 	}
-	sb := n.sandbox(p)
+	sb := n.sandbox(t, p)
 	pcg := podCgroup("Guaranteed", p.uid)
 	checkCgroup(t, pcg, map[string]string{"memory.max": "67108864", "cpu.max": "20000 100000", "cpu.weight": weight(200)})
 	for _, c := range []string{"writer", "reader"} {
-		id := containerID(n.status(p, c).ContainerID)
-		n.checkRuntime(id)
-		ci := n.inspect(id)
+		id := containerID(n.status(t, p, c).ContainerID)
+		n.checkRuntime(t, id)
+		ci := n.inspect(t, id)
 		scope := pcg + "/cri-containerd-" + id + ".scope"
 		if got := guest.ReadFile(t, fmt.Sprintf("/proc/%d/cgroup", ci.Info.Pid)); got != "0::/"+scope {
 			t.Errorf("%s's process is in %s, want /%s", c, got, scope)
@@ -128,15 +128,16 @@ func (n *node) sharedVolume(t *testing.T) *pod {
 			t.Errorf("%s: labels %v", c, ci.Status.Labels)
 		}
 	}
-	reader := containerID(n.status(p, "reader").ContainerID)
+	reader := containerID(n.status(t, p, "reader").ContainerID)
 	guest.WaitFor(t, "the reader's log", time.Minute, func() bool {
 		return strings.Contains(guest.Try(n.cri("logs", reader)...).Stdout, "hello from writer")
 	})
 	if out := guest.Run(t, n.cri("exec", "--sync", reader, "cat", "/shared/msg")...); out != "hello from writer" {
 		t.Errorf("crictl exec --sync: %q", out)
 	}
-	if r := guest.TTYRun(n.cri("exec", "-it", reader, "sh", "-c", "'tty; touch /shared/x; exit 4'")...); r.Code != 4 || !strings.Contains(r.Stdout, "/dev/pts/") ||
-		!strings.Contains(r.Stdout, "Read-only file system") {
+	// crictl reports the command's exit status in a message and exits 1.
+	if r := guest.TTYRun(n.cri("exec", "-it", reader, "sh", "-c", "'tty; touch /shared/x; exit 4'")...); !strings.Contains(r.Stdout, "/dev/pts/") ||
+		!strings.Contains(r.Stdout, "Read-only file system") || !strings.Contains(r.Stdout, "command terminated with exit code 4") {
 		t.Errorf("crictl exec -it: want a pts, the read-only volume refused and exit 4: %s", r)
 	}
 	if out := guest.Run(t, n.cri("ps", "-q", "--pod", sb, "--state", "running")...); len(strings.Fields(out)) != 2 {
@@ -151,7 +152,7 @@ func (n *node) sharedVolume(t *testing.T) *pod {
 // readiness probe follows. Requests below limits: Burstable.
 func (n *node) livenessRestart(t *testing.T) *pod {
 	script := `if [ -f /vol/started ]; then touch /tmp/healthy; else touch /vol/started; fi; exec sleep 3600`
-	p := n.apply("hk-liveness", map[string]any{
+	p := n.apply(t, "hk-liveness", map[string]any{
 		"dnsPolicy":                     "Default",
 		"terminationGracePeriodSeconds": 2,
 		"volumes":                       []any{map[string]any{"name": "vol", "emptyDir": map[string]any{}}},
@@ -162,12 +163,12 @@ func (n *node) livenessRestart(t *testing.T) *pod {
 			"readinessProbe": execProbe("test -f /tmp/healthy", 2),
 		})},
 	})
-	t.Cleanup(func() { n.delete(p) })
-	first := containerID(n.waitStatus(p, "app", "running", 3*time.Minute, func(s *containerStatus) bool { return s.State.Running != nil }).ContainerID)
-	if s := n.status(p, "app"); s.Ready {
+	t.Cleanup(func() { n.delete(t, p) })
+	first := containerID(n.waitStatus(t, p, "app", "running", 3*time.Minute, func(s *containerStatus) bool { return s.State.Running != nil }).ContainerID)
+	if s := n.status(t, p, "app"); s.Ready {
 		t.Errorf("the first instance is ready, but its readiness probe fails: %+v", s)
 	}
-	st := n.waitStatus(p, "app", "restarted once and ready", 3*time.Minute, func(s *containerStatus) bool {
+	st := n.waitStatus(t, p, "app", "restarted once and ready", 3*time.Minute, func(s *containerStatus) bool {
 		return s.RestartCount >= 1 && s.Ready
 	})
 	if st.RestartCount != 1 || st.LastState.Terminated == nil || st.LastState.Terminated.ExitCode != 137 ||
@@ -177,17 +178,18 @@ func (n *node) livenessRestart(t *testing.T) *pod {
 	if log := n.log(); !strings.Contains(log, "failed liveness probe") {
 		t.Errorf("the kubelet's log has no liveness failure:\n%s", tail(log, 40))
 	}
+	n.checkLoggedExit(t, first, 137)
 	// The kubelet keeps the dead instance (one per container) for its log.
-	c := n.inspect(first)
+	c := n.inspect(t, first)
 	if c.Status.State != "CONTAINER_EXITED" || c.Status.ExitCode != 137 {
 		t.Errorf("crictl inspect of the killed instance: %s, exit %d; want exited, 137", c.Status.State, c.Status.ExitCode)
 	}
 	id := containerID(st.ContainerID)
-	n.checkRuntime(id)
+	n.checkRuntime(t, id)
 	pcg := podCgroup("Burstable", p.uid)
 	checkCgroup(t, pcg, map[string]string{"memory.max": "50331648", "cpu.max": "max 100000", "cpu.weight": weight(50)})
 	checkCgroup(t, pcg+"/cri-containerd-"+id+".scope", map[string]string{"memory.max": "50331648", "cpu.max": "max 100000", "cpu.weight": weight(50)})
-	if kp := n.kubeletPod(p); kp.Status.QOSClass != "Burstable" {
+	if kp := n.kubeletPod(t, p); kp.Status.QOSClass != "Burstable" {
 		t.Errorf("QoS %q, want Burstable", kp.Status.QOSClass)
 	}
 	return p
@@ -197,7 +199,7 @@ func (n *node) livenessRestart(t *testing.T) *pod {
 // time and 0 the second: restarted once, then left Completed.
 func (n *node) onFailure(t *testing.T) *pod {
 	script := `n=$(cat /vol/n 2>/dev/null || echo 0); echo $((n+1)) >/vol/n; echo run $n; [ "$n" -ge 1 ] && exit 0; exit 3`
-	p := n.apply("hk-onfailure", map[string]any{
+	p := n.apply(t, "hk-onfailure", map[string]any{
 		"dnsPolicy":     "Default",
 		"restartPolicy": "OnFailure",
 		"volumes":       []any{map[string]any{"name": "vol", "emptyDir": map[string]any{}}},
@@ -205,26 +207,47 @@ func (n *node) onFailure(t *testing.T) *pod {
 			"volumeMounts": []any{map[string]any{"name": "vol", "mountPath": "/vol"}},
 		})},
 	})
-	t.Cleanup(func() { n.delete(p) })
-	st := n.waitStatus(p, "job", "completed", 3*time.Minute, func(s *containerStatus) bool {
-		return s.State.Terminated != nil && s.State.Terminated.ExitCode == 0
+	t.Cleanup(func() { n.delete(t, p) })
+	// The first run, while the kubelet waits (its back-off) to start the
+	// second: the kubelet keeps one dead instance per container, so the
+	// first goes when the second has exited.
+	st := n.waitStatus(t, p, "job", "exited 3", 3*time.Minute, func(s *containerStatus) bool {
+		return (s.State.Terminated != nil && s.State.Terminated.ExitCode == 3) ||
+			(s.LastState.Terminated != nil && s.LastState.Terminated.ExitCode == 3)
 	})
-	if st.RestartCount != 1 || st.LastState.Terminated == nil || st.LastState.Terminated.ExitCode != 3 || st.State.Terminated.Reason != "Completed" {
-		t.Errorf("kubelet: %d restarts, last %+v, now %+v; want 1 restart after exit 3, then Completed", st.RestartCount, st.LastState.Terminated, st.State.Terminated)
+	failed := st.ContainerID
+	if st.State.Terminated == nil {
+		failed = st.LastState.Terminated.ContainerID
 	}
-	failed := containerID(st.LastState.Terminated.ContainerID)
-	if c := n.inspect(failed); c.Status.ExitCode != 3 {
+	failed = containerID(failed)
+	if c := n.inspect(t, failed); c.Status.ExitCode != 3 {
 		t.Errorf("crictl inspect of the first run: exit %d, want 3", c.Status.ExitCode)
 	}
 	if out := guest.Run(t, n.cri("logs", failed)...); out != "run 0" {
 		t.Errorf("crictl logs of the first run: %q", out)
 	}
+	st = n.waitStatus(t, p, "job", "completed", 3*time.Minute, func(s *containerStatus) bool {
+		return s.State.Terminated != nil && s.State.Terminated.ExitCode == 0
+	})
+	if st.RestartCount != 1 || st.LastState.Terminated == nil || st.LastState.Terminated.ExitCode != 3 || st.State.Terminated.Reason != "Completed" ||
+		containerID(st.LastState.Terminated.ContainerID) != failed {
+		t.Errorf("kubelet: %d restarts, last %+v, now %+v; want 1 restart after exit 3 (%s), then Completed", st.RestartCount, st.LastState.Terminated, st.State.Terminated, failed)
+	}
+	second := containerID(st.ContainerID)
+	if c := n.inspect(t, second); c.Status.ExitCode != 0 || c.Status.State != "CONTAINER_EXITED" {
+		t.Errorf("crictl inspect of the second run: %s, exit %d; want exited, 0", c.Status.State, c.Status.ExitCode)
+	}
+	if out := guest.Run(t, n.cri("logs", second)...); out != "run 1" {
+		t.Errorf("crictl logs of the second run: %q", out)
+	}
+	n.checkLoggedExit(t, failed, 3)
+	n.checkLoggedExit(t, second, 0)
 	// Not restarted again: the pod has succeeded.
 	time.Sleep(5 * time.Second)
-	if kp := n.kubeletPod(p); kp.Status.Phase != "Succeeded" || kp.Status.ContainerStatuses[0].RestartCount != 1 {
+	if kp := n.kubeletPod(t, p); kp.Status.Phase != "Succeeded" || kp.Status.ContainerStatuses[0].RestartCount != 1 {
 		t.Errorf("after success: phase %s, %d restarts; want Succeeded, 1", kp.Status.Phase, kp.Status.ContainerStatuses[0].RestartCount)
 	}
-	n.checkRuntime(containerID(st.ContainerID))
+	n.checkRuntimeOptions(t, second)
 	return p
 }
 
@@ -234,8 +257,10 @@ func (n *node) onFailure(t *testing.T) *pod {
 func (n *node) gracefulDelete(t *testing.T) *pod {
 	const grace = 3
 	host := n.path("host", "term")
-	script := `trap 'date +%s.%N >/host/term; echo got TERM' TERM; echo up; while :; do sleep 0.2; done`
-	p := n.apply("hk-graceful", map[string]any{
+	// The time of the TERM: the kernel's uptime, which the container and
+	// the host read alike (busybox's date has no sub-second format).
+	script := `trap 'read up idle </proc/uptime; echo $up >/host/term; echo got TERM' TERM; echo up; while :; do sleep 0.2; done`
+	p := n.apply(t, "hk-graceful", map[string]any{
 		"dnsPolicy":                     "Default",
 		"terminationGracePeriodSeconds": grace,
 		"volumes": []any{map[string]any{"name": "host",
@@ -244,43 +269,46 @@ func (n *node) gracefulDelete(t *testing.T) *pod {
 			"volumeMounts": []any{map[string]any{"name": "host", "mountPath": "/host"}},
 		})},
 	})
-	t.Cleanup(func() { n.delete(p) })
-	id := containerID(n.waitStatus(p, "app", "running", 3*time.Minute, func(s *containerStatus) bool { return s.State.Running != nil }).ContainerID)
-	n.checkRuntime(id)
+	t.Cleanup(func() { n.delete(t, p) })
+	id := containerID(n.waitStatus(t, p, "app", "running", 3*time.Minute, func(s *containerStatus) bool { return s.State.Running != nil }).ContainerID)
+	n.checkRuntime(t, id)
 	guest.WaitFor(t, "the trap to be set", time.Minute, func() bool {
 		return strings.Contains(guest.Try(n.cri("logs", id)...).Stdout, "up")
 	})
-	pid := n.inspect(id).Info.Pid
-	deleted := time.Now()
-	n.delete(p)
+	pid := n.inspect(t, id).Info.Pid
+	deleted := uptime(t)
+	n.delete(t, p)
 	guest.WaitFor(t, "the container's process to end", 2*time.Minute, func() bool {
 		_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
 		return os.IsNotExist(err)
 	})
-	gone := time.Now()
+	gone := uptime(t)
 	b, err := os.ReadFile(host)
 	if err != nil {
 		t.Fatalf("no SIGTERM reached the container: %v", err)
 	}
-	term, _ := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
-	termAt := time.Unix(0, int64(term*1e9))
+	term, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+	if err != nil {
+		t.Fatalf("the container's record of the TERM: %v", err)
+	}
 	// TERM after the deletion; KILL a grace period after TERM (the trap
 	// runs within 0.2 s of the signal: the loop's sleep).
-	if termAt.Before(deleted.Add(-time.Second)) || gone.Sub(termAt) < (grace-1)*time.Second {
-		t.Errorf("deleted at %v, TERM at %v, process gone at %v: want TERM, then the %d s grace period", deleted, termAt, gone, grace)
+	if term < deleted || gone-term < grace-1 {
+		t.Errorf("uptime at the deletion %.2f, at the TERM %.2f, with the process gone %.2f: want TERM, then the %d s grace period", deleted, term, gone, grace)
 	}
 	var c criContainer
 	guest.WaitFor(t, "crictl to see the container exited", time.Minute, func() bool {
-		c = n.inspect(id)
+		c = n.inspect(t, id)
 		return c.Status.State == "CONTAINER_EXITED"
 	})
 	if c.Status.ExitCode != 137 {
 		t.Errorf("exit code %d, want 137 (KILL after the grace period)", c.Status.ExitCode)
 	}
+	n.checkLoggedExit(t, id, 137)
 	if log := n.log(); !strings.Contains(log, "Killing container with a grace period") || !strings.Contains(log, fmt.Sprintf("gracePeriod=%d", grace)) {
 		t.Errorf("the kubelet's log does not show the kill with a %d s grace period:\n%s", grace, tail(log, 40))
 	}
-	t.Logf("TERM %.2fs after the manifest was removed, process gone %.2fs after TERM", termAt.Sub(deleted).Seconds(), gone.Sub(termAt).Seconds())
+	t.Logf("TERM %.2fs after the manifest was removed, process gone %.2fs after TERM", term-deleted, gone-term)
 	return p
 }
 
@@ -289,17 +317,17 @@ func (n *node) gracefulDelete(t *testing.T) *pod {
 func (n *node) startTime(t *testing.T) []*pod {
 	var pods []*pod
 	for i := range 3 {
-		p := n.apply(fmt.Sprintf("hk-start%d", i), map[string]any{
+		p := n.apply(t, fmt.Sprintf("hk-start%d", i), map[string]any{
 			"dnsPolicy":                     "Default",
 			"terminationGracePeriodSeconds": 0,
 			"containers":                    []any{ctr("app", "exec sleep 3600", nil)},
 		})
 		pods = append(pods, p)
-		id := containerID(n.waitStatus(p, "app", "running", 3*time.Minute, func(s *containerStatus) bool { return s.State.Running != nil }).ContainerID)
-		d := n.inspect(id).Status.StartedAt.Sub(p.written)
+		id := containerID(n.waitStatus(t, p, "app", "running", 3*time.Minute, func(s *containerStatus) bool { return s.State.Running != nil }).ContainerID)
+		d := n.inspect(t, id).Status.StartedAt.Sub(p.written)
 		t.Logf("%s: manifest to running %v", n.runtime, d.Round(time.Millisecond))
 		startTimes[n.runtime] = append(startTimes[n.runtime], d)
-		n.delete(p)
+		n.delete(t, p)
 		guest.WaitFor(t, "the pod to stop", 2*time.Minute, func() bool {
 			return guest.Try(n.cri("ps", "-q", "--label", "io.kubernetes.pod.uid="+p.uid)...).Stdout == ""
 		})
@@ -316,14 +344,14 @@ func (n *node) nothingLeft(t *testing.T, pods []*pod) {
 	ids := strings.Fields(guest.Run(t, n.cri("pods", "-q")...) + " " + guest.Run(t, n.cri("ps", "-a", "-q")...))
 	var pids []int
 	for _, id := range strings.Fields(guest.Run(t, n.cri("ps", "-q")...)) {
-		pids = append(pids, n.inspect(id).Info.Pid)
+		pids = append(pids, n.inspect(t, id).Info.Pid)
 	}
 	for _, p := range pods {
-		n.delete(p)
+		n.delete(t, p)
 	}
 	guest.WaitFor(t, "the kubelet to forget the pods", 2*time.Minute, func() bool {
 		for _, p := range pods {
-			if n.kubeletPod(p) != nil {
+			if n.kubeletPod(t, p) != nil {
 				return false
 			}
 		}
@@ -332,10 +360,11 @@ func (n *node) nothingLeft(t *testing.T, pods []*pod) {
 	guest.WaitFor(t, "the kubelet to remove every sandbox and container", 4*time.Minute, func() bool {
 		return guest.Run(t, n.cri("pods", "-q")...) == "" && guest.Run(t, n.cri("ps", "-a", "-q")...) == ""
 	})
-	if out := guest.Run(t, "systemctl", "list-units", "--all", "--plain", "--no-legend", "cri-containerd-*", "kubepods-*pod*"); out != "" {
+	// Pod slices: kubepods-pod<uid>.slice, kubepods-<qos>-pod<uid>.slice.
+	if out := guest.Run(t, "systemctl", "list-units", "--all", "--plain", "--no-legend", "cri-containerd-*", "kubepods-pod*", "kubepods-*-pod*"); out != "" {
 		t.Errorf("units left:\n%s", out)
 	}
-	if out := guest.Try("find", "/sys/fs/cgroup/kubepods.slice", "-name", "*pod*.slice").Stdout; strings.TrimSpace(out) != "" {
+	if out := guest.Run(t, "find", "/sys/fs/cgroup/kubepods.slice", "-name", "*-pod*.slice", "-o", "-name", "cri-containerd-*"); out != "" {
 		t.Errorf("pod cgroups left:\n%s", out)
 	}
 	mounts := guest.ReadFile(t, "/proc/self/mountinfo")
@@ -358,9 +387,22 @@ func (n *node) nothingLeft(t *testing.T, pods []*pod) {
 	if ents, _ := os.ReadDir(filepath.Join(n.path("ipam"), "hako-k8s")); slices.ContainsFunc(ents, func(e os.DirEntry) bool { return strings.HasPrefix(e.Name(), "10.") }) {
 		t.Errorf("IP leases left: %v", ents)
 	}
-	if out := guest.Run(t, "ip", "-o", "link", "show", "master", bridgeName); out != "" {
+	// (No bridge at all is no veth either: the plugin makes it with the
+	// first pod.)
+	if out := guest.Try("ip", "-o", "link", "show", "master", bridgeName).Stdout; out != "" {
 		t.Errorf("veths left on %s:\n%s", bridgeName, out)
 	}
+}
+
+// uptime is the kernel's uptime in seconds (/proc/uptime).
+func uptime(t *testing.T) float64 {
+	t.Helper()
+	f := strings.Fields(guest.ReadFile(t, "/proc/uptime"))
+	u, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // tail is the last n lines of s.

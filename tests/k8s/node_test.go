@@ -100,7 +100,6 @@ const (
 
 // node is one kubelet on containerd with one default runtime.
 type node struct {
-	t         *testing.T
 	runtime   string // "hako" or "runc": containerd's default_runtime_name
 	dir       string // everything of the node's: manifests, cni, kubelet, ipam, host
 	unit      string // the kubelet's transient unit
@@ -115,14 +114,15 @@ type node struct {
 func startNode(t *testing.T, runtime string) *node {
 	t.Helper()
 	id := guest.NewID("hako-k8s")
-	n := &node{t: t, runtime: runtime, dir: "/var/lib/" + id, unit: id + "-kubelet.service"}
+	n := &node{runtime: runtime, dir: "/var/lib/" + id, unit: id + "-kubelet.service"}
 	n.manifests = filepath.Join(n.dir, "manifests")
 	for _, d := range []string{n.manifests, n.path("cni"), n.path("kubelet"), n.path("host")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(n.cleanup)
+	// Cleanups run last first: the pods go while containerd still has
+	// the node's configuration (its CNI tears down their networks).
 	old, _ := os.ReadFile(containerdConf)
 	t.Cleanup(func() {
 		if old == nil {
@@ -132,26 +132,34 @@ func startNode(t *testing.T, runtime string) *node {
 		}
 		guest.Try("systemctl", "restart", "containerd")
 	})
+	t.Cleanup(n.cleanup)
 	writeFile(t, containerdConf, fmt.Sprintf(containerdConfig, *hakoBin, runtime, pauseRef, n.path("cni")))
 	writeFile(t, n.path("cni", "10-hako-k8s.conflist"), fmt.Sprintf(cniConfig, bridgeName, podSubnet, n.path("ipam")))
 	writeFile(t, n.path("kubelet.yaml"), fmt.Sprintf(kubeletConfig, n.manifests, readOnlyPort, healthzPort))
 	guest.Run(t, "systemctl", "restart", "containerd")
 	guest.Run(t, "ctr", "-n", "k8s.io", "images", "import", imageTar)
 	n.started = time.Now()
-	guest.Run(t, "systemd-run", "--unit", n.unit, "--collect", "--property", "KillMode=process",
+	guest.Run(t, "systemd-run", "--unit", n.unit, "--collect",
 		*kubeletBin, "--config", n.path("kubelet.yaml"), "--root-dir", n.path("kubelet"), "--v", "2")
-	guest.WaitFor(t, "the kubelet's healthz", 3*time.Minute, func() bool {
+	// healthz answers early; the read-only port once the kubelet runs.
+	guest.WaitFor(t, "the kubelet's healthz and read-only port", 3*time.Minute, func() bool {
 		if guest.UnitProps(t, n.unit, "ActiveState")["ActiveState"] != "active" {
 			t.Fatalf("the kubelet stopped:\n%s", n.log())
 		}
-		r, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", healthzPort))
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == 200
+		return httpOK(fmt.Sprintf("http://127.0.0.1:%d/healthz", healthzPort)) &&
+			httpOK(fmt.Sprintf("http://127.0.0.1:%d/pods", readOnlyPort))
 	})
 	return n
+}
+
+// httpOK reports whether a GET of url answers 200.
+func httpOK(url string) bool {
+	r, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	r.Body.Close()
+	return r.StatusCode == 200
 }
 
 func (n *node) path(elem ...string) string { return filepath.Join(append([]string{n.dir}, elem...)...) }
@@ -161,9 +169,12 @@ func (n *node) path(elem ...string) string { return filepath.Join(append([]strin
 // after a failure, crictl removes what it left.
 func (n *node) cleanup() {
 	guest.Try("systemctl", "stop", n.unit)
-	if guest.Try(*crictlBin, "pods", "-q").Stdout != "" {
-		guest.Try(*crictlBin, "rmp", "-af")
+	if guest.Try(n.cri("pods", "-q")...).Stdout != "" {
+		guest.Try(n.cri("rmp", "-af")...)
 	}
+	// Pod cgroups the kubelet had no time to remove (it keeps the QoS
+	// slices, kubepods.slice and the two below it, as any kubelet does).
+	guest.Try("systemctl", "stop", "kubepods-pod*.slice", "kubepods-*-pod*.slice")
 	// The kubelet makes its root directory a shared bind mount of itself.
 	guest.Try("umount", "-R", n.path("kubelet"))
 	os.RemoveAll(n.dir)
@@ -174,6 +185,14 @@ func (n *node) cleanup() {
 func (n *node) log() string {
 	return guest.Try("journalctl", "-u", n.unit, "-o", "cat", "--no-pager",
 		"--since", n.started.Add(-time.Second).Format("2006-01-02 15:04:05")).Stdout
+}
+
+// checkLoggedExit checks that the kubelet logged the container's exit
+// with its exit code (its pod lifecycle event generator, at -v 2).
+func (n *node) checkLoggedExit(t *testing.T, id string, code int) {
+	t.Helper()
+	want := fmt.Sprintf("containerID=%q exitCode=%d", id, code)
+	guest.WaitFor(t, "the kubelet to log "+want, 30*time.Second, func() bool { return strings.Contains(n.log(), want) })
 }
 
 // cri is crictl on containerd's socket.
@@ -199,8 +218,8 @@ type pod struct {
 // apply writes a static pod's manifest (JSON: the kubelet reads YAML or
 // JSON) into the manifest directory, atomically: a temporary dot file
 // (the kubelet ignores those) renamed into place.
-func (n *node) apply(name string, spec map[string]any) *pod {
-	n.t.Helper()
+func (n *node) apply(t *testing.T, name string, spec map[string]any) *pod {
+	t.Helper()
 	p := &pod{name: name, uid: newUID(), file: filepath.Join(n.manifests, name+".json")}
 	m := map[string]any{
 		"apiVersion": "v1",
@@ -210,13 +229,13 @@ func (n *node) apply(name string, spec map[string]any) *pod {
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
 	tmp := filepath.Join(n.manifests, "."+name+".tmp")
-	writeFile(n.t, tmp, string(b))
+	writeFile(t, tmp, string(b))
 	p.written = time.Now()
 	if err := os.Rename(tmp, p.file); err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return p
 }
@@ -230,10 +249,10 @@ func newUID() string {
 
 // delete removes the pod's manifest: the kubelet kills the pod (the
 // graceful sequence) and, later, removes it.
-func (n *node) delete(p *pod) {
-	n.t.Helper()
+func (n *node) delete(t *testing.T, p *pod) {
+	t.Helper()
 	if err := os.Remove(p.file); err != nil && !os.IsNotExist(err) {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
 }
 
@@ -271,16 +290,16 @@ type containerState struct {
 }
 
 // kubeletPod returns the kubelet's view of p, or nil if it has none.
-func (n *node) kubeletPod(p *pod) *kubeletPod {
-	n.t.Helper()
+func (n *node) kubeletPod(t *testing.T, p *pod) *kubeletPod {
+	t.Helper()
 	r, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/pods", readOnlyPort))
 	if err != nil {
-		n.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer r.Body.Close()
 	var list struct{ Items []kubeletPod }
 	if err := json.NewDecoder(r.Body).Decode(&list); err != nil {
-		n.t.Fatalf("the kubelet's /pods: %v", err)
+		t.Fatalf("the kubelet's /pods: %v", err)
 	}
 	for i := range list.Items {
 		if list.Items[i].Metadata.UID == p.uid {
@@ -291,9 +310,9 @@ func (n *node) kubeletPod(p *pod) *kubeletPod {
 }
 
 // status is the kubelet's status of one container of p (nil if none yet).
-func (n *node) status(p *pod, container string) *containerStatus {
-	n.t.Helper()
-	kp := n.kubeletPod(p)
+func (n *node) status(t *testing.T, p *pod, container string) *containerStatus {
+	t.Helper()
+	kp := n.kubeletPod(t, p)
 	if kp == nil {
 		return nil
 	}
@@ -307,21 +326,21 @@ func (n *node) status(p *pod, container string) *containerStatus {
 
 // waitStatus waits until the kubelet reports a status of container that
 // satisfies cond, and returns it.
-func (n *node) waitStatus(p *pod, container, what string, timeout time.Duration, cond func(*containerStatus) bool) *containerStatus {
-	n.t.Helper()
+func (n *node) waitStatus(t *testing.T, p *pod, container, what string, timeout time.Duration, cond func(*containerStatus) bool) *containerStatus {
+	t.Helper()
 	var st *containerStatus
-	guest.WaitFor(n.t, container+" of "+p.name+": "+what, timeout, func() bool {
-		st = n.status(p, container)
+	guest.WaitFor(t, container+" of "+p.name+": "+what, timeout, func() bool {
+		st = n.status(t, p, container)
 		return st != nil && cond(st)
 	})
 	return st
 }
 
 // sandbox returns the ID of p's ready pod sandbox, waiting for it.
-func (n *node) sandbox(p *pod) string {
-	n.t.Helper()
+func (n *node) sandbox(t *testing.T, p *pod) string {
+	t.Helper()
 	var id string
-	guest.WaitFor(n.t, "the sandbox of "+p.name, 3*time.Minute, func() bool {
+	guest.WaitFor(t, "the sandbox of "+p.name, 3*time.Minute, func() bool {
 		id = strings.TrimSpace(guest.Try(n.cri("pods", "-q", "--state", "ready", "--label", "io.kubernetes.pod.uid="+p.uid)...).Stdout)
 		return id != "" && !strings.Contains(id, "\n")
 	})
@@ -349,11 +368,11 @@ type criContainer struct {
 }
 
 // inspect is crictl inspect of a container.
-func (n *node) inspect(id string) criContainer {
-	n.t.Helper()
+func (n *node) inspect(t *testing.T, id string) criContainer {
+	t.Helper()
 	var c criContainer
-	if err := json.Unmarshal([]byte(guest.Run(n.t, n.cri("inspect", id)...)), &c); err != nil {
-		n.t.Fatalf("crictl inspect %s: %v", id, err)
+	if err := json.Unmarshal([]byte(guest.Run(t, n.cri("inspect", id)...)), &c); err != nil {
+		t.Fatalf("crictl inspect %s: %v", id, err)
 	}
 	return c
 }
@@ -364,21 +383,29 @@ func containerID(s string) string {
 	return id
 }
 
-// checkRuntime checks that containerd ran the container with the node's
-// runtime: the shim's binary, and for hako, hako's own state of it.
-func (n *node) checkRuntime(id string) {
-	n.t.Helper()
-	c := n.inspect(id)
+// checkRuntime checks that containerd runs the container with the node's
+// runtime: the shim's binary, and for hako, hako's own state of it (a
+// running container: the shim deletes the runtime's state at exit).
+func (n *node) checkRuntime(t *testing.T, id string) {
+	t.Helper()
+	n.checkRuntimeOptions(t, id)
+	r := guest.Try(*hakoBin, "--root", hakoStateRoot, "state", id)
+	if n.runtime == "hako" && r.Code != 0 {
+		t.Errorf("hako state of the kubelet's container: %s", r)
+	}
+}
+
+// checkRuntimeOptions checks the runtime options containerd ran the
+// container with: the node runtime's binary, the systemd cgroup driver.
+func (n *node) checkRuntimeOptions(t *testing.T, id string) {
+	t.Helper()
+	c := n.inspect(t, id)
 	want := "" // runc: the shim's default binary
 	if n.runtime == "hako" {
 		want = *hakoBin
 	}
 	if c.Info.RuntimeOptions.BinaryName != want || !c.Info.RuntimeOptions.SystemdCgroup {
-		n.t.Errorf("container %s: runtime options %+v, want binary %q with SystemdCgroup", id, c.Info.RuntimeOptions, want)
-	}
-	r := guest.Try(*hakoBin, "--root", hakoStateRoot, "state", id)
-	if n.runtime == "hako" && r.Code != 0 {
-		n.t.Errorf("hako state of the kubelet's container: %s", r)
+		t.Errorf("container %s: runtime options %+v, want binary %q with SystemdCgroup", id, c.Info.RuntimeOptions, want)
 	}
 }
 
