@@ -30,14 +30,17 @@ key() {
 }
 
 build() {
-	local out=$1 tmp t0
+	local out=$1 tmp t0 v ldflags
+	v=$(version)
+	# What `kubelet --version` says, as the release build stamps it.
+	ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=$(echo "$v" | cut -d. -f1 | tr -d v) -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean"
 	tmp=$(mktemp -d "$cache_root/build.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	say "building the kubelet $(version) into $out (once per machine; 10 to 30 minutes on two busy cores)"
+	say "building the kubelet $v into $out (once per machine; 10 to 30 minutes on two busy cores)"
 	t0=$(date +%s)
 	# nice: the machine is shared; the build is one long batch job.
 	(cd "$here/kubelet" && CGO_ENABLED=0 GOFLAGS=-mod=readonly nice -n 10 \
-		go build -trimpath -ldflags '-s -w' -o "$tmp/kubelet" k8s.io/kubernetes/cmd/kubelet)
+		go build -trimpath -ldflags "$ldflags" -o "$tmp/kubelet" k8s.io/kubernetes/cmd/kubelet)
 	"$tmp/kubelet" --version >"$tmp/version"
 	say "built $(cat "$tmp/version") in $(($(date +%s) - t0))s"
 	mv "$tmp" "$out"

@@ -351,6 +351,7 @@ func (n *node) sandbox(t *testing.T, p *pod) string {
 type criContainer struct {
 	Status struct {
 		ID, State           string
+		CreatedAt           time.Time
 		StartedAt           time.Time
 		FinishedAt          time.Time
 		ExitCode            int
@@ -374,6 +375,24 @@ func (n *node) inspect(t *testing.T, id string) criContainer {
 	if err := json.Unmarshal([]byte(guest.Run(t, n.cri("inspect", id)...)), &c); err != nil {
 		t.Fatalf("crictl inspect %s: %v", id, err)
 	}
+	return c
+}
+
+// waitExited waits for crictl to see the container exited and returns it;
+// it fails if the container is gone first.
+func (n *node) waitExited(t *testing.T, id string) criContainer {
+	t.Helper()
+	var c criContainer
+	guest.WaitFor(t, "container "+id+" to exit", 3*time.Minute, func() bool {
+		r := guest.Try(n.cri("inspect", id)...)
+		if r.Code != 0 {
+			t.Fatalf("the container was removed before crictl saw it exited: %s", r)
+		}
+		if err := json.Unmarshal([]byte(r.Stdout), &c); err != nil {
+			t.Fatalf("crictl inspect %s: %v", id, err)
+		}
+		return c.Status.State == "CONTAINER_EXITED"
+	})
 	return c
 }
 
