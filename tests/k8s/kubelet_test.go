@@ -227,9 +227,11 @@ func (n *node) onFailure(t *testing.T) *pod {
 	st := n.waitStatus(t, p, "job", "completed", 3*time.Minute, func(s *containerStatus) bool {
 		return s.State.Terminated != nil && s.State.Terminated.ExitCode == 0
 	})
-	if st.RestartCount != 1 || st.LastState.Terminated == nil || st.LastState.Terminated.ExitCode != 3 || st.State.Terminated.Reason != "Completed" ||
-		containerID(st.LastState.Terminated.ContainerID) != failed {
-		t.Errorf("kubelet: %d restarts, last %+v, now %+v; want 1 restart after exit 3 (%s), then Completed", st.RestartCount, st.LastState.Terminated, st.State.Terminated, failed)
+	// (Not its lastState: the kubelet keeps one dead instance per
+	// container, removes the first run when the second has exited, and
+	// then may report no last state at all.)
+	if st.RestartCount != 1 || st.State.Terminated.Reason != "Completed" || containerID(st.ContainerID) == failed {
+		t.Errorf("kubelet: %d restarts, now %+v; want 1 restart after the first run (%s) exited 3, then Completed", st.RestartCount, st.State.Terminated, failed)
 	}
 	second := containerID(st.ContainerID)
 	if c := n.inspect(t, second); c.Status.ExitCode != 0 || c.Status.State != "CONTAINER_EXITED" {

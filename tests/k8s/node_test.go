@@ -6,6 +6,8 @@ package k8s
 // kubelet as a transient systemd unit.
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -242,9 +244,12 @@ func (n *node) apply(t *testing.T, name string, spec map[string]any) *pod {
 
 // newUID is a random UUID (version 4), as an API server would give.
 func newUID() string {
-	h := strings.TrimPrefix(guest.NewID("x"), "x-") + strings.TrimPrefix(guest.NewID("x"), "x-") +
-		strings.TrimPrefix(guest.NewID("x"), "x-") + strings.TrimPrefix(guest.NewID("x"), "x-")
-	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 // delete removes the pod's manifest: the kubelet kills the pod (the
