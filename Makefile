@@ -132,6 +132,15 @@ engines: build
 systemd-test: build
 	scripts/sysvm/test.sh
 
+# A Kubernetes node in that VM runs its static pods on hako, then on runc
+# for contrast: a standalone kubelet (built once per machine from the Go
+# module proxy, scripts/k8s/kubelet.sh) on containerd's CRI with the systemd
+# cgroup driver (tests/k8s; docs/engines.md, "Kubernetes"). Opt-in: not
+# part of `make test`.
+.PHONY: k8s-test
+k8s-test: build
+	scripts/k8s/test.sh
+
 test: deps lint unit e2e e2e-goinit hk-e2e engines fuzz vm-test systemd-test
 
 conformance: deps build

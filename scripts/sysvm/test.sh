@@ -10,7 +10,10 @@
 #
 # Extra arguments go to the test binary, e.g. scripts/sysvm/test.sh
 # -test.run Baseline. The serial console of the last run is kept in
-# /var/cache/hako/sysvm/test-serial.log.
+# /var/cache/hako/sysvm/test-serial.log. HAKO_SYSVM_SUITE names another
+# suite run the same way (tests/NAME, default systemd; scripts/k8s/test.sh
+# runs tests/k8s), HAKO_SYSVM_EXTRA more files (absolute paths, space
+# separated) to copy in next to it.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -24,6 +27,8 @@ fi
 shift
 
 guest_dir=/opt/hako-test
+suite=${HAKO_SYSVM_SUITE:-systemd}
+read -ra extra <<<"${HAKO_SYSVM_EXTRA:-}"
 work=""
 export HAKO_SYSVM_NAME=test-$$
 phases=()
@@ -53,7 +58,7 @@ cleanup() {
 
 build() {
 	make -C "$repo" --no-print-directory build >/dev/null
-	(cd "$repo" && CGO_ENABLED=0 go test -c -trimpath -ldflags '-s -w' -o "$work/systemd.test" ./tests/systemd/)
+	(cd "$repo" && CGO_ENABLED=0 go test -c -trimpath -ldflags '-s -w' -o "$work/$suite.test" "./tests/$suite/")
 	cp "$repo/bin/hako" "$work/hako"
 	# crictl, for the CRI test (Debian 12 packages none): the version
 	# scripts/engines/setup.sh installs, but static (CGO_ENABLED=0), so it
@@ -66,6 +71,7 @@ build() {
 # sysctr_image: the system-container image (tests/systemd/sysctr_test.go),
 # built on the host: the guest has no network.
 sysctr_image() {
+	[ "$suite" = systemd ] || return 0
 	cp "$("$repo/scripts/sysctr/image.sh")" "$work/sysctr-rootfs.tar.gz"
 }
 
@@ -76,12 +82,12 @@ summary() {
 	passed=$(grep -c '^--- PASS: ' "$1" || true)
 	failed=$(grep -c '^--- FAIL: ' "$1" || true)
 	skipped=$(grep -c '^--- SKIP: ' "$1" || true)
-	echo "systemd-test: $passed passed, $failed failed, $skipped skipped"
+	echo "$suite-test: $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && grep -qx 'PASS' "$1"
 }
 
 run_suite() {
-	"$here/vm.sh" exec "$guest_dir/systemd.test" -test.v -test.timeout "${HAKO_SYSVM_TEST_TIMEOUT:-15m}" \
+	"$here/vm.sh" exec "$guest_dir/$suite.test" -test.v -test.timeout "${HAKO_SYSVM_TEST_TIMEOUT:-15m}" \
 		-hako.bin "$guest_dir/hako" "$@" 2>&1 | tee "$work/test.log"
 }
 
@@ -97,7 +103,9 @@ main() {
 	phase image "$here/image.sh" >/dev/null
 	phase sysctr-image sysctr_image
 	phase boot "$here/vm.sh" start
-	phase copy-in "$here/vm.sh" copy-in "$work/hako" "$work/systemd.test" "$work/crictl" "$work/sysctr-rootfs.tar.gz" "$guest_dir"
+	local files=("$work/hako" "$work/$suite.test" "$work/crictl" "${extra[@]}")
+	[ ! -f "$work/sysctr-rootfs.tar.gz" ] || files+=("$work/sysctr-rootfs.tar.gz")
+	phase copy-in "$here/vm.sh" copy-in "${files[@]}" "$guest_dir"
 	phase tests run_suite "$@" || rc=$?
 	save_serial
 	phase stop "$here/vm.sh" stop

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"hako/tests/internal/guest"
 )
 
 func i64(v int64) *int64   { return &v }
@@ -26,32 +28,14 @@ func u64(v uint64) *uint64 { return &v }
 // unitProps reads `systemctl show` properties of a unit.
 func unitProps(t testing.TB, unit string, names ...string) map[string]string {
 	t.Helper()
-	args := []string{"systemctl", "show", unit}
-	for _, n := range names {
-		args = append(args, "-p", n)
-	}
-	out := map[string]string{}
-	for _, l := range strings.Split(run(t, args...), "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			out[k] = v
-		}
-	}
-	return out
+	return guest.UnitProps(t, unit, names...)
 }
 
 // unitGone checks that systemd keeps nothing of unit (not even a failed
 // or inactive unit) and its cgroup directory is gone.
 func unitGone(t testing.TB, unit, dir string) {
 	t.Helper()
-	waitFor(t, unit+" to be unloaded", 10*time.Second, func() bool {
-		return unitProps(t, unit, "LoadState")["LoadState"] == "not-found"
-	})
-	if out := run(t, "systemctl", "list-units", "--all", "--plain", "--no-legend", unit); out != "" {
-		t.Errorf("systemctl list-units --all still shows: %s", out)
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("cgroup %s is still there (%v)", dir, err)
-	}
+	guest.UnitGone(t, unit, dir)
 }
 
 // sdCtr is one container of hako's under the systemd driver.

@@ -5,14 +5,10 @@ package systemd
 // and registers its own cleanup with t.Cleanup.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"hako/tests/internal/busyboximage"
+	"hako/tests/internal/guest"
 )
 
 // The unprivileged user of the VM: lingering, so its systemd instance
@@ -30,7 +27,8 @@ const (
 	userBus = "/run/user/1500/bus"
 )
 
-// result is a finished command.
+// result is a finished command (guest.Result, with the names this
+// package's tests use).
 type result struct {
 	args           []string
 	stdout, stderr string
@@ -39,58 +37,27 @@ type result struct {
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("%s: exit %d (%v)\nstdout:\n%s\nstderr:\n%s", strings.Join(r.args, " "), r.code, r.err, r.stdout, r.stderr)
+	return guest.Result{Args: r.args, Stdout: r.stdout, Stderr: r.stderr, Code: r.code, Err: r.err}.String()
 }
 
-// cmdTimeout bounds every command; the whole run is bounded by the host.
-const cmdTimeout = 3 * time.Minute
-
-// try runs args and returns what happened; it never fails the test.
-// Output goes through files, not pipes: a command that leaves a process
-// behind holding its stdout (hako run -d, a daemon) must not hang it.
+// try runs args and returns what happened (guest.Try); it never fails the
+// test.
 func try(args ...string) result {
-	r := result{args: args, code: -1}
-	dir, err := os.MkdirTemp("", "cmd-")
-	if err != nil {
-		r.err = err
-		return r
-	}
-	defer os.RemoveAll(dir)
-	out, _ := os.Create(filepath.Join(dir, "stdout"))
-	errf, _ := os.Create(filepath.Join(dir, "stderr"))
-	defer out.Close()
-	defer errf.Close()
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = out, errf
-	if err := cmd.Start(); err != nil {
-		r.err = err
-		return r
-	}
-	timer := time.AfterFunc(cmdTimeout, func() { cmd.Process.Kill() })
-	r.err = cmd.Wait()
-	timer.Stop()
-	r.code = cmd.ProcessState.ExitCode()
-	stdout, _ := os.ReadFile(out.Name())
-	stderr, _ := os.ReadFile(errf.Name())
-	r.stdout, r.stderr = string(stdout), string(stderr)
-	return r
+	r := guest.Try(args...)
+	return result{args: r.Args, stdout: r.Stdout, stderr: r.Stderr, code: r.Code, err: r.Err}
 }
 
 // run runs args, fails the test unless it exits 0, and returns its stdout
 // with surrounding space trimmed.
 func run(t testing.TB, args ...string) string {
 	t.Helper()
-	r := try(args...)
-	if r.code != 0 {
-		t.Fatal(r)
-	}
-	return strings.TrimSpace(r.stdout)
+	return guest.Run(t, args...)
 }
 
 // sh runs a shell script as root with run.
 func sh(t testing.TB, script string) string {
 	t.Helper()
-	return run(t, "/bin/sh", "-c", script)
+	return guest.Sh(t, script)
 }
 
 // asUser prefixes args to run as hakouser with the environment of its
@@ -116,19 +83,11 @@ func inUserManager(args ...string) []string {
 // waitFor polls cond every 100 ms until it holds or timeout passes.
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	for end := time.Now().Add(timeout); !cond(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-	}
+	guest.WaitFor(t, what, timeout, cond)
 }
 
 // newID is a container name unique to the run, e.g. "sysvm-3f2a9c01".
-func newID(t testing.TB) string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return "sysvm-" + hex.EncodeToString(b)
-}
+func newID(t testing.TB) string { return guest.NewID("sysvm") }
 
 // Engines loadImage knows.
 const (
@@ -225,9 +184,5 @@ func withResources(edit func(*specs.LinuxResources)) func(*specs.Spec) {
 // fails the test.
 func readFile(t testing.TB, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
+	return guest.ReadFile(t, path)
 }

@@ -23,10 +23,11 @@ import (
 	"testing"
 
 	"hako/tests/internal/busyboximage"
+	"hako/tests/internal/guest"
 )
 
 // marker is written into the VM's image by scripts/sysvm/customize.sh.
-const marker = "/etc/hako-sysvm"
+const marker = guest.Marker
 
 var hakoBin = flag.String("hako.bin", "/opt/hako-test/hako", "the hako binary under test")
 
