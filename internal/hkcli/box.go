@@ -191,6 +191,9 @@ func (b *boxes) finishExit(id string) error {
 	if err := box.UnmountRootfs(b.log, b.dir(c)); err != nil {
 		return err
 	}
+	if err := b.unpublish(c); err != nil {
+		return err
+	}
 	_, err = b.store.Update(id, func(r *box.Container) error {
 		r.State, r.ExitCode, r.StartedAt, r.FinishedAt = box.Exited, st.ExitCode, st.Started.UTC(), st.Finished.UTC()
 		if st.Finished.IsZero() {

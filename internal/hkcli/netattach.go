@@ -213,3 +213,31 @@ func (b *boxes) netSettings(c *box.Container) netSettings {
 	}
 	return ns
 }
+
+// unpublish frees c's published ports when it has stopped.
+func (b *boxes) unpublish(c *box.Container) error {
+	if !bridged(c.Opts.Network) {
+		return nil
+	}
+	nets, err := b.env.networks()
+	if err != nil {
+		return err
+	}
+	return nets.Unpublish(b.log, c.ID)
+}
+
+// republish takes c's ports again before it starts.
+func (b *boxes) republish(c *box.Container) error {
+	if !bridged(c.Opts.Network) {
+		return nil
+	}
+	nets, err := b.env.networks()
+	if err != nil {
+		return err
+	}
+	n, err := nets.Get(c.Opts.Network)
+	if err != nil {
+		return err
+	}
+	return nets.Republish(b.log, n, c.ID)
+}

@@ -28,6 +28,9 @@ func (b *boxes) readyToStart(c *box.Container) error {
 	if err := b.deleteRuntime(c.ID); err != nil {
 		return err
 	}
+	if err := b.republish(c); err != nil {
+		return err
+	}
 	for _, f := range []string{b.exitFile(c), b.pidFile(c)} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err

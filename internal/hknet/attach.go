@@ -85,6 +85,26 @@ func (s *Store) publish(log *trace.Log, l *Lease, ports []Port) error {
 	return nil
 }
 
+// Unpublish frees container's published ports: it stopped (Docker frees
+// them then; its address and veth stay until rm).
+func (s *Store) Unpublish(log *trace.Log, container string) error {
+	return delContainerRules(log, container)
+}
+
+// Republish publishes container's ports on n again (start after a stop,
+// and idempotent after create): a port another took meanwhile is an error
+// that names it, as at run.
+func (s *Store) Republish(log *trace.Log, n *Network, container string) error {
+	l := s.Find(n, container)
+	if l == nil || len(l.Ports) == 0 {
+		return nil
+	}
+	if err := delContainerRules(log, container); err != nil {
+		return err
+	}
+	return s.publish(log, l, l.Ports)
+}
+
 // undo removes what Attach made for l, whatever got made.
 func (s *Store) undo(log *trace.Log, n *Network, l *Lease) {
 	delContainerRules(log, l.Container)

@@ -225,3 +225,33 @@ func netOutside(t *testing.T) outsideNS {
 	}
 	return o
 }
+
+// A stopped container frees its published ports, as Docker's does: another
+// may take them; starting the first again is then an error naming the
+// holder, and once the port is free again it starts and answers on it.
+func TestNetworkPortsFreedOnStop(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("bridge networks need root")
+	}
+	t.Parallel()
+	h := newHK(t)
+	img := boxImage(t, h, "netstop:1")
+	a, b := uniq("a-"), uniq("b-")
+	t.Cleanup(func() { h.run("rm", "-f", a, b) })
+	serveCmd := func(text string) []string {
+		return []string{"sh", "-c", "mkdir -p /www && echo " + text + " > /www/index.html && exec httpd -f -p 80 -h /www"}
+	}
+	h.ok(append([]string{"run", "-d", "--name", a, "-p", "80", img}, serveCmd("from-a")...)...)
+	port := netHostPort(t, h, a, "80/tcp")
+	h.ok("stop", "-t", "1", a)
+	h.ok(append([]string{"run", "-d", "--name", b, "-p", port + ":80", img}, serveCmd("from-b")...)...)
+	if got := netRetry(t, func() result { return result{out: netGet(t, "", "127.0.0.1:"+port)} }, "from-b\n"); got.out != "from-b\n" {
+		t.Errorf("127.0.0.1:%s after a stopped and b took the port: %q", port, got.out)
+	}
+	h.fails([]string{"port " + port + "/tcp", "already in use by container"}, "start", a)
+	h.ok("rm", "-f", b)
+	h.ok("start", a)
+	if got := netRetry(t, func() result { return result{out: netGet(t, "", "127.0.0.1:"+port)} }, "from-a\n"); got.out != "from-a\n" {
+		t.Errorf("127.0.0.1:%s after a started again: %q", port, got.out)
+	}
+}
