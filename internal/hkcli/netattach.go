@@ -97,18 +97,28 @@ func (b *boxes) makeNetns(c *box.Container) error {
 	return hknet.NewNetns(b.log, c.Netns)
 }
 
-// attach wires c's namespace to its bridge network (after its spec and
-// /etc/hosts exist), first sweeping what killed commands left.
-func (b *boxes) attach(c *box.Container) error {
+// bridgeOf is c's bridge network and the store it is in; nil, nil, nil
+// when c is on none, host or another container's.
+func (b *boxes) bridgeOf(c *box.Container) (*hknet.Store, *hknet.Network, error) {
 	if !bridged(c.Opts.Network) {
-		return nil
+		return nil, nil, nil
 	}
 	nets, err := b.env.networks()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	n, err := nets.Get(c.Opts.Network)
 	if err != nil {
+		return nil, nil, err
+	}
+	return nets, n, nil
+}
+
+// attach wires c's namespace to its bridge network (after its spec and
+// /etc/hosts exist), first sweeping what killed commands left.
+func (b *boxes) attach(c *box.Container) error {
+	nets, n, err := b.bridgeOf(c)
+	if n == nil {
 		return err
 	}
 	b.sweepNetworks(nets)
@@ -228,15 +238,8 @@ func (b *boxes) unpublish(c *box.Container) error {
 
 // republish takes c's ports again before it starts.
 func (b *boxes) republish(c *box.Container) error {
-	if !bridged(c.Opts.Network) {
-		return nil
-	}
-	nets, err := b.env.networks()
-	if err != nil {
-		return err
-	}
-	n, err := nets.Get(c.Opts.Network)
-	if err != nil {
+	nets, n, err := b.bridgeOf(c)
+	if n == nil {
 		return err
 	}
 	return nets.Republish(b.log, n, c.ID)
