@@ -3,6 +3,7 @@ package hkcli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -61,21 +62,7 @@ func imageInspectCmd(env *Env) *cobra.Command {
 				}
 				out = append(out, inspectOf(img))
 			}
-			if format != "" {
-				err = formatRows(c.OutOrStdout(), out, format)
-			} else {
-				err = printJSON(c.OutOrStdout(), out)
-			}
-			if err != nil {
-				return err
-			}
-			for _, e := range errs {
-				fmt.Fprintln(os.Stderr, "hk: Error:", e)
-			}
-			if len(errs) > 0 {
-				return ExitError(1)
-			}
-			return nil
+			return writeInspect(c.OutOrStdout(), out, format, errs)
 		},
 	}
 	c.Flags().StringVarP(&format, "format", "f", "", "format the output using the given Go template")
@@ -120,4 +107,26 @@ func printJSON(w interface{ Write([]byte) (int, error) }, v any) error {
 	}
 	_, err = fmt.Fprintf(w, "%s\n", b)
 	return err
+}
+
+// writeInspect prints what inspect found (a Go template per object, or a
+// JSON array), then each name it could not find, as Docker does: exit 1
+// when any was missing.
+func writeInspect[T any](w io.Writer, out []T, format string, errs []error) error {
+	var err error
+	if format != "" {
+		err = formatRows(w, out, format)
+	} else {
+		err = printJSON(w, out)
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range errs {
+		fmt.Fprintln(os.Stderr, "hk: Error:", e)
+	}
+	if len(errs) > 0 {
+		return ExitError(1)
+	}
+	return nil
 }

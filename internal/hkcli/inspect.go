@@ -3,7 +3,6 @@ package hkcli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -117,21 +116,7 @@ func init() {
 					}
 					out = append(out, v)
 				}
-				if format != "" {
-					err = formatRows(cmd.OutOrStdout(), out, format)
-				} else {
-					err = printJSON(cmd.OutOrStdout(), out)
-				}
-				if err != nil {
-					return err
-				}
-				for _, e := range errs {
-					fmt.Fprintln(os.Stderr, "hk: Error:", e)
-				}
-				if len(errs) > 0 {
-					return ExitError(1)
-				}
-				return nil
+				return writeInspect(cmd.OutOrStdout(), out, format, errs)
 			},
 		}
 		c.Flags().StringVarP(&format, "format", "f", "", "format the output using the given Go template")
