@@ -29,6 +29,7 @@ import (
 
 	"hako/internal/cgroups"
 	"hako/internal/userns"
+	"hako/tests/internal/users"
 )
 
 // rlUser is the unprivileged user the rootless tests run hako as.
@@ -152,12 +153,8 @@ func rlProcsOf(uid int) []int {
 // they were. userdel drops the user's own lines itself; anything else that
 // differs was changed by someone else meanwhile and is left alone.
 func rlRemoveUser(t *testing.T, name string, withHome bool, snap map[string][]byte) {
-	args := []string{name}
-	if withHome {
-		args = []string{"--remove", name}
-	}
-	if out, err := exec.Command("userdel", args...).CombinedOutput(); err != nil {
-		t.Errorf("userdel %s: %v: %s", strings.Join(args, " "), err, out)
+	if err := users.Delete(name, withHome); err != nil {
+		t.Error(err)
 	}
 	for file, before := range snap {
 		now, err := os.ReadFile(file)

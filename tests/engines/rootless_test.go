@@ -16,6 +16,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"hako/tests/internal/users"
 )
 
 // Rootless podman: a fresh user that the test creates (useradd gives it a
@@ -210,8 +212,8 @@ func procsOf(uid int) []int {
 // /etc/subgid back as they were when only the user's own lines differ
 // (userdel removes them itself on Debian 12).
 func rlRemoveUser(t *testing.T, name string, snap map[string][]byte) {
-	if out, err := exec.Command("userdel", "--remove", name).CombinedOutput(); err != nil {
-		t.Errorf("userdel --remove %s: %v: %s", name, err, out)
+	if err := users.Delete(name, true); err != nil {
+		t.Error(err)
 	}
 	for file, before := range snap {
 		now, err := os.ReadFile(file)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"hako/tests/internal/users"
 )
 
 // boxRootless is hk run as a fresh ordinary user with a subordinate ID
@@ -30,8 +32,8 @@ func boxRootless(t *testing.T) *hkEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", "--remove", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v: %s", name, err, out)
+		if err := users.Delete(name, true); err != nil {
+			t.Error(err)
 		}
 	})
 	sub, _ := os.ReadFile("/etc/subuid")

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"hako/tests/internal/users"
 )
 
 // imgUser is an ordinary user made for the test (useradd gives it a
@@ -44,8 +46,8 @@ func imgNewUser(t *testing.T) *imgUser {
 		t.Fatalf("useradd: %v %s", err, out)
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", "--remove", u.name).CombinedOutput(); err != nil {
-			t.Errorf("userdel: %v %s", err, out)
+		if err := users.Delete(u.name, true); err != nil {
+			t.Error(err)
 		}
 		for f, before := range snap {
 			now, _ := os.ReadFile(f)
