@@ -168,6 +168,7 @@ func (s *Store) Sweep(log *trace.Log, alive func(container string) bool) error {
 				errs = append(errs, s.Detach(log, n, l.Container))
 			}
 		}
+		errs = append(errs, s.sweepTemps(n, alive))
 	}
 	return errors.Join(errs...)
 }

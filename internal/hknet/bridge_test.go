@@ -391,3 +391,40 @@ func outside(t *testing.T) (ns, hostIP, outIP string) {
 	})
 	return ns, h.String(), o.String()
 }
+
+// A command killed while writing a lease leaves only a temp file named
+// after its container (never an empty lease that no one owns); Sweep
+// removes those of containers that are gone, and no other.
+func TestSweepTemps(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	s, _ := Open(t.TempDir())
+	n, err := s.Create(CreateOpts{Name: "hknet-tmp-" + rnd()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Remove(nil, n) })
+	dir := s.leaseDir(n)
+	files := map[string]bool{ // name: kept by Sweep
+		tempPrefix + "dead1":               false,
+		"10.89.0.2" + tempPrefix + "dead2": false,
+		tempPrefix + "live":                true,
+	}
+	for f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("{"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Sweep(nil, func(id string) bool { return id == "live" }); err != nil {
+		t.Fatal(err)
+	}
+	for f, kept := range files {
+		if _, err := os.Stat(filepath.Join(dir, f)); (err == nil) != kept {
+			t.Errorf("%s: kept %v, want %v", f, err == nil, kept)
+		}
+	}
+	if ls := mustLeases(t, s, n); len(ls) != 0 {
+		t.Errorf("temp files listed as leases: %v", ls)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 )
@@ -114,27 +115,29 @@ type Lease struct {
 func (s *Store) leaseDir(n *Network) string { return filepath.Join(s.dir, n.Name, "leases") }
 
 // allocate takes the first free address of n for l (l.Addr set on return).
+// Each try writes the whole lease to a temp file named after the container
+// and links it to the address's name: link fails with EEXIST as O_EXCL
+// would, and a lease is never seen (nor left, by a command killed between
+// create and write) without its content. Sweep removes the temp files of
+// containers that are gone.
 func (s *Store) allocate(n *Network, l *Lease) error {
 	dir := s.leaseDir(n)
+	tmp := filepath.Join(dir, tempPrefix+l.Container)
+	defer os.Remove(tmp)
 	for a := n.Subnet.Addr().Next(); n.Subnet.Contains(a); a = a.Next() {
 		if a == n.Gateway || !n.Subnet.Contains(a.Next()) { // the broadcast address is the last
 			continue
 		}
 		l.Addr = a
 		b, _ := json.Marshal(l)
-		f, err := os.OpenFile(filepath.Join(dir, a.String()), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			return fmt.Errorf("lease %s on %s: %w", a, n.Name, err)
+		}
+		err := os.Link(tmp, filepath.Join(dir, a.String()))
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("lease %s on %s: %w", a, n.Name, err)
-		}
-		_, err = f.Write(b)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(f.Name())
 			return fmt.Errorf("lease %s on %s: %w", a, n.Name, err)
 		}
 		return nil
@@ -142,14 +145,52 @@ func (s *Store) allocate(n *Network, l *Lease) error {
 	return fmt.Errorf("network %s (%s) has no free address left", n.Name, n.Subnet)
 }
 
+// tempPrefix starts the name of a lease being written: tempPrefix +
+// container ID (allocate), or ADDR + "." + tempPrefix + container ID
+// (update).
+const tempPrefix = ".new-"
+
+// tempOwner is the container whose lease a temp file in the lease
+// directory is, if name is one.
+func tempOwner(name string) (string, bool) {
+	i := strings.Index(name, tempPrefix)
+	if i < 0 {
+		return "", false
+	}
+	return name[i+len(tempPrefix):], true
+}
+
 // update rewrites l's lease (after its veth and ports are known).
 func (s *Store) update(n *Network, l *Lease) error {
 	b, _ := json.Marshal(l)
-	return writeAtomic(filepath.Join(s.leaseDir(n), l.Addr.String()), b)
+	path := filepath.Join(s.leaseDir(n), l.Addr.String())
+	tmp := path + tempPrefix + l.Container
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
-// Leases lists n's leases, by address. A lease being written (empty or a
-// temp file) is skipped.
+// sweepTemps removes the lease temp files of containers alive says are
+// gone (their command was killed while writing one).
+func (s *Store) sweepTemps(n *Network, alive func(container string) bool) error {
+	ents, err := os.ReadDir(s.leaseDir(n))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		if id, ok := tempOwner(e.Name()); ok && !alive(id) {
+			if err := os.Remove(filepath.Join(s.leaseDir(n), e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Leases lists n's leases, by address. Temp files (a lease being written,
+// see allocate) are skipped.
 func (s *Store) Leases(n *Network) ([]*Lease, error) {
 	ents, err := os.ReadDir(s.leaseDir(n))
 	if err != nil {
