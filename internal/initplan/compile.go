@@ -100,7 +100,7 @@ type Plan struct {
 	exec             bool // CompileExec
 	// noConsole: no pty was made (no mount namespace), so none is used.
 	noConsole bool
-	host             Host
+	host      Host
 	// Warnings are things not applied as asked (printed by the caller).
 	Warnings []string
 }

@@ -3,9 +3,9 @@ package initplan
 import (
 	"encoding/binary"
 	"errors"
-	"slices"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
