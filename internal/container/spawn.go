@@ -16,6 +16,7 @@ import (
 	"hako/internal/initplan"
 	"hako/internal/namespaces"
 	"hako/internal/nsenter"
+	"hako/internal/rawfile"
 	"hako/internal/rootfs"
 	"hako/internal/syncproto"
 	"hako/internal/unixsock"
@@ -453,38 +454,32 @@ func closeAll(fs ...*os.File) {
 	}
 }
 
-// cgroupSources maps each host cgroup hierarchy to the container's cgroup
-// directory in it, for a cgroup mount without a cgroup namespace (the plan
-// binds them, as the Go init does from /proc/self/cgroup after joining).
-// nil when the container has no cgroup of its own or a hierarchy is unknown.
+// cgroupSources maps each host cgroup hierarchy to the cgroup directory a
+// cgroup mount without a cgroup namespace binds there: the container's
+// own, or where it has none (no cgroup at all, as a rootless container on
+// cgroup v1; a hierarchy the manager does not use) the one init stays in,
+// hako's own (rootfs.CgroupBindSources). The Go init read the same from
+// its /proc/self/cgroup after joining. A hierarchy left out makes the
+// plan's compilation fail, naming the mount.
 func (cr *creation) cgroupSources() map[string]string {
-	if cr.cg == nil || cr.hasNS(specs.CgroupNamespace) || !hasCgroupMount(cr.spec) {
+	if cr.hasNS(specs.CgroupNamespace) || !hasCgroupMount(cr.spec) {
 		return nil
 	}
 	hier, err := rootfs.ContainerHierarchies()
 	if err != nil {
-		return nil
+		return nil // the plan reports it (Host.CgroupsErr)
 	}
-	paths := cr.cg.Paths()
-	out := map[string]string{}
-	for _, h := range hier {
-		key := ""
-		if h.FSType == "cgroup" {
-			for _, c := range strings.Split(rootfs.CgroupV1Opts(h.VFSOptions), ",") {
-				if _, ok := paths[c]; ok {
-					key = c
-					break
-				}
-			}
-			if key == "" {
-				return nil
-			}
-		}
-		dir, ok := paths[key]
-		if !ok {
-			return nil
-		}
-		out[h.Mountpoint] = dir
+	var paths map[string]string
+	if cr.cg != nil {
+		paths = cr.cg.Paths()
+	}
+	self, err := rawfile.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		cr.rt.Log.Note("cgroup", "read /proc/self/cgroup: "+err.Error())
+	}
+	out, err := rootfs.CgroupBindSources(hier, paths, self)
+	if err != nil {
+		cr.rt.Log.Note("cgroup", err.Error())
 	}
 	return out
 }
