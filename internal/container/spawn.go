@@ -3,9 +3,11 @@ package container
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -183,6 +185,9 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 	}
 	attr, waitMap, err := cr.sysProcAttr()
 	f.waitMap = waitMap
+	if err == nil && !goInitForced() {
+		f.idmapped, err = cr.idmappedMounts()
+	}
 	if err != nil {
 		closeAll(f.console, f.listener)
 		return nil, err
@@ -190,10 +195,11 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 	ic, err := initCommand(f)
 	if err != nil {
 		closeAll(f.console, f.listener)
+		closeAll(slices.Collect(maps.Values(f.idmapped))...)
 		return nil, err
 	}
 	ic.cmd.SysProcAttr = attr
-	err = cr.compilePlan(ic.fifoFd, ic.consoleFd, attr.UseCgroupFD, f.nsenter)
+	err = cr.compilePlan(ic, attr.UseCgroupFD, f.nsenter)
 	if err == nil {
 		err = ic.program(cr.rt.Log, cr.plan != nil)
 	}
@@ -205,7 +211,7 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 // the plan can express this container; otherwise init is the Go init.
 // HAKO_INIT=go forces the Go init (`make e2e-goinit` runs the e2e suite
 // with it; nothing compares the two inits step by step).
-func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup, joinsUserNS bool) error {
+func (cr *creation) compilePlan(ic *initCmd, cloneIntoCgroup, joinsUserNS bool) error {
 	if goInitForced() {
 		return nil
 	}
@@ -216,8 +222,8 @@ func (cr *creation) compilePlan(fifoFd, consoleFd int, cloneIntoCgroup, joinsUse
 		UserNS:    cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		JoinWhenPrimed: cr.cgAfterClone,
-		FifoFd:         fifoFd, ConsoleFd: consoleFd, RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(),
-		CgroupSources: cr.cgroupSources(), JoinsUserNS: joinsUserNS}
+		FifoFd:         ic.fifoFd, ConsoleFd: ic.consoleFd, RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(),
+		CgroupSources: cr.cgroupSources(), JoinsUserNS: joinsUserNS, MountFds: ic.mountFds}
 	pl, err := compile(cfg)
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())
