@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
+#include <limits.h>
 #include <pwd.h>
 #include <sched.h>
 #include <stddef.h>
@@ -608,9 +609,6 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-// copy_at is the path being copied (relative to the mount), for the error.
-static char copy_at[4096];
-
 static int copy_data(int in, int out) {
 	for (;;) {
 		ssize_t n = syscall(SYS_copy_file_range, in, NULL, out, NULL, (size_t)1 << 30, 0);
@@ -631,7 +629,7 @@ static int copy_data(int in, int out) {
 	}
 }
 
-static int copy_tree(int src, int dst, int depth);
+static int copy_tree(int src, int dst, int depth, char *at);
 
 // close_keep closes fds without losing errno.
 static void close_keep(int a, int b) {
@@ -643,7 +641,7 @@ static void close_keep(int a, int b) {
 	errno = e;
 }
 
-static int copy_entry(int src, int dst, const char *name, int depth) {
+static int copy_entry(int src, int dst, const char *name, int depth, char *at) {
 	struct stat st;
 	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -1;
@@ -654,7 +652,7 @@ static int copy_entry(int src, int dst, const char *name, int depth) {
 			return -1;
 		int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int d = s < 0 ? -1 : openat(dst, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		r = d < 0 ? -1 : copy_tree(s, d, depth + 1);
+		r = d < 0 ? -1 : copy_tree(s, d, depth + 1, at);
 		close_keep(s, d);
 		break;
 	}
@@ -687,7 +685,9 @@ static int copy_entry(int src, int dst, const char *name, int depth) {
 	return S_ISLNK(st.st_mode) ? 0 : fchmodat(dst, name, st.st_mode & 07777, 0);
 }
 
-static int copy_tree(int src, int dst, int depth) {
+// copy_tree copies src's entries into dst; at (PATH_MAX bytes) holds the
+// path being copied, relative to the mount, for the error.
+static int copy_tree(int src, int dst, int depth, char *at) {
 	if (depth > COPY_DEPTH) {
 		errno = ELOOP;
 		return -1;
@@ -702,11 +702,11 @@ static int copy_tree(int src, int dst, int depth) {
 			off += d->d_reclen;
 			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
 				continue;
-			size_t at = strlen(copy_at);
-			snprintf(copy_at + at, sizeof(copy_at) - at, "/%s", d->d_name);
-			if (copy_entry(src, dst, d->d_name, depth) < 0)
+			size_t n = strlen(at);
+			snprintf(at + n, PATH_MAX - n, "/%s", d->d_name);
+			if (copy_entry(src, dst, d->d_name, depth, at) < 0)
 				return -1;
-			copy_at[at] = '\0';
+			at[n] = '\0';
 		}
 	}
 }
@@ -768,6 +768,16 @@ static int seccomp_load(const struct plan_op *o) {
 	close((int)o->a[3]);
 	errno = e;
 	return r;
+}
+
+// op_copy_tree is OP_COPY_TREE, its path buffer on the stack (prefaulted)
+// rather than in .bss, which every container's init populates whole.
+static int __attribute__((noinline)) op_copy_tree(int src, int dst) {
+	char at[PATH_MAX] = "";
+	if (copy_tree(src, dst, 0, at) == 0)
+		return 0;
+	snprintf(errmsg, sizeof(errmsg), "copy .%s into the tmpfs: %s", at, strerror(errno));
+	return -1;
 }
 
 // run performs one operation; -1 with errno (and maybe errmsg) on failure.
@@ -1011,11 +1021,7 @@ static long run(const struct plan_op *o) {
 	case OP_OPEN_ATTR:
 		return open_attr((const char *)arg(o, 0), (const char *)arg(o, 1), errmsg, sizeof(errmsg));
 	case OP_COPY_TREE:
-		copy_at[0] = '\0';
-		if (copy_tree((int)arg(o, 0), (int)arg(o, 1), 0) == 0)
-			return 0;
-		snprintf(errmsg, sizeof(errmsg), "copy .%s into the tmpfs: %s", copy_at, strerror(errno));
-		return -1;
+		return op_copy_tree((int)arg(o, 0), (int)arg(o, 1));
 	}
 	snprintf(errmsg, sizeof(errmsg), "unknown plan operation %u", o->code);
 	errno = 0;
