@@ -27,11 +27,14 @@
 // What the plan does not express, Supported (and Compile) reports as
 // *Unsupported and hako runs the Go init instead (it is still built and
 // tested: `make test` runs the e2e suite a second time with HAKO_INIT=go):
-// createContainer and startContainer hooks, seccomp notify, no mount
-// namespace, idmapped or tmpcopyup mounts, sysfs in a user namespace
-// without its own network namespace (the Go init falls back to a bind), a
-// cgroup mount without a cgroup namespace nor a known cgroup of the
-// container's, and joining a user namespace by path. ID maps written by
+// createContainer and startContainer hooks, seccomp notify and joining a
+// user namespace by path. The mount-side cases it used to refuse are
+// plans now: sysfs in a user namespace (an EPERM-tolerant mount, then the
+// rbind of /sys, opSkipUnless), tmpcopyup (opCopyTree), idmapped mounts
+// (the runtime makes them before clone and passes them in
+// Config.MountFds, see IDMapped; init moves them), a cgroup mount without
+// a cgroup namespace (Config.CgroupSources has a source for every
+// hierarchy) and no mount namespace (a chroot). ID maps written by
 // newuidmap are the executor's too: hako-init waits for them and
 // re-executes itself (internal/nsenter/c/main.c).
 package initplan

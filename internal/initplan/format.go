@@ -31,6 +31,9 @@ const (
 	fOkEexist = 2
 	fOkEnoent = 4
 	fLate     = 8 // after ready: a failure also goes to stderr
+	// fOkEperm: EPERM is an answer: the out register gets -EPERM (see
+	// opSkipUnless). Apart from the flags above (plan.h's PF_OK_EPERM).
+	fOkEperm = 0x100
 )
 
 // Operations (plan.h's enum, same order).
@@ -65,6 +68,17 @@ const (
 	opCloexecFrom
 	opExec
 	opOpenAttr
+)
+
+// The mount-side operations of issue 15, numbered explicitly from 64 as in
+// plan.h (operations added elsewhere meanwhile start at 48).
+const (
+	// opSkipUnless skips the next a[2] operations unless register a[0]
+	// holds a[1].
+	opSkipUnless = 64
+	// opCopyTree copies directory a[0]'s content into directory a[1]
+	// (tmpcopyup).
+	opCopyTree = 65
 )
 
 // The layout, asserted on the C side (_Static_assert in plan.c, against
