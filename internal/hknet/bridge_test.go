@@ -212,13 +212,16 @@ func portsOf(published map[string]string, id string) []string {
 	return out
 }
 
-// restoreForward puts net.ipv4.ip_forward back as the test found it.
+// restoreForward puts net.ipv4.ip_forward and net.ipv6.conf.all.forwarding
+// back as the test found them.
 func restoreForward(t *testing.T) {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
-	if err != nil {
-		t.Fatal(err)
+	for _, p := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.WriteFile(p, b, 0o644) })
 	}
-	t.Cleanup(func() { os.WriteFile("/proc/sys/net/ipv4/ip_forward", b, 0o644) })
 }
 
 func testNS(t *testing.T) string {

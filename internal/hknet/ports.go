@@ -61,6 +61,13 @@ func bindings(ports []Port, v6 bool) ([]Port, error) {
 	return out, nil
 }
 
+// CheckPorts fails on a port that cannot be published on n: an IPv6 host
+// address on a network without IPv6, or [::1] (see bindings).
+func (n *Network) CheckPorts(ports []Port) error {
+	_, err := bindings(ports, n.IPv6)
+	return err
+}
+
 // Bindings are the host addresses and ports l publishes, one per family
 // (ps's PORTS, inspect's NetworkSettings.Ports).
 func (l *Lease) Bindings() []Port {
