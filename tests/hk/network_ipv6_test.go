@@ -33,7 +33,9 @@ func TestNetworkIPv6(t *testing.T) {
 	t.Cleanup(func() { h.run("network", "rm", net1) })
 	var nins []struct {
 		EnableIPv6 bool
-		IPAM       struct{ Config []struct{ Subnet, Gateway string } }
+		IPAM       struct {
+			Config []struct{ Subnet, Gateway string }
+		}
 		Containers map[string]struct{ IPv6Address string }
 	}
 	if err := json.Unmarshal([]byte(h.ok("network", "inspect", net1).out), &nins); err != nil || len(nins) != 1 || len(nins[0].IPAM.Config) != 2 {
@@ -66,6 +68,14 @@ func TestNetworkIPv6(t *testing.T) {
 	addr6, err := netip.ParseAddr(ep.GlobalIPv6Address)
 	if err != nil || !sub6.Contains(addr6) || ep.GlobalIPv6PrefixLen != 64 || ep.IPv6Gateway != nins[0].IPAM.Config[1].Gateway || ep.IPAddress == "" {
 		t.Errorf("inspect %s: network settings %+v", web, ep)
+	}
+	if err := json.Unmarshal([]byte(h.ok("network", "inspect", net1).out), &nins); err != nil || len(nins) != 1 || len(nins[0].Containers) != 1 {
+		t.Fatalf("network inspect %s with %s on it: %v %+v", net1, web, err, nins)
+	}
+	for _, c := range nins[0].Containers {
+		if c.IPv6Address != addr6.String()+"/64" {
+			t.Errorf("network inspect %s: member's IPv6Address %q, want %s/64", net1, c.IPv6Address, addr6)
+		}
 	}
 	b := ins[0].NetworkSettings.Ports["80/tcp"]
 	if len(b) != 2 || b[0].HostIp != "0.0.0.0" || b[1].HostIp != "::" || b[0].HostPort != b[1].HostPort {
@@ -173,7 +183,9 @@ func TestNetworkIPv6Verbs(t *testing.T) {
 	h.ok("network", "create", "--subnet", sub, "--gateway", strings.TrimSuffix(sub, "/64")+"fe", a)
 	var ins []struct {
 		EnableIPv6 bool
-		IPAM       struct{ Config []struct{ Subnet, Gateway string } }
+		IPAM       struct {
+			Config []struct{ Subnet, Gateway string }
+		}
 	}
 	if err := json.Unmarshal([]byte(h.ok("network", "inspect", a).out), &ins); err != nil || len(ins) != 1 || len(ins[0].IPAM.Config) != 2 ||
 		!ins[0].EnableIPv6 || ins[0].IPAM.Config[1].Subnet != sub || ins[0].IPAM.Config[1].Gateway != strings.TrimSuffix(sub, "/64")+"fe" {
