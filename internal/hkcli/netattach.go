@@ -60,7 +60,7 @@ func (b *boxes) planNetwork(c *box.Container, exposed map[string]struct{}) error
 	if err != nil {
 		return err
 	}
-	n, err := nets.Ensure(o.Network)
+	n, err := nets.Ensure(b.log, o.Network)
 	if err != nil {
 		return err
 	}

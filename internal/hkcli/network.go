@@ -58,7 +58,7 @@ func netCreateCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n, err := s.Create(o)
+			n, err := s.Create(env.netLog(), o)
 			if err != nil {
 				return err
 			}

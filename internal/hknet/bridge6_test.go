@@ -25,7 +25,7 @@ func TestBridgeIPv6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.Create(CreateOpts{Name: "hknet-v6-" + rnd(), IPv6: true})
+	n, err := s.Create(nil, CreateOpts{Name: "hknet-v6-" + rnd(), IPv6: true})
 	if err != nil {
 		t.Fatal(err)
 	}

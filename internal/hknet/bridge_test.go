@@ -33,7 +33,7 @@ func TestBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.Create(CreateOpts{Name: "hknet-test-" + rnd()})
+	n, err := s.Create(nil, CreateOpts{Name: "hknet-test-" + rnd()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +83,12 @@ func TestBridge(t *testing.T) {
 	}
 	if got := dialIn(t, b, net.JoinHostPort(lA.Addr.String(), "8080")); got != "alpha" {
 		t.Errorf("beta -> alpha:8080: %q", got)
+	}
+	// The peer sees beta's own address, not the gateway's (no masquerade
+	// inside the subnet, also with br_netfilter loaded).
+	serveRemote(t, a, ":9001")
+	if got := dialIn(t, b, net.JoinHostPort(lA.Addr.String(), "9001")); got != lB.Addr.String() {
+		t.Errorf("beta -> alpha: seen from %q, want beta's %s", got, lB.Addr)
 	}
 	// The published port from the host's loopback.
 	hp := fmt.Sprint(lA.Ports[0].HostPort)
@@ -152,7 +158,7 @@ func TestAttachConcurrent(t *testing.T) {
 	}
 	restoreForward(t)
 	s, _ := Open(t.TempDir())
-	n, err := s.Create(CreateOpts{Name: "hknet-conc-" + rnd()})
+	n, err := s.Create(nil, CreateOpts{Name: "hknet-conc-" + rnd()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +433,7 @@ func TestSweepTemps(t *testing.T) {
 		t.Skip("needs root")
 	}
 	s, _ := Open(t.TempDir())
-	n, err := s.Create(CreateOpts{Name: "hknet-tmp-" + rnd()})
+	n, err := s.Create(nil, CreateOpts{Name: "hknet-tmp-" + rnd()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,5 +459,44 @@ func TestSweepTemps(t *testing.T) {
 	}
 	if ls := mustLeases(t, s, n); len(ls) != 0 {
 		t.Errorf("temp files listed as leases: %v", ls)
+	}
+}
+
+// Rules of a network whose bridge is gone (a Remove killed half-way, a
+// --root deleted without `network rm`) are removed by the next Create:
+// left, they would masquerade the traffic of a later network that takes
+// the same subnet.
+func TestOrphanRules(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	restoreForward(t)
+	s, _ := Open(t.TempDir())
+	old, err := s.Create(nil, CreateOpts{Name: "hknet-orph-" + rnd()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if br, err := netlink.LinkByName(old.Bridge); err != nil {
+		t.Fatalf("Create made no bridge: %v", err)
+	} else if err := netlink.LinkDel(br); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Create(nil, CreateOpts{Name: "hknet-orph2-" + rnd()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Remove(nil, n); s.Remove(nil, old) })
+	var left, kept int
+	delRules(func(cm string) bool {
+		switch cm {
+		case "net " + old.ID:
+			left++
+		case "net " + n.ID:
+			kept++
+		}
+		return false
+	})
+	if left != 0 || kept == 0 {
+		t.Errorf("after Create: %d rules of the network without a bridge (want 0), %d of the new one (want >0)", left, kept)
 	}
 }

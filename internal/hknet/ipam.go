@@ -118,11 +118,24 @@ func (p addrPool) nth(i uint64) netip.Prefix {
 // takenPrefixes: the host's routes of family (netlink.FAMILY_V4 or _V6)
 // and every network of this root.
 func (s *Store) takenPrefixes(family int) ([]inUse, error) {
+	// This root's networks first, so that an overlap names the network
+	// rather than its bridge's route.
+	all, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []inUse
+	for _, n := range all {
+		for _, p := range []netip.Prefix{n.Subnet, n.Subnet6} {
+			if p.IsValid() && (p.Addr().Is6() == (family == netlink.FAMILY_V6)) {
+				out = append(out, inUse{p, "network " + n.Name})
+			}
+		}
+	}
 	routes, err := netlink.RouteList(nil, family)
 	if err != nil {
 		return nil, fmt.Errorf("list the host's routes: %w", err)
 	}
-	var out []inUse
 	for _, r := range routes {
 		if r.Dst == nil {
 			continue // the default route overlaps everything by design
@@ -133,17 +146,6 @@ func (s *Store) takenPrefixes(family int) ([]inUse, error) {
 				by += " (dev " + l.Attrs().Name + ")"
 			}
 			out = append(out, inUse{p, by})
-		}
-	}
-	all, err := s.List()
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range all {
-		for _, p := range []netip.Prefix{n.Subnet, n.Subnet6} {
-			if p.IsValid() && (p.Addr().Is6() == (family == netlink.FAMILY_V6)) {
-				out = append(out, inUse{p, "network " + n.Name})
-			}
 		}
 	}
 	return out, nil

@@ -16,10 +16,9 @@ import (
 	"hako/internal/trace"
 )
 
-// ensureBridge makes n's bridge, with the gateway address, up, and its NAT
-// rule, unless it is there (a concurrent command, or a container before).
-// After a reboot the bridge and rules are gone while the network record
-// stays: the next container brings them back.
+// ensureBridge returns n's bridge, made again if it is not there: Create
+// makes it, and after a reboot the bridge and rules are gone while the
+// network record stays, so the next container brings them back.
 func ensureBridge(log *trace.Log, n *Network) (netlink.Link, error) {
 	if br, err := netlink.LinkByName(n.Bridge); err == nil {
 		return br, nil
@@ -30,8 +29,14 @@ func ensureBridge(log *trace.Log, n *Network) (netlink.Link, error) {
 	}
 	defer unlock()
 	if br, err := netlink.LinkByName(n.Bridge); err == nil {
-		return br, nil
+		return br, nil // a concurrent command made it
 	}
+	return makeBridge(log, n)
+}
+
+// makeBridge makes n's bridge, with the gateway address, up, and its NAT
+// rules; the caller holds the host lock.
+func makeBridge(log *trace.Log, n *Network) (netlink.Link, error) {
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}
 	if err := log.Step("bridge", "add "+n.Bridge, func() error { return netlink.LinkAdd(br) }); err != nil {
 		return nil, err

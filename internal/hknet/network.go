@@ -85,10 +85,12 @@ type CreateOpts struct {
 	Gateway6 netip.Addr   // zero: Subnet6's first address
 }
 
-// Create makes a network: its record only; the bridge appears when the
-// first container joins (Attach), as with Docker's, and again after a
-// reboot.
-func (s *Store) Create(o CreateOpts) (*Network, error) {
+// Create makes a network: its record and its bridge, with the subnet's
+// route, as Docker's `network create` does. The route is what tells every
+// other hk (another --root included) that the subnet is taken: with the
+// record alone, two roots creating networks at once could both pick one
+// subnet and masquerade each other's traffic.
+func (s *Store) Create(log *trace.Log, o CreateOpts) (*Network, error) {
 	if !validName.MatchString(o.Name) {
 		return nil, fmt.Errorf("invalid network name %q: letters, digits, '_', '.', '-', starting with a letter or digit", o.Name)
 	}
@@ -99,6 +101,9 @@ func (s *Store) Create(o CreateOpts) (*Network, error) {
 	defer unlock()
 	if _, err := s.Get(o.Name); err == nil {
 		return nil, fmt.Errorf("network %q: %w", o.Name, ErrExists)
+	}
+	if err := delOrphanRules(log); err != nil {
+		return nil, err
 	}
 	n := &Network{Name: o.Name, ID: randomID(), Internal: o.Internal, DNS: o.Name != DefaultName, Created: time.Now().UTC()}
 	n.Bridge = "hk-" + n.ID[:12]
@@ -121,14 +126,21 @@ func (s *Store) Create(o CreateOpts) (*Network, error) {
 			return nil, err
 		}
 	}
-	return n, s.save(n)
+	if err := s.save(n); err != nil {
+		return nil, err
+	}
+	if _, err := makeBridge(log, n); err != nil {
+		os.RemoveAll(filepath.Join(s.dir, n.Name))
+		return nil, err
+	}
+	return n, nil
 }
 
 // Ensure returns network name, creating the default one on first use.
-func (s *Store) Ensure(name string) (*Network, error) {
+func (s *Store) Ensure(log *trace.Log, name string) (*Network, error) {
 	n, err := s.Get(name)
 	if errors.Is(err, ErrNotFound) && name == DefaultName {
-		n, err = s.Create(CreateOpts{Name: name})
+		n, err = s.Create(log, CreateOpts{Name: name})
 		if errors.Is(err, ErrExists) { // made by a concurrent command
 			return s.Get(name)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"hako/internal/trace"
@@ -96,7 +97,7 @@ func addNetworkRules(log *trace.Log, n *Network) error {
 		ch := ensureTable(c, table)
 		tag := comment("net " + n.ID)
 		if !n.Internal {
-			c.AddRule(masquerade(ch.post, tag, n.Subnet, expr.CmpOpNeq, n.Bridge))
+			c.AddRule(outbound(ch.post, tag, n.Subnet, n.Bridge))
 		}
 		c.AddRule(masquerade(ch.post, tag, netip.MustParsePrefix("127.0.0.0/8"), expr.CmpOpEq, n.Bridge))
 		return c.Flush()
@@ -110,9 +111,24 @@ func addNetworkRules(log *trace.Log, n *Network) error {
 			return err
 		}
 		ch := ensureTable(c, table6)
-		c.AddRule(masquerade(ch.post, comment("net "+n.ID), n.Subnet6, expr.CmpOpNeq, n.Bridge))
+		c.AddRule(outbound(ch.post, comment("net "+n.ID), n.Subnet6, n.Bridge))
 		return c.Flush()
 	})
+}
+
+// outbound: `ip saddr SUBNET ip daddr != SUBNET oifname != BRIDGE
+// masquerade`, what leaves the subnet for elsewhere. The daddr match is
+// for hosts with br_netfilter (bridge-nf-call-iptables=1, e.g. where
+// Docker or a kubelet loaded it): traffic between two containers on the
+// bridge then passes these hooks too, with the veth as oifname, and
+// would reach the peer from the gateway's address instead of the
+// sender's (netavark excludes the subnet the same way).
+func outbound(chain *nftables.Chain, tag []byte, subnet netip.Prefix, bridge string) *nftables.Rule {
+	r := masquerade(chain, tag, subnet, expr.CmpOpNeq, bridge)
+	m := matchPrefix(true, subnet)
+	m[len(m)-1].(*expr.Cmp).Op = expr.CmpOpNeq
+	r.Exprs = append(append(r.Exprs[:len(r.Exprs)-1:len(r.Exprs)-1], m...), r.Exprs[len(r.Exprs)-1])
+	return r
 }
 
 // masquerade: `ip saddr FROM oifname OP BRIDGE masquerade` in chain.
@@ -271,6 +287,26 @@ func delRules(match func(string) bool) error {
 		return err
 	}
 	return c.Flush()
+}
+
+// delOrphanRules removes the rules of networks whose bridge is gone: a
+// network always has its bridge (Create makes it, Remove deletes it
+// before the rules, a reboot takes both), so such rules are what a
+// command killed inside Remove, or a --root deleted without `network rm`,
+// left behind. Left, a masquerade rule for a subnet that another network
+// takes later would rewrite that network's traffic. The caller holds the
+// host lock (a network being made has its bridge before its rules).
+func delOrphanRules(log *trace.Log) error {
+	return log.Step("nft", "tables ip, ip6 hako: delete the rules of networks without a bridge", func() error {
+		return delRules(func(cm string) bool {
+			id, ok := strings.CutPrefix(cm, "net ")
+			if !ok || len(id) < 12 {
+				return false
+			}
+			_, err := netlink.LinkByName("hk-" + id[:12])
+			return err != nil
+		})
+	})
 }
 
 // publishedPorts lists the ports published in hako's tables, by the
