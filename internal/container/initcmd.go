@@ -38,6 +38,7 @@ type initFiles struct {
 type initCmd struct {
 	cmd                       *exec.Cmd
 	syncFd, fifoFd, consoleFd int // -1: none
+	listenerFd                int // 0: none (initplan.Config.ListenerFd)
 	// report is the read end of the pipe hako-init's nsenter reports the
 	// pid on (nil without nsenter).
 	report *os.File
@@ -85,7 +86,7 @@ func initCommand(f initFiles) (*initCmd, error) {
 		c.own = append(c.own, f.console)
 	}
 	if f.listener != nil {
-		add(syncproto.EnvSeccompListener, f.listener)
+		c.listenerFd = add(syncproto.EnvSeccompListener, f.listener)
 		c.own = append(c.own, f.listener)
 	}
 	if f.nsenter {

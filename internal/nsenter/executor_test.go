@@ -50,7 +50,7 @@ func execPlan(t *testing.T, args []string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.Bytes()
+	return p.Bytes(0)
 }
 
 func ptr[T any](v T) *T { return &v }

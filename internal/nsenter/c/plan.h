@@ -54,6 +54,10 @@ enum {
 	OP_CLOEXEC_FROM,
 	OP_EXEC,
 	OP_OPEN_ATTR,
+	// Numbered explicitly from here on, so that ops added on parallel
+	// branches cannot collide (48..63: the process side of issue 15,
+	// 64..: its mount side).
+	OP_HOOK = 48,
 };
 
 void hako_plan_main(int sync) __attribute__((noreturn));
