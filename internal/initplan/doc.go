@@ -27,11 +27,18 @@
 // What the plan does not express, Supported (and Compile) reports as
 // *Unsupported and hako runs the Go init instead (it is still built and
 // tested: `make test` runs the e2e suite a second time with HAKO_INIT=go):
-// createContainer and startContainer hooks, seccomp notify, no mount
-// namespace, idmapped or tmpcopyup mounts, sysfs in a user namespace
-// without its own network namespace (the Go init falls back to a bind), a
-// cgroup mount without a cgroup namespace nor a known cgroup of the
-// container's, and joining a user namespace by path. ID maps written by
-// newuidmap are the executor's too: hako-init waits for them and
-// re-executes itself (internal/nsenter/c/main.c).
+// no mount namespace, idmapped or tmpcopyup mounts, sysfs in a user
+// namespace without its own network namespace (the Go init falls back to a
+// bind), and a cgroup mount without a cgroup namespace nor a known cgroup
+// of the container's. ID maps written by newuidmap are the executor's too:
+// hako-init waits for them and re-executes itself; a user namespace given
+// by path is joined by hako-init's nsenter, which then runs the plan
+// (internal/nsenter/c/main.c).
+//
+// createContainer and startContainer hooks run in init (opHook: fork,
+// exec, the state on stdin, killed at the timeout) where the Go init ran
+// them, and a seccomp filter with notify rules hands its listener fd and
+// the state to the socket connected to linux.seccomp.listenerPath. The
+// state they get holds init's pid, which exists only once init is cloned:
+// Plan.Bytes(pid) fills it in (kLate).
 package initplan
