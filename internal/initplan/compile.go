@@ -969,12 +969,14 @@ func (p *Plan) seccomp(c Config, filter *seccomp.Program, st int32, args []arg) 
 	}
 	p.emit(opSeccomp, fTrace, st, rListener, args...)
 	sc := c.Spec.Linux.Seccomp
-	state := p.lateState(func(pid int) []byte {
-		b, _ := seccomp.ListenerState(hookState(c, "creating", pid), pid, sc.ListenerMetadata)
+	state, meta := hookState(c, "creating"), sc.ListenerMetadata
+	late := p.lateState(func(pid int) []byte {
+		state.Pid = pid
+		b, _ := seccomp.ListenerState(state, pid, meta)
 		return b
 	})
 	p.emit(opSendFd, fTrace, p.traced("seccomp notify", "send listener fd to "+sc.ListenerPath), -1,
-		imm(uint64(c.ListenerFd)), reg(rListener), state, imm(0))
+		imm(uint64(c.ListenerFd)), reg(rListener), late, imm(0))
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rListener))
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ListenerFd)))
 }

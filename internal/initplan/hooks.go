@@ -45,8 +45,10 @@ func (p *Plan) hooks(c Config, kind string) {
 		if h.Timeout != nil {
 			timeout = *h.Timeout
 		}
+		st := hookState(c, "created")
 		state := p.lateState(func(pid int) []byte {
-			b, _ := json.Marshal(hookState(c, "created", pid))
+			st.Pid = pid
+			b, _ := json.Marshal(st)
 			return b
 		})
 		p.emit(opHook, fTrace, p.traced("hook", hookDesc(kind, i, h)), -1,
@@ -55,10 +57,12 @@ func (p *Plan) hooks(c Config, kind string) {
 }
 
 // hookState is the runtime-spec state init hands a hook or a seccomp agent
-// (syncproto.InitConfig.HookState for the Go init).
-func hookState(c Config, status string, pid int) specs.State {
+// (syncproto.InitConfig.HookState for the Go init), but for init's pid.
+// (The closures that render it capture this, not c: a captured parameter
+// would be moved to the heap on every call, hooks or not.)
+func hookState(c Config, status string) specs.State {
 	return specs.State{Version: specs.Version, ID: c.ID, Status: specs.ContainerState(status),
-		Pid: pid, Bundle: c.Bundle, Annotations: c.Spec.Annotations}
+		Bundle: c.Bundle, Annotations: c.Spec.Annotations}
 }
 
 // kLate marks, in the compiled ops only, an argument that Bytes fills in:
