@@ -142,6 +142,24 @@ func TestUnsupported(t *testing.T) {
 	}
 }
 
+// TestBadHooks: a hook init could not run fails Compile, naming it,
+// before anything is built.
+func TestBadHooks(t *testing.T) {
+	for _, tc := range []struct {
+		hook specs.Hook
+		want string
+	}{
+		{specs.Hook{Path: "/bin/true", Timeout: ptrInt(0)}, "hook startContainer[0] /bin/true: timeout 0 must be positive"},
+		{specs.Hook{Path: "true"}, `hook startContainer[0] true: path "true" is not absolute`},
+	} {
+		c := defaultConfig(t)
+		c.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{tc.hook}}
+		if _, err := compileHere(c); err == nil || err.Error() != tc.want {
+			t.Errorf("Compile with hook %+v: %v, want %s", tc.hook, err, tc.want)
+		}
+	}
+}
+
 func TestCanDefer(t *testing.T) {
 	m := func(dest, typ string) specs.Mount { return specs.Mount{Destination: dest, Type: typ, Source: typ} }
 	for _, tc := range []struct {

@@ -3,6 +3,7 @@ package initplan
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -11,14 +12,22 @@ import (
 	"hako/internal/trace"
 )
 
-// checkHooks refuses what internal/hooks refuses when it runs a hook, but
-// before anything is built: a timeout that is not positive.
+// checkHooks refuses, before anything is built, what would make init's
+// hooks fail: a timeout that is not positive (internal/hooks refuses it
+// too) and a path that is not absolute (the runtime-spec requires one;
+// init has no PATH to look a name up in).
 func checkHooks(s *specs.Spec) error {
 	for _, kind := range []string{"createContainer", "startContainer"} {
 		for i, h := range hooks.Of(s, kind) {
-			if h.Timeout != nil && *h.Timeout <= 0 {
-				return &trace.StepError{Step: "hook", Operands: hookDesc(kind, i, h),
-					Err: fmt.Errorf("timeout %d must be positive", *h.Timeout)}
+			var err error
+			switch {
+			case h.Timeout != nil && *h.Timeout <= 0:
+				err = fmt.Errorf("timeout %d must be positive", *h.Timeout)
+			case !filepath.IsAbs(h.Path):
+				err = fmt.Errorf("path %q is not absolute", h.Path)
+			}
+			if err != nil {
+				return &trace.StepError{Step: "hook", Operands: hookDesc(kind, i, h), Err: err}
 			}
 		}
 	}
