@@ -31,7 +31,7 @@ func featuresCmd(g *globals, args []string) error {
 	if _, err := parse(fs, args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
-	yes, no := true, false
+	yes := true
 	f := features.Features{
 		// Not in the runtime-spec: whether hako takes itself for rootless
 		// here (userns.Privilege, --rootless), and why.
@@ -53,7 +53,7 @@ func featuresCmd(g *globals, args []string) error {
 			Seccomp:         seccomp.Features(),
 			Apparmor:        &features.Apparmor{Enabled: &yes},
 			Selinux:         &features.Selinux{Enabled: &yes},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
 		},
 	}
 	enc := json.NewEncoder(os.Stdout)

@@ -1,8 +1,10 @@
 package container
 
 import (
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 
 	"hako/internal/nsenter"
@@ -22,6 +24,9 @@ type initFiles struct {
 	fifo        *os.File    // exec.fifo, O_PATH (create, unless run)
 	console     *os.File    // connected console socket (process.terminal)
 	listener    *os.File    // connected to linux.seccomp.listenerPath
+	// idmapped are the idmapped mounts made before clone, by index in the
+	// spec's mounts (creation.idmappedMounts); init moves them.
+	idmapped map[int]*os.File
 	// nsenter: hako-init first joins join (/proc/PID/ns name -> path),
 	// user first, then unshares the new namespaces in unshare, and
 	// reports the pid of the process that goes on (initCmd.report).
@@ -39,6 +44,8 @@ type initCmd struct {
 	cmd                       *exec.Cmd
 	syncFd, fifoFd, consoleFd int // -1: none
 	listenerFd                int // 0: none (initplan.Config.ListenerFd)
+	// mountFds: initFiles.idmapped's fds as the process sees them.
+	mountFds map[int]int
 	// report is the read end of the pipe hako-init's nsenter reports the
 	// pid on (nil without nsenter).
 	report *os.File
@@ -88,6 +95,14 @@ func initCommand(f initFiles) (*initCmd, error) {
 	if f.listener != nil {
 		c.listenerFd = add(syncproto.EnvSeccompListener, f.listener)
 		c.own = append(c.own, f.listener)
+	}
+	if len(f.idmapped) > 0 {
+		c.mountFds = map[int]int{}
+		for _, i := range slices.Sorted(maps.Keys(f.idmapped)) {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f.idmapped[i])
+			c.mountFds[i] = 2 + len(cmd.ExtraFiles)
+			c.own = append(c.own, f.idmapped[i])
+		}
 	}
 	if f.nsenter {
 		pr, pw, err := rawfile.Pipe()

@@ -3,9 +3,11 @@ package container
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 	"hako/internal/initplan"
 	"hako/internal/namespaces"
 	"hako/internal/nsenter"
+	"hako/internal/rawfile"
 	"hako/internal/rootfs"
 	"hako/internal/syncproto"
 	"hako/internal/unixsock"
@@ -182,6 +185,9 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 	}
 	attr, waitMap, err := cr.sysProcAttr()
 	f.waitMap = waitMap
+	if err == nil && !goInitForced() {
+		f.idmapped, err = cr.idmappedMounts()
+	}
 	if err != nil {
 		closeAll(f.console, f.listener)
 		return nil, err
@@ -189,6 +195,7 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 	ic, err := initCommand(f)
 	if err != nil {
 		closeAll(f.console, f.listener)
+		closeAll(slices.Collect(maps.Values(f.idmapped))...)
 		return nil, err
 	}
 	ic.cmd.SysProcAttr = attr
@@ -215,7 +222,7 @@ func (cr *creation) compilePlan(ic *initCmd, cloneIntoCgroup bool) error {
 		UserNS:    cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		JoinWhenPrimed: cr.cgAfterClone,
-		FifoFd:         ic.fifoFd, ConsoleFd: ic.consoleFd, ListenerFd: ic.listenerFd,
+		FifoFd:         ic.fifoFd, ConsoleFd: ic.consoleFd, ListenerFd: ic.listenerFd, MountFds: ic.mountFds,
 		RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(), CgroupSources: cr.cgroupSources()}
 	pl, err := compile(cfg)
 	if initplan.IsUnsupported(err) {
@@ -453,38 +460,32 @@ func closeAll(fs ...*os.File) {
 	}
 }
 
-// cgroupSources maps each host cgroup hierarchy to the container's cgroup
-// directory in it, for a cgroup mount without a cgroup namespace (the plan
-// binds them, as the Go init does from /proc/self/cgroup after joining).
-// nil when the container has no cgroup of its own or a hierarchy is unknown.
+// cgroupSources maps each host cgroup hierarchy to the cgroup directory a
+// cgroup mount without a cgroup namespace binds there: the container's
+// own, or where it has none (no cgroup at all, as a rootless container on
+// cgroup v1; a hierarchy the manager does not use) the one init stays in,
+// hako's own (rootfs.CgroupBindSources). The Go init read the same from
+// its /proc/self/cgroup after joining. A hierarchy left out makes the
+// plan's compilation fail, naming the mount.
 func (cr *creation) cgroupSources() map[string]string {
-	if cr.cg == nil || cr.hasNS(specs.CgroupNamespace) || !hasCgroupMount(cr.spec) {
+	if cr.hasNS(specs.CgroupNamespace) || !hasCgroupMount(cr.spec) {
 		return nil
 	}
 	hier, err := rootfs.ContainerHierarchies()
 	if err != nil {
-		return nil
+		return nil // the plan reports it (Host.CgroupsErr)
 	}
-	paths := cr.cg.Paths()
-	out := map[string]string{}
-	for _, h := range hier {
-		key := ""
-		if h.FSType == "cgroup" {
-			for _, c := range strings.Split(rootfs.CgroupV1Opts(h.VFSOptions), ",") {
-				if _, ok := paths[c]; ok {
-					key = c
-					break
-				}
-			}
-			if key == "" {
-				return nil
-			}
-		}
-		dir, ok := paths[key]
-		if !ok {
-			return nil
-		}
-		out[h.Mountpoint] = dir
+	var paths map[string]string
+	if cr.cg != nil {
+		paths = cr.cg.Paths()
+	}
+	self, err := rawfile.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		cr.rt.Log.Note("cgroup", "read /proc/self/cgroup: "+err.Error())
+	}
+	out, err := rootfs.CgroupBindSources(hier, paths, self)
+	if err != nil {
+		cr.rt.Log.Note("cgroup", err.Error())
 	}
 	return out
 }

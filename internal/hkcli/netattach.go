@@ -60,13 +60,21 @@ func (b *boxes) planNetwork(c *box.Container, exposed map[string]struct{}) error
 	if err != nil {
 		return err
 	}
-	if _, err := nets.Ensure(o.Network); err != nil {
+	n, err := nets.Ensure(o.Network)
+	if err != nil {
 		return err
 	}
 	if o.PublishAll {
 		for p := range exposed {
 			o.Publish = append(o.Publish, strings.TrimSuffix(p, "/tcp"))
 		}
+	}
+	ps, err := ports(c)
+	if err == nil {
+		err = n.CheckPorts(ps)
+	}
+	if err != nil {
+		return err
 	}
 	c.Netns = filepath.Join(b.env.RunRoot, "netns", c.ID)
 	return nil
@@ -176,31 +184,39 @@ func (b *boxes) lease(nets *hknet.Store, c *box.Container) (*hknet.Network, *hkn
 	return n, nets.Find(n, c.ID)
 }
 
-// portsText is ps's PORTS column: 0.0.0.0:8080->80/tcp, ...
+// portsText is ps's PORTS column: 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, ...
 func portsText(l *hknet.Lease) string {
 	if l == nil {
 		return ""
 	}
-	s := make([]string, len(l.Ports))
-	for i, p := range l.Ports {
-		s[i] = p.String()
+	var s []string
+	for _, p := range l.Bindings() {
+		s = append(s, p.String())
 	}
 	return strings.Join(s, ", ")
 }
 
-// netSettings is inspect's NetworkSettings (Docker's names).
+// netSettings is inspect's NetworkSettings (Docker's names). As in
+// Docker, the top-level addresses are the default bridge's only; each
+// network's are under Networks.
 type netSettings struct {
 	SandboxKey string
 	Ports      map[string][]portBinding `json:",omitempty"`
-	Networks   map[string]netEndpointSettings
+	addrSettings
+	Networks map[string]netEndpointSettings
 }
 
 type portBinding struct{ HostIp, HostPort string }
 
+type addrSettings struct {
+	IPAddress, Gateway, MacAddress, GlobalIPv6Address, IPv6Gateway string
+	IPPrefixLen, GlobalIPv6PrefixLen                               int
+}
+
 type netEndpointSettings struct {
-	NetworkID, IPAddress, Gateway, MacAddress string
-	IPPrefixLen                               int
-	Aliases                                   []string
+	NetworkID string
+	addrSettings
+	Aliases []string
 }
 
 func (b *boxes) netSettings(c *box.Container) netSettings {
@@ -210,16 +226,18 @@ func (b *boxes) netSettings(c *box.Container) netSettings {
 	if l == nil {
 		return ns
 	}
-	ns.Networks[n.Name] = netEndpointSettings{NetworkID: n.ID, IPAddress: l.Addr.String(), Gateway: n.Gateway.String(),
-		IPPrefixLen: n.Subnet.Bits(), MacAddress: hknet.MAC(l.Addr).String(), Aliases: l.Aliases}
+	a := addrSettings{IPAddress: l.Addr.String(), Gateway: n.Gateway.String(), IPPrefixLen: n.Subnet.Bits(), MacAddress: hknet.MAC(l.Addr).String()}
+	if l.Addr6.IsValid() {
+		a.GlobalIPv6Address, a.IPv6Gateway, a.GlobalIPv6PrefixLen = l.Addr6.String(), n.Gateway6.String(), n.Subnet6.Bits()
+	}
+	ns.Networks[n.Name] = netEndpointSettings{NetworkID: n.ID, addrSettings: a, Aliases: l.Aliases}
+	if n.Name == hknet.DefaultName {
+		ns.addrSettings = a
+	}
 	ns.Ports = map[string][]portBinding{}
-	for _, p := range l.Ports {
+	for _, p := range l.Bindings() {
 		key := fmt.Sprintf("%d/%s", p.CtrPort, p.Proto)
-		ip := "0.0.0.0"
-		if p.HostIP.IsValid() {
-			ip = p.HostIP.String()
-		}
-		ns.Ports[key] = append(ns.Ports[key], portBinding{HostIp: ip, HostPort: strconv.Itoa(int(p.HostPort))})
+		ns.Ports[key] = append(ns.Ports[key], portBinding{HostIp: p.HostIP.String(), HostPort: strconv.Itoa(int(p.HostPort))})
 	}
 	return ns
 }

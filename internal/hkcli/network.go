@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -42,24 +43,16 @@ func (env *Env) netLog() *trace.Log {
 }
 
 func netCreateCmd(env *Env) *cobra.Command {
-	var subnet, gateway string
-	var internal bool
+	var subnets, gateways []string
+	var internal, ipv6 bool
 	c := &cobra.Command{
 		Use:   "create [OPTIONS] NETWORK",
 		Short: "Create a network (a bridge; its containers find each other by name)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			o := hknet.CreateOpts{Name: args[0], Internal: internal}
-			var err error
-			if subnet != "" {
-				if o.Subnet, err = netip.ParsePrefix(subnet); err != nil {
-					return usageError{fmt.Errorf("--subnet %q: %w", subnet, err)}
-				}
-			}
-			if gateway != "" {
-				if o.Gateway, err = netip.ParseAddr(gateway); err != nil {
-					return usageError{fmt.Errorf("--gateway %q: %w", gateway, err)}
-				}
+			o := hknet.CreateOpts{Name: args[0], Internal: internal, IPv6: ipv6}
+			if err := netAddrFlags(&o, subnets, gateways); err != nil {
+				return err
 			}
 			s, err := env.networks()
 			if err != nil {
@@ -74,11 +67,47 @@ func netCreateCmd(env *Env) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&subnet, "subnet", "", "subnet in CIDR form (default: the first free /24 of 10.89.0.0/16)")
-	f.StringVar(&gateway, "gateway", "", "the bridge's address (default: the subnet's first)")
+	f.StringArrayVar(&subnets, "subnet", nil, "subnet in CIDR form, one per family (default: the first free /24 of 10.89.0.0/16; with --ipv6, the first free /64 of fd00:89::/48)")
+	f.StringArrayVar(&gateways, "gateway", nil, "the bridge's address in a subnet, one per family (default: the subnet's first)")
 	f.BoolVar(&internal, "internal", false, "no outbound NAT: containers reach only each other")
+	f.BoolVar(&ipv6, "ipv6", false, "dual stack: an IPv6 subnet beside the IPv4 one (implied by an IPv6 --subnet)")
 	f.StringP("driver", "d", "bridge", "driver (only bridge)")
 	return c
+}
+
+// netAddrFlags sorts --subnet and --gateway values into o by family, as
+// Docker does with its repeated flags: at most one subnet and one gateway
+// of each.
+func netAddrFlags(o *hknet.CreateOpts, subnets, gateways []string) error {
+	for _, v := range subnets {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return usageError{fmt.Errorf("--subnet %q: %w", v, err)}
+		}
+		dst := &o.Subnet
+		if p.Addr().Is6() {
+			dst = &o.Subnet6
+		}
+		if dst.IsValid() {
+			return usageError{fmt.Errorf("--subnet %s: one subnet of each family (have %s)", v, dst)}
+		}
+		*dst = p
+	}
+	for _, v := range gateways {
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return usageError{fmt.Errorf("--gateway %q: %w", v, err)}
+		}
+		dst := &o.Gateway
+		if a.Is6() {
+			dst = &o.Gateway6
+		}
+		if dst.IsValid() {
+			return usageError{fmt.Errorf("--gateway %s: one gateway of each family (have %s)", v, dst)}
+		}
+		*dst = a
+	}
+	return nil
 }
 
 func netLsCmd(env *Env) *cobra.Command {
@@ -105,7 +134,7 @@ func netLsCmd(env *Env) *cobra.Command {
 				if quiet {
 					fmt.Fprintln(w, n.ID[:12])
 				} else {
-					fmt.Fprintf(w, "%s\t%s\tbridge\t%s\n", n.ID[:12], n.Name, n.Subnet)
+					fmt.Fprintf(w, "%s\t%s\tbridge\t%s\n", n.ID[:12], n.Name, strings.Join(subnetsOf(n), ","))
 				}
 			}
 			return w.Flush()
@@ -115,23 +144,38 @@ func netLsCmd(env *Env) *cobra.Command {
 	return c
 }
 
-// netInspect is `network inspect`'s JSON: Docker's names for what hk has.
+// subnetsOf is n's subnets: IPv4, then IPv6 if it has one.
+func subnetsOf(n *hknet.Network) []string {
+	if n.IPv6 {
+		return []string{n.Subnet.String(), n.Subnet6.String()}
+	}
+	return []string{n.Subnet.String()}
+}
+
+// netInspect is `network inspect`'s JSON: Docker's names for what hk has
+// (Subnet and Gateway: the IPv4 ones; IPAM.Config: each family's, as in
+// Docker).
 type netInspect struct {
 	Name       string
 	ID         string `json:"Id"`
 	Created    string
 	Driver     string
 	Internal   bool
+	EnableIPv6 bool
 	Bridge     string
 	Subnet     string
 	Gateway    string
+	IPAM       struct{ Config []ipamConfig }
 	DNS        bool `json:"DNSEnabled"`
 	Containers map[string]netEndpoint
 }
 
+type ipamConfig struct{ Subnet, Gateway string }
+
 type netEndpoint struct {
 	Name        string
 	IPv4Address string
+	IPv6Address string
 	MacVeth     string   `json:"HostVeth"`
 	Aliases     []string `json:",omitempty"`
 	Ports       []string `json:",omitempty"`
@@ -158,11 +202,18 @@ func netInspectCmd(env *Env) *cobra.Command {
 					return err
 				}
 				ni := netInspect{Name: n.Name, ID: n.ID, Created: n.Created.Format("2006-01-02T15:04:05Z07:00"), Driver: "bridge",
-					Internal: n.Internal, Bridge: n.Bridge, Subnet: n.Subnet.String(), Gateway: n.Gateway.String(), DNS: n.DNS,
+					Internal: n.Internal, EnableIPv6: n.IPv6, Bridge: n.Bridge, Subnet: n.Subnet.String(), Gateway: n.Gateway.String(), DNS: n.DNS,
 					Containers: map[string]netEndpoint{}}
+				ni.IPAM.Config = []ipamConfig{{n.Subnet.String(), n.Gateway.String()}}
+				if n.IPv6 {
+					ni.IPAM.Config = append(ni.IPAM.Config, ipamConfig{n.Subnet6.String(), n.Gateway6.String()})
+				}
 				for _, l := range leases {
 					ep := netEndpoint{Name: l.Name, IPv4Address: fmt.Sprintf("%s/%d", l.Addr, n.Subnet.Bits()), MacVeth: l.Veth, Aliases: l.Aliases}
-					for _, p := range l.Ports {
+					if l.Addr6.IsValid() {
+						ep.IPv6Address = fmt.Sprintf("%s/%d", l.Addr6, n.Subnet6.Bits())
+					}
+					for _, p := range l.Bindings() {
 						ep.Ports = append(ep.Ports, p.String())
 					}
 					ni.Containers[l.Container] = ep

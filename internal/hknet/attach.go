@@ -40,7 +40,7 @@ func (s *Store) Attach(log *trace.Log, n *Network, ep Endpoint) (_ *Lease, err e
 		return nil, err
 	}
 	l := &Lease{Container: ep.Container, Name: ep.Name, Aliases: ep.Aliases, Hosts: ep.Hosts, Veth: vethName(ep.Container, n)}
-	if err := log.Step("address lease", n.Name+" "+n.Subnet.String(), func() error { return s.allocate(n, l) }); err != nil {
+	if err := log.Step("address lease", n.Name+" "+n.subnets(), func() error { return s.allocate(n, l) }); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -75,10 +75,14 @@ func (s *Store) publish(log *trace.Log, l *Lease, ports []Port) error {
 	}
 	defer unlock()
 	ports = append([]Port(nil), ports...)
+	if _, err := bindings(ports, l.Addr6.IsValid()); err != nil {
+		return err
+	}
 	if err := log.Step("check ports", portList(ports), func() error { return checkPorts(ports) }); err != nil {
 		return err
 	}
-	if err := addPortRules(log, l.Container, l.Addr, ports); err != nil {
+	bs, _ := bindings(ports, l.Addr6.IsValid())
+	if err := addPortRules(log, l, bs); err != nil {
 		return err
 	}
 	l.Ports = ports
@@ -110,6 +114,7 @@ func (s *Store) undo(log *trace.Log, n *Network, l *Lease) {
 	delContainerRules(log, l.Container)
 	unplug(log, l.Veth)
 	s.release(n, l.Addr)
+	s.release(n, l.Addr6)
 }
 
 // Detach disconnects container from n: its ports, veth and address, and
@@ -129,7 +134,7 @@ func (s *Store) Leave(log *trace.Log, n *Network, container string) error {
 }
 
 func (s *Store) detach(log *trace.Log, n *Network, container string, veth bool) error {
-	leases, err := s.Leases(n)
+	leases, err := s.leaseFiles(n)
 	if err != nil {
 		return err
 	}
@@ -138,9 +143,11 @@ func (s *Store) detach(log *trace.Log, n *Network, container string, veth bool) 
 		if l.Container != container {
 			continue
 		}
-		errs = append(errs, delContainerRules(log, container))
-		if veth {
-			errs = append(errs, unplug(log, l.Veth))
+		if l.Addr.Is4() { // the container's lease (an IPv6 one has only its address)
+			errs = append(errs, delContainerRules(log, container))
+			if veth {
+				errs = append(errs, unplug(log, l.Veth))
+			}
 		}
 		errs = append(errs, s.release(n, l.Addr))
 	}
@@ -150,7 +157,8 @@ func (s *Store) detach(log *trace.Log, n *Network, container string, veth bool) 
 
 // Sweep detaches, from every network, the containers alive says are gone:
 // what a command killed between Attach and its record, or an rm that died
-// half-way, left behind. The next command calls it.
+// half-way, left behind (an IPv6 lease whose IPv4 one never got its
+// address written too). The next command calls it.
 func (s *Store) Sweep(log *trace.Log, alive func(container string) bool) error {
 	nets, err := s.List()
 	if err != nil {
@@ -158,16 +166,19 @@ func (s *Store) Sweep(log *trace.Log, alive func(container string) bool) error {
 	}
 	var errs []error
 	for _, n := range nets {
-		leases, err := s.Leases(n)
+		leases, err := s.leaseFiles(n)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		done := map[string]bool{}
 		for _, l := range leases {
-			if !alive(l.Container) {
+			if !alive(l.Container) && !done[l.Container] {
+				done[l.Container] = true
 				errs = append(errs, s.Detach(log, n, l.Container))
 			}
 		}
+		errs = append(errs, s.sweepTemps(n, alive))
 	}
 	return errors.Join(errs...)
 }
@@ -229,7 +240,8 @@ func (s *Store) rewriteMembers(log *trace.Log, n *Network) error {
 
 // hostsFile is a container's /etc/hosts: loopback, itself, then the other
 // members of its network by name and aliases (Docker writes the same
-// lines for a user-defined network, its DNS server aside).
+// lines for a user-defined network, its DNS server aside); on a
+// dual-stack network each has an IPv4 and an IPv6 line, as in Docker.
 func hostsFile(hostname string, self *Lease, members []*Lease) []byte {
 	var b strings.Builder
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
@@ -240,7 +252,11 @@ func hostsFile(hostname string, self *Lease, members []*Lease) []byte {
 		}
 		names = append(names, l.Name)
 		names = append(names, l.Aliases...)
-		fmt.Fprintf(&b, "%s\t%s\n", l.Addr, strings.Join(dedup(names), " "))
+		for _, a := range []netip.Addr{l.Addr, l.Addr6} {
+			if a.IsValid() {
+				fmt.Fprintf(&b, "%s\t%s\n", a, strings.Join(dedup(names), " "))
+			}
+		}
 	}
 	line(self, hostname)
 	for _, m := range members {

@@ -90,14 +90,14 @@ func TestBridge(t *testing.T) {
 		t.Errorf("host 127.0.0.1:%s -> alpha: %q", hp, got)
 	}
 	// From the outside world, to the host's address on its link.
-	out, hostIP, outIP := outside(t)
-	if got := dialIn(t, out, net.JoinHostPort(hostIP, hp)); got != "alpha" {
-		t.Errorf("outside -> %s:%s -> alpha: %q", hostIP, hp, got)
+	w := outside(t)
+	if got := dialIn(t, w.ns, net.JoinHostPort(w.hostIP, hp)); got != "alpha" {
+		t.Errorf("outside -> %s:%s -> alpha: %q", w.hostIP, hp, got)
 	}
 	// Outbound NAT: the outside sees the host's address, not alpha's.
-	serveRemote(t, out, net.JoinHostPort(outIP, "9000"))
-	if got := dialIn(t, a, net.JoinHostPort(outIP, "9000")); got != hostIP {
-		t.Errorf("alpha -> outside: seen from %q, want the host's %s (masquerade)", got, hostIP)
+	serveRemote(t, w.ns, net.JoinHostPort(w.outIP, "9000"))
+	if got := dialIn(t, a, net.JoinHostPort(w.outIP, "9000")); got != w.hostIP {
+		t.Errorf("alpha -> outside: seen from %q, want the host's %s (masquerade)", got, w.hostIP)
 	}
 
 	// Conflicts: a port another container publishes; a port a program of
@@ -212,13 +212,16 @@ func portsOf(published map[string]string, id string) []string {
 	return out
 }
 
-// restoreForward puts net.ipv4.ip_forward back as the test found it.
+// restoreForward puts net.ipv4.ip_forward and net.ipv6.conf.all.forwarding
+// back as the test found them.
 func restoreForward(t *testing.T) {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
-	if err != nil {
-		t.Fatal(err)
+	for _, p := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.WriteFile(p, b, 0o644) })
 	}
-	t.Cleanup(func() { os.WriteFile("/proc/sys/net/ipv4/ip_forward", b, 0o644) })
 }
 
 func testNS(t *testing.T) string {
@@ -310,7 +313,7 @@ func serveWith(t *testing.T, ns, addr string, answer func(net.Conn) string) {
 	var l net.Listener
 	inNS(t, ns, func() {
 		var err error
-		if l, err = net.Listen("tcp4", addr); err != nil {
+		if l, err = net.Listen("tcp", addr); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -331,7 +334,7 @@ func serveWith(t *testing.T, ns, addr string, answer func(net.Conn) string) {
 func dialIn(t *testing.T, ns, addr string) string {
 	var c net.Conn
 	var err error
-	inNS(t, ns, func() { c, err = net.DialTimeout("tcp4", addr, 3*time.Second) })
+	inNS(t, ns, func() { c, err = net.DialTimeout("tcp", addr, 3*time.Second) })
 	if err != nil {
 		return "dial: " + err.Error()
 	}
@@ -342,28 +345,23 @@ func dialIn(t *testing.T, ns, addr string) string {
 	return string(b[:k])
 }
 
-// outside makes the namespace that plays the rest of the world: a veth
-// from the host (hostIP) to it (outIP) on a /30 no route of the host uses.
-func outside(t *testing.T) (ns, hostIP, outIP string) {
-	ns = testNS(t)
-	taken, err := (&Store{dir: t.TempDir()}).takenPrefixes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p netip.Prefix
-	for i := 0; i < 256 && !p.IsValid(); i++ {
-		c := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 250, byte(i), 0}), 30)
-		free := true
-		for _, tp := range taken {
-			free = free && !tp.Prefix.Overlaps(c)
-		}
-		if free {
-			p = c
-		}
-	}
-	h, o := p.Addr().Next(), p.Addr().Next().Next()
+// world is the namespace that plays the rest of the world, linked to the
+// host by a veth with an address of each family on each end.
+type world struct {
+	ns              string
+	hostIP, outIP   string // a /30 of 10.250.0.0/16
+	hostIP6, outIP6 string // a /64 of fd00:250::/48
+}
+
+// outside makes the world: a veth from the host to it on a /30 and a /64
+// no route of the host uses (the IPv6 addresses nodad: usable at once).
+func outside(t *testing.T) world {
+	w := world{ns: testNS(t)}
+	h, o := freeNet(t, netlink.FAMILY_V4, netip.MustParsePrefix("10.250.0.0/16"), 30)
+	h6, o6 := freeNet(t, netlink.FAMILY_V6, netip.MustParsePrefix("fd00:250::/48"), 64)
+	w.hostIP, w.outIP, w.hostIP6, w.outIP6 = h.Addr().String(), o.Addr().String(), h6.Addr().String(), o6.Addr().String()
 	name := "hkto" + rnd()
-	f, err := os.Open(ns)
+	f, err := os.Open(w.ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,21 +371,87 @@ func outside(t *testing.T) (ns, hostIP, outIP string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { netlink.LinkDel(veth) })
-	if err := netlink.AddrAdd(veth, &netlink.Addr{IPNet: &net.IPNet{IP: h.AsSlice(), Mask: net.CIDRMask(30, 32)}}); err != nil {
-		t.Fatal(err)
+	for _, a := range []netip.Prefix{h, h6} {
+		if err := netlink.AddrAdd(veth, testAddr(a)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	netlink.LinkSetUp(veth)
-	inNS(t, ns, func() {
+	inNS(t, w.ns, func() {
 		l, err := netlink.LinkByName("world0")
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		netlink.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: o.AsSlice(), Mask: net.CIDRMask(30, 32)}})
+		for _, a := range []netip.Prefix{o, o6} {
+			if err := netlink.AddrAdd(l, testAddr(a)); err != nil {
+				t.Error(err)
+			}
+		}
 		netlink.LinkSetUp(l)
 		if lo, err := netlink.LinkByName("lo"); err == nil {
 			netlink.LinkSetUp(lo)
 		}
 	})
-	return ns, h.String(), o.String()
+	return w
+}
+
+// freeNet returns the first and second address (with the prefix length)
+// of the first subnet of size bits in from that no route of the host
+// overlaps.
+func freeNet(t *testing.T, family int, from netip.Prefix, bits int) (netip.Prefix, netip.Prefix) {
+	taken, err := (&Store{dir: t.TempDir()}).takenPrefixes(family)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := chooseSubnet(netip.Prefix{}, addrPool{from, bits}, taken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return netip.PrefixFrom(p.Addr().Next(), bits), netip.PrefixFrom(p.Addr().Next().Next(), bits)
+}
+
+func testAddr(p netip.Prefix) *netlink.Addr {
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+	if p.Addr().Is6() {
+		a.Flags = unix.IFA_F_NODAD
+	}
+	return a
+}
+
+// A command killed while writing a lease leaves only a temp file named
+// after its container (never an empty lease that no one owns); Sweep
+// removes those of containers that are gone, and no other.
+func TestSweepTemps(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	s, _ := Open(t.TempDir())
+	n, err := s.Create(CreateOpts{Name: "hknet-tmp-" + rnd()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Remove(nil, n) })
+	dir := s.leaseDir(n)
+	files := map[string]bool{ // name: kept by Sweep
+		tempPrefix + "dead1":               false,
+		"10.89.0.2" + tempPrefix + "dead2": false,
+		tempPrefix + "live":                true,
+	}
+	for f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("{"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Sweep(nil, func(id string) bool { return id == "live" }); err != nil {
+		t.Fatal(err)
+	}
+	for f, kept := range files {
+		if _, err := os.Stat(filepath.Join(dir, f)); (err == nil) != kept {
+			t.Errorf("%s: kept %v, want %v", f, err == nil, kept)
+		}
+	}
+	if ls := mustLeases(t, s, n); len(ls) != 0 {
+		t.Errorf("temp files listed as leases: %v", ls)
+	}
 }

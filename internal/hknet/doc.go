@@ -4,8 +4,9 @@
 // the container's network namespace as eth0), an address from a
 // concurrency-safe allocator (one file per address, created O_EXCL: CNI
 // host-local's scheme), a default route, outbound NAT and published ports
-// in an nftables table of hako's own ("hako", family ip), and the
-// container's /etc/hosts and /etc/resolv.conf.
+// in nftables tables of hako's own ("hako", families ip and, for
+// dual-stack networks, ip6), and the container's /etc/hosts and
+// /etc/resolv.conf. IPv6 is opt-in per network (--ipv6), as in Docker.
 //
 // It speaks netlink itself (vishvananda/netlink for links, addresses and
 // routes; google/nftables for rules): no plugin processes, no iptables

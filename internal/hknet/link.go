@@ -42,20 +42,31 @@ func ensureBridge(log *trace.Log, n *Network) (netlink.Link, error) {
 			netlink.LinkDel(br)
 		}
 	}()
-	gw := &netlink.Addr{IPNet: &net.IPNet{IP: n.Gateway.AsSlice(), Mask: net.CIDRMask(n.Subnet.Bits(), 32)}}
-	if err := log.Step("address", gw.IPNet.String()+" on "+n.Bridge, func() error { return netlink.AddrAdd(br, gw) }); err != nil {
+	if err := addrAdd(log, nil, br, n.Gateway, n.Subnet); err != nil {
 		return nil, err
 	}
 	// Published ports reached on 127.0.0.1 are DNATed to the container:
 	// the packet leaves through the bridge with a loopback source, which
 	// the kernel drops unless route_localnet allows it (the rule that
 	// masquerades it is in nft.go). Docker does the same without its
-	// userland proxy.
-	for _, sc := range []struct{ path, val string }{
+	// userland proxy. IPv6 has no such switch (docs/networking.md).
+	sysctls := []struct{ path, val string }{
 		{"/proc/sys/net/ipv4/conf/" + n.Bridge + "/route_localnet", "1"},
 		{"/proc/sys/net/ipv4/ip_forward", "1"},
-	} {
+	}
+	if n.IPv6 {
+		// forwarding on "all" is what routes between the bridge and the
+		// host's other links (Docker sets it too; it makes the host stop
+		// taking router advertisements on links with accept_ra=1).
+		sysctls = append(sysctls, struct{ path, val string }{"/proc/sys/net/ipv6/conf/all/forwarding", "1"})
+	}
+	for _, sc := range sysctls {
 		if err := log.Step("sysctl", sc.path+" = "+sc.val, func() error { return writeSysctl(sc.path, sc.val) }); err != nil {
+			return nil, err
+		}
+	}
+	if n.IPv6 {
+		if err := addrAdd(log, nil, br, n.Gateway6, n.Subnet6); err != nil {
 			return nil, err
 		}
 	}
@@ -124,9 +135,13 @@ func plug(log *trace.Log, n *Network, br netlink.Link, nsPath, ifname string, l 
 	if err != nil {
 		return log.Step("link", ifname+" in "+nsPath, func() error { return err })
 	}
-	addr := &netlink.Addr{IPNet: &net.IPNet{IP: l.Addr.AsSlice(), Mask: net.CIDRMask(n.Subnet.Bits(), 32)}}
-	if err := log.Step("address", addr.IPNet.String()+" on "+ifname, func() error { return h.AddrAdd(in, addr) }); err != nil {
+	if err := addrAdd(log, h, in, l.Addr, n.Subnet); err != nil {
 		return err
+	}
+	if l.Addr6.IsValid() {
+		if err := addrAdd(log, h, in, l.Addr6, n.Subnet6); err != nil {
+			return err
+		}
 	}
 	if err := log.Step("link up", ifname, func() error { return h.LinkSetUp(in) }); err != nil {
 		return err
@@ -140,7 +155,34 @@ func plug(log *trace.Log, n *Network, br netlink.Link, nsPath, ifname string, l 
 		return nil
 	}
 	r := &netlink.Route{LinkIndex: in.Attrs().Index, Gw: n.Gateway.AsSlice()}
-	return log.Step("route", "default via "+n.Gateway.String()+" dev "+ifname, func() error { return h.RouteAdd(r) })
+	if err := log.Step("route", "default via "+n.Gateway.String()+" dev "+ifname, func() error { return h.RouteAdd(r) }); err != nil {
+		return err
+	}
+	if !l.Addr6.IsValid() {
+		return nil
+	}
+	r6 := &netlink.Route{LinkIndex: in.Attrs().Index, Gw: n.Gateway6.AsSlice()}
+	return log.Step("route", "default via "+n.Gateway6.String()+" dev "+ifname, func() error { return h.RouteAdd(r6) })
+}
+
+// addrAdd puts a (with sub's prefix length) on link through h (nil: the
+// host's namespace). An IPv6 address is added without duplicate address
+// detection (nodad, as Docker and netavark do): the address is one hk
+// leased, and DAD would leave it "tentative", unusable, for the first
+// second or two of the container's life (docs/networking.md).
+func addrAdd(log *trace.Log, h *netlink.Handle, link netlink.Link, a netip.Addr, sub netip.Prefix) error {
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(sub.Bits(), a.BitLen())}}
+	what := addr.IPNet.String() + " on " + link.Attrs().Name
+	if a.Is6() {
+		addr.Flags = unix.IFA_F_NODAD
+		what += " nodad"
+	}
+	return log.Step("address", what, func() error {
+		if h == nil {
+			return netlink.AddrAdd(link, addr)
+		}
+		return h.AddrAdd(link, addr)
+	})
 }
 
 // MAC is the MAC address a container with address a gets.

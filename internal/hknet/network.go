@@ -13,6 +13,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"hako/internal/trace"
@@ -31,10 +32,23 @@ type Network struct {
 	Subnet   netip.Prefix `json:"subnet"`
 	Gateway  netip.Addr   `json:"gateway"` // the bridge's own address, the containers' route
 	Internal bool         `json:"internal,omitempty"`
+	// IPv6: dual stack (--ipv6): Subnet6 and Gateway6 beside the IPv4
+	// ones, each container an address of both.
+	IPv6     bool         `json:"ipv6,omitempty"`
+	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
+	Gateway6 netip.Addr   `json:"gateway6,omitzero"`
 	// DNS: containers on it find each other by name and alias (their
 	// /etc/hosts lists every member). False only for DefaultName.
 	DNS     bool      `json:"dns"`
 	Created time.Time `json:"created"`
+}
+
+// subnets is "10.89.0.0/24" or, dual stack, "10.89.0.0/24 fd00:89::/64".
+func (n *Network) subnets() string {
+	if n.IPv6 {
+		return n.Subnet.String() + " " + n.Subnet6.String()
+	}
+	return n.Subnet.String()
 }
 
 // Store holds the networks of one hk root.
@@ -65,6 +79,10 @@ type CreateOpts struct {
 	Subnet   netip.Prefix // zero: the first free /24 of the pool
 	Gateway  netip.Addr   // zero: the subnet's first address
 	Internal bool
+	// IPv6 (--ipv6; implied by an IPv6 Subnet6): dual stack.
+	IPv6     bool
+	Subnet6  netip.Prefix // zero: the first free /64 of pool6
+	Gateway6 netip.Addr   // zero: Subnet6's first address
 }
 
 // Create makes a network: its record only; the bridge appears when the
@@ -84,19 +102,24 @@ func (s *Store) Create(o CreateOpts) (*Network, error) {
 	}
 	n := &Network{Name: o.Name, ID: randomID(), Internal: o.Internal, DNS: o.Name != DefaultName, Created: time.Now().UTC()}
 	n.Bridge = "hk-" + n.ID[:12]
-	taken, err := s.takenPrefixes()
+	taken, err := s.takenPrefixes(netlink.FAMILY_V4)
 	if err != nil {
 		return nil, err
 	}
-	if n.Subnet, err = pickSubnet(o.Subnet, taken); err != nil {
+	if n.Subnet, n.Gateway, err = pickSubnet(o.Subnet, o.Gateway, pool, taken); err != nil {
 		return nil, err
 	}
-	n.Gateway = o.Gateway
-	if !n.Gateway.IsValid() {
-		n.Gateway = n.Subnet.Addr().Next()
-	}
-	if !n.Subnet.Contains(n.Gateway) {
-		return nil, fmt.Errorf("gateway %s is not in subnet %s", n.Gateway, n.Subnet)
+	if o.IPv6 || o.Subnet6.IsValid() || o.Gateway6.IsValid() {
+		n.IPv6 = true
+		if _, err := os.Stat("/proc/sys/net/ipv6"); err != nil {
+			return nil, fmt.Errorf("--ipv6: this host has no IPv6 (the kernel booted with ipv6.disable=1?): %w", err)
+		}
+		if taken, err = s.takenPrefixes(netlink.FAMILY_V6); err != nil {
+			return nil, err
+		}
+		if n.Subnet6, n.Gateway6, err = pickSubnet(o.Subnet6, o.Gateway6, pool6, taken); err != nil {
+			return nil, err
+		}
 	}
 	return n, s.save(n)
 }

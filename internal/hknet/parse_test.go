@@ -8,7 +8,7 @@ import (
 )
 
 func TestParsePort(t *testing.T) {
-	lo := netip.MustParseAddr("127.0.0.1")
+	lo, lo6 := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")
 	for _, tc := range []struct {
 		in   string
 		want []Port
@@ -24,7 +24,9 @@ func TestParsePort(t *testing.T) {
 		{in: "0", err: `port "0"`},
 		{in: "99999", err: `port "99999"`},
 		{in: "x:8080:80", err: "host address x"},
-		{in: "::1:8080:80", err: "IPv4 only"},
+		{in: "[::1]:8080:80", want: []Port{{HostIP: lo6, HostPort: 8080, CtrPort: 80, Proto: "tcp"}}},
+		{in: "[::]::80/udp", want: []Port{{HostIP: netip.IPv6Unspecified(), CtrPort: 80, Proto: "udp"}}},
+		{in: "[fe80::1%eth0]:8080:80", err: "host address"},
 	} {
 		got, err := ParsePort(tc.in)
 		if tc.err != "" {
@@ -41,18 +43,64 @@ func TestParsePort(t *testing.T) {
 
 func TestPickSubnet(t *testing.T) {
 	taken := []inUse{{netip.MustParsePrefix("10.89.0.0/24"), "network a"}, {netip.MustParsePrefix("10.89.1.128/25"), "network b"}}
-	if p, err := pickSubnet(netip.Prefix{}, taken); err != nil || p.String() != "10.89.2.0/24" {
-		t.Errorf("pickSubnet = %v, %v; want 10.89.2.0/24", p, err)
+	pick := func(want string, p addrPool, taken []inUse) (string, error) {
+		var w netip.Prefix
+		if want != "" {
+			w = netip.MustParsePrefix(want)
+		}
+		sub, gw, err := pickSubnet(w, netip.Addr{}, p, taken)
+		return sub.String() + " gw " + gw.String(), err
 	}
-	if _, err := pickSubnet(netip.MustParsePrefix("10.89.1.0/24"), taken); err == nil || !strings.Contains(err.Error(), "overlaps 10.89.1.128/25, in use by network b") {
-		t.Errorf("an overlapping --subnet: %v", err)
+	for _, tc := range []struct {
+		want  string
+		pool  addrPool
+		taken []inUse
+		got   string // or the error's text
+	}{
+		{"", pool, taken, "10.89.2.0/24 gw 10.89.2.1"},
+		{"10.89.1.0/24", pool, taken, "overlaps 10.89.1.128/25, in use by network b"},
+		{"192.168.77.9/24", pool, taken, "192.168.77.0/24 gw 192.168.77.1"},
+		{"", pool, []inUse{{netip.MustParsePrefix("10.89.0.0/16"), "a route of the host"}}, "no free /24"},
+		{"fd00:1::/64", pool, nil, "an IPv4 prefix"},
+		// IPv6: /64s of fd00:89::/48, skipping the host's routes and other networks.
+		{"", pool6, []inUse{{netip.MustParsePrefix("fd00:89::/64"), "network a"}, {netip.MustParsePrefix("fd00:89:0:1::/80"), "a route of the host"}}, "fd00:89:0:2::/64 gw fd00:89:0:2::1"},
+		{"2001:db8:1::5/64", pool6, nil, "2001:db8:1::/64 gw 2001:db8:1::1"},
+		{"fd00:89::/56", pool6, []inUse{{netip.MustParsePrefix("fd00:89:0:7::/64"), "network c"}}, "overlaps fd00:89:0:7::/64, in use by network c"},
+		{"", pool6, []inUse{{netip.MustParsePrefix("fd00:89::/48"), "a route of the host"}}, "no free /64 left in fd00:89::/48"},
+		{"10.1.0.0/24", pool6, nil, "an IPv6 prefix"},
+		{"fd00:1::/127", pool6, nil, "an IPv6 prefix of /126 or larger"},
+		{"fe80::/64", pool6, nil, "link-local"},
+	} {
+		got, err := pick(tc.want, tc.pool, tc.taken)
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, tc.got) {
+			t.Errorf("pickSubnet(%q, pool %s) = %s; want %q", tc.want, tc.pool.Prefix, got, tc.got)
+		}
 	}
-	if p, err := pickSubnet(netip.MustParsePrefix("192.168.77.9/24"), taken); err != nil || p.String() != "192.168.77.0/24" {
-		t.Errorf("a free --subnet: %v, %v", p, err)
+	if _, _, err := pickSubnet(netip.MustParsePrefix("fd00:1::/64"), netip.MustParseAddr("fd00:2::1"), pool6, nil); err == nil || !strings.Contains(err.Error(), "not in subnet") {
+		t.Errorf("a gateway outside the subnet: %v", err)
 	}
-	full := []inUse{{netip.MustParsePrefix("10.89.0.0/16"), "a route of the host"}}
-	if _, err := pickSubnet(netip.Prefix{}, full); err == nil || !strings.Contains(err.Error(), "no free /24") {
-		t.Errorf("a full pool: %v", err)
+}
+
+// A dual-stack port with no host address is published on 0.0.0.0 and
+// [::]; one with an address on that family only, which must be one the
+// container has.
+func TestBindings(t *testing.T) {
+	ports := []Port{{HostPort: 8080, CtrPort: 80, Proto: "tcp"}, {HostIP: netip.MustParseAddr("fd00::2"), HostPort: 9090, CtrPort: 90, Proto: "udp"}}
+	got, err := bindings(ports, true)
+	if err != nil || portList(got) != "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, [fd00::2]:9090->90/udp" {
+		t.Errorf("bindings (dual stack) = %s, %v", portList(got), err)
+	}
+	if got, err := bindings(ports[:1], false); err != nil || portList(got) != "0.0.0.0:8080->80/tcp" {
+		t.Errorf("bindings (IPv4 only) = %s, %v", portList(got), err)
+	}
+	if _, err := bindings([]Port{{HostIP: netip.IPv6Loopback(), HostPort: 1, CtrPort: 1, Proto: "tcp"}}, true); err == nil || !strings.Contains(err.Error(), "route_localnet") {
+		t.Errorf("[::1]: %v", err)
+	}
+	if _, err := bindings(ports, false); err == nil || !strings.Contains(err.Error(), "needs an IPv6 network") {
+		t.Errorf("an IPv6 host address on an IPv4 network: %v", err)
 	}
 }
 
@@ -76,6 +124,13 @@ func TestHostsFile(t *testing.T) {
 	want := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.89.0.2\tabc123 web www\n10.89.0.3\tdb\n"
 	if got != want {
 		t.Errorf("hostsFile:\n%s\nwant:\n%s", got, want)
+	}
+	// Dual stack: a line for each address.
+	a.Addr6, b.Addr6 = netip.MustParseAddr("fd00:89::2"), netip.MustParseAddr("fd00:89::3")
+	got = string(hostsFile("", b, []*Lease{a, b}))
+	want = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.89.0.3\tdb\nfd00:89::3\tdb\n10.89.0.2\tweb www\nfd00:89::2\tweb www\n"
+	if got != want {
+		t.Errorf("hostsFile (dual stack):\n%s\nwant:\n%s", got, want)
 	}
 }
 

@@ -34,6 +34,47 @@ func (p Port) String() string {
 	return fmt.Sprintf("%s->%d/%s", p.hostAddrPort(), p.CtrPort, p.Proto)
 }
 
+// bindings are the addresses ports are published on, each of one family:
+// a port with no host address on every address of each family the
+// container has (0.0.0.0, and [::] when v6: it has an IPv6 address; Docker
+// does the same for a dual-stack container), one with an address on that
+// one, which must be of a family the container has.
+func bindings(ports []Port, v6 bool) ([]Port, error) {
+	var out []Port
+	for _, p := range ports {
+		switch {
+		case !p.HostIP.IsValid():
+			p.HostIP = netip.IPv4Unspecified()
+			out = append(out, p)
+			if v6 {
+				p.HostIP = netip.IPv6Unspecified()
+				out = append(out, p)
+			}
+		case p.HostIP == netip.IPv6Loopback():
+			return nil, fmt.Errorf("port %s: [::1] cannot be published: the kernel never routes a packet from the IPv6 loopback address to a container (IPv6 has no route_localnet; Docker needs its userland proxy for it); use 127.0.0.1 or an IPv6 address of the host", p)
+		case p.HostIP.Is6() && !v6:
+			return nil, fmt.Errorf("port %s: publishing on an IPv6 address needs an IPv6 network (hk network create --ipv6)", p)
+		default:
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// CheckPorts fails on a port that cannot be published on n: an IPv6 host
+// address on a network without IPv6, or [::1] (see bindings).
+func (n *Network) CheckPorts(ports []Port) error {
+	_, err := bindings(ports, n.IPv6)
+	return err
+}
+
+// Bindings are the host addresses and ports l publishes, one per family
+// (ps's PORTS, inspect's NetworkSettings.Ports).
+func (l *Lease) Bindings() []Port {
+	b, _ := bindings(l.Ports, l.Addr6.IsValid())
+	return b
+}
+
 func portList(ps []Port) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
@@ -43,7 +84,7 @@ func portList(ps []Port) string {
 }
 
 // ParsePort reads one -p value, Docker's forms: CTR, HOST:CTR, IP:HOST:CTR,
-// IP::CTR, with /tcp or /udp, and ranges (8000-8002:80-82) of equal
+// IP::CTR (an IPv6 IP in brackets: [::1]:8080:80), with /tcp or /udp, and ranges (8000-8002:80-82) of equal
 // length. A host port left out is 0: FreePorts picks one.
 func ParsePort(spec string) ([]Port, error) {
 	bad := func(why string) ([]Port, error) {
@@ -71,10 +112,10 @@ func ParsePort(spec string) ([]Port, error) {
 	var ip netip.Addr
 	if ipStr != "" {
 		a, err := netip.ParseAddr(strings.Trim(ipStr, "[]"))
-		if err != nil || !a.Is4() {
-			return bad("host address " + ipStr + " (IPv4 only)")
+		if err != nil || a.Zone() != "" {
+			return bad("host address " + ipStr)
 		}
-		ip = a
+		ip = a.Unmap()
 	}
 	c0, c1, err := portRange(ctrStr)
 	if err != nil {
@@ -167,17 +208,18 @@ func overlaps(hp string, p Port) bool {
 }
 
 // freePort asks the kernel for an unused port (bind to port 0), as Docker
-// does for -p CTR.
+// does for -p CTR: on [::] where the host has IPv6 (a dual-stack socket,
+// so the port is free on both families), else on 0.0.0.0.
 func freePort(proto string) (uint16, error) {
 	if proto == "udp" {
-		c, err := net.ListenPacket("udp4", "0.0.0.0:0")
+		c, err := net.ListenPacket("udp", ":0")
 		if err != nil {
 			return 0, err
 		}
 		defer c.Close()
 		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
 	}
-	l, err := net.Listen("tcp4", "0.0.0.0:0")
+	l, err := net.Listen("tcp", ":0")
 	if err != nil {
 		return 0, err
 	}

@@ -60,6 +60,10 @@ type Config struct {
 	// ListenerFd is the socket connected to linux.seccomp.listenerPath,
 	// as init sees it (0: none; the filter's listener fd is sent there).
 	ListenerFd int
+	// MountFds are the idmapped mounts the runtime made before clone
+	// (IDMapped): the index of the mount in Spec.Mounts -> the fd of the
+	// detached mount as init sees it, which init moves onto the target.
+	MountFds map[int]int
 }
 
 // RlimitsBeforePlan reports whether the parent may apply rlimits to init right
@@ -93,7 +97,9 @@ type Plan struct {
 	// cgroupAfterPivot: cgroup mounts made after pivot_root (afterPivotOK).
 	cgroupAfterPivot []*specs.Mount
 	exec             bool // CompileExec
-	host             Host
+	// noConsole: no pty was made (no mount namespace), so none is used.
+	noConsole bool
+	host      Host
 	// late are the strings that depend on init's pid (see lateState).
 	late []func(pid int) []byte
 	// Warnings are things not applied as asked (printed by the caller).
@@ -125,6 +131,13 @@ const (
 	rAttrAppArmor
 	rAttrSELinux
 	rListener // the seccomp filter's listener fd (notify)
+)
+
+// Registers of the mount-side operations (issue 15), numbered apart from
+// those above so that registers added elsewhere meanwhile cannot collide.
+const (
+	rStatus  = 40 + iota // 0 or -EPERM from an fOkEperm operation
+	rCopySrc             // the directory under a tmpcopyup mount
 )
 
 // --- emission ----------------------------------------------------------------
@@ -207,7 +220,12 @@ func Compile(c Config, h Host) (*Plan, error) {
 	if err := p.early(c); err != nil {
 		return nil, err
 	}
-	if err := p.rootfs(c); err != nil {
+	if hasNS(s, specs.MountNamespace) {
+		err = p.rootfs(c)
+	} else {
+		p.chrootOnly(c)
+	}
+	if err != nil {
 		return nil, err
 	}
 	p.process(c, capset, filter)
@@ -216,23 +234,9 @@ func Compile(c Config, h Host) (*Plan, error) {
 
 // Supported reports, as an *Unsupported error, what only the Go init does
 // (Compile checks it too; a caller asks first to spare the host probe).
+// Since issue 15 that is nothing: the plan expresses every config the Go
+// init runs, and Supported goes with the Go init.
 func Supported(c Config) error {
-	s := c.Spec
-	if !hasNS(s, specs.MountNamespace) {
-		return &Unsupported{"no mount namespace"}
-	}
-	for i := range s.Mounts {
-		m := &s.Mounts[i]
-		o := spec.ParseMountOptions(m.Options)
-		switch {
-		case o.IDMap || o.CopyUp:
-			return &Unsupported{"mount option idmap/tmpcopyup"}
-		case m.Type == "sysfs" && c.UserNS && !c.NetNS && !rootfs.IsBind(m):
-			return &Unsupported{"sysfs in a user namespace without a network namespace"}
-		case (m.Type == "cgroup" || m.Type == "cgroup2") && !rootfs.IsBind(m) && !c.CgroupNS && c.CgroupSources == nil:
-			return &Unsupported{"cgroup mount without a cgroup namespace or a cgroup of its own"}
-		}
-	}
 	return nil
 }
 
@@ -499,6 +503,33 @@ func (p *Plan) rootfs(c Config) error {
 	return p.finish(c)
 }
 
+// chrootOnly is the set-up without a mount namespace (the Go init's
+// chrootOnly, runc's too): the container shares the runtime's mounts, so
+// init mounts nothing, which would change the host's, and only chroots
+// into the rootfs. Nothing is masked or made read-only, and no pty is made
+// (there is no devpts of the container's to make it in). The host's
+// /proc/self/fd is opened first, for the exec.fifo.
+func (p *Plan) chrootOnly(c Config) {
+	s := c.Spec
+	if n := len(s.Mounts); n > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("no mount namespace: the config's %d mounts are not made (they would change the host's mounts)", n))
+	}
+	if s.Process.Terminal {
+		p.noConsole = true
+		p.Warnings = append(p.Warnings, "no mount namespace: process.terminal is not set up (no devpts of the container's to open a pty in)")
+	}
+	p.sys(unix.SYS_OPENAT, 0, p.step("open", "/proc/self/fd"), rFdDir, imm(uint64(atFdcwd)), p.str_("/proc/self/fd"), imm(rootOpen))
+	p.joinCgroup(c)
+	if len(hooks.Of(s, "prestart")) > 0 || len(hooks.Of(s, "createRuntime")) > 0 {
+		p.send(syncproto.Hooks)
+		p.wait("hooks-done")
+	}
+	p.hooks(c, "createContainer") // before the chroot, as with pivot_root
+	st := p.traced("chroot", c.Rootfs+" (no mount namespace)")
+	p.sys(unix.SYS_CHROOT, fTrace, st, -1, p.str_(c.Rootfs))
+	p.sys(unix.SYS_CHDIR, 0, st, -1, p.str_("/"))
+}
+
 // afterPivotOK reports whether the cgroup mounts (already known to be
 // independent of every other mount, see canDefer) may be made after
 // pivot_root and the masks: only fresh cgroup filesystems (a cgroup
@@ -555,13 +586,15 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 	if !filepath.IsAbs(m.Destination) {
 		return &trace.StepError{Step: "mount", Operands: desc, Err: fmt.Errorf("destination %q is not absolute", m.Destination)}
 	}
+	o := spec.ParseMountOptions(m.Options)
 	switch {
+	case IDMapped(m):
+		return p.idmapMount(c, m, desc)
 	case rootfs.IsBind(m):
 		return p.bindMount(c, m, desc)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		return p.mountCgroup(c, m, desc)
 	}
-	o := spec.ParseMountOptions(m.Options)
 	label := c.Spec.Linux.MountLabel
 	data := rootfs.MountData(m, o.DataString(), label)
 	if data != o.DataString() {
@@ -570,8 +603,17 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 	st := p.traced("mount", desc)
 	p.target(c, m, true, st, rT1)
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
-	p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags, data)
-	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	switch {
+	case m.Type == "tmpfs" && o.CopyUp:
+		p.copyUp(m, st, flags, data, desc)
+	case m.Type == "sysfs" && c.UserNS:
+		if err := p.sysfsOrBind(c, m, st, flags, data, desc); err != nil {
+			return err
+		}
+	default:
+		p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags, data)
+		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	}
 	if rootfs.XattrLabel(m, label) && p.host.SELinux {
 		xst := p.traced("setxattr", m.Destination+" "+rootfs.SELinuxXattr+"="+label+" (linux.mountLabel)")
 		p.emit(opLookup, 0, xst, rT2, reg(rRoot), p.str_(m.Destination), imm(0))
@@ -581,6 +623,46 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 	p.propagation(m, o)
 	return nil
 }
+
+// copyUp mounts a tmpfs with tmpcopyup (runc's extension, which podman
+// asks for on /run, /tmp and /var/log of a systemd container): the
+// directory's content, still reachable through an fd taken before the
+// mount, is copied into the new tmpfs by opCopyTree, as runc copies it.
+// The tmpfs is mounted writable for the copy and made read-only after it
+// when asked (runc's order). The target is in rT1.
+func (p *Plan) copyUp(m *specs.Mount, st int32, flags uintptr, data, desc string) {
+	p.sys(unix.SYS_OPENAT, 0, st, rCopySrc, reg(rT1), p.str_("."), imm(unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC))
+	p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags&^unix.MS_RDONLY, data)
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	cst := p.traced("tmpcopyup", m.Destination+" (copy its content into the new tmpfs)")
+	p.emit(opLookup, 0, cst, rT2, reg(rRoot), p.str_(m.Destination), imm(unix.O_DIRECTORY))
+	p.emit(opCopyTree, fTrace, cst, -1, reg(rCopySrc), reg(rT2))
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rCopySrc))
+	if flags&unix.MS_RDONLY != 0 {
+		p.emit(opRemount, fTrace, p.traced("remount", desc+" read-only after the copy"), -1, fdname(rT2), imm(uint64(flags)))
+	}
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
+}
+
+// sysfsOrBind mounts sysfs in a user namespace, where the kernel allows
+// it only with a network namespace the user namespace owns: on EPERM the
+// plan binds the host's /sys (rbind, then the mount's flags) instead, as
+// the Go init and runc do. The target is in rT1.
+func (p *Plan) sysfsOrBind(c Config, m *specs.Mount, st int32, flags uintptr, data, desc string) error {
+	p.sys(unix.SYS_MOUNT, fTrace|fOkEperm, st, rStatus, p.str_(m.Source), fdname(rT1), p.str_(m.Type), imm(uint64(flags)), p.str_(data))
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	skip := len(p.ops)
+	p.emit(opSkipUnless, 0, -1, -1, reg(rStatus), imm(uint64(eperm)), imm(0))
+	bind := &specs.Mount{Destination: m.Destination, Type: "bind", Source: "/sys", Options: append([]string{"rbind"}, m.Options...)}
+	if err := p.bindMount(c, bind, desc+" as rbind /sys"); err != nil {
+		return err
+	}
+	p.ops[skip].args[2] = imm(uint64(len(p.ops) - skip - 1))
+	return nil
+}
+
+// eperm is -EPERM as the executor stores it in a register.
+var eperm = -int64(unix.EPERM)
 
 // target resolves (creating it) the mount point into register r; procfs
 // and sysfs only on a real directory at exactly that path.
@@ -608,9 +690,17 @@ func (p *Plan) bindMount(c Config, m *specs.Mount, desc string) error {
 	st := p.traced("mount", desc)
 	p.target(c, m, fi.Dir, st, rT1)
 	o := spec.ParseMountOptions(m.Options)
-	rec := o.Flags & unix.MS_REC
-	p.mount(st, p.str_(src), fdname(rT1), "", unix.MS_BIND|rec, "")
+	p.mount(st, p.str_(src), fdname(rT1), "", unix.MS_BIND|o.Flags&unix.MS_REC, "")
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	p.bindFlags(m, o, desc)
+	return nil
+}
+
+// bindFlags applies a bind mount's flags (a remount: MS_BIND ignores all
+// but MS_REC), its recursive attributes and its propagation, on the mount
+// just made at m.Destination.
+func (p *Plan) bindFlags(m *specs.Mount, o spec.MountOptions, desc string) {
+	rec := o.Flags & unix.MS_REC
 	p.emit(opLookup, 0, p.step("reopen", m.Destination+" after mount"), rT2, reg(rRoot), p.str_(m.Destination), imm(0))
 	if rest := o.Flags &^ (unix.MS_BIND | unix.MS_REC); rest != 0 || o.ClearFlags != 0 {
 		p.emit(opRemount, fTrace, p.traced("remount", desc), -1, fdname(rT2), imm(uint64(rest|rec)))
@@ -624,7 +714,52 @@ func (p *Plan) bindMount(c Config, m *specs.Mount, desc string) error {
 	}
 	p.propagationOn(m, o, rT2)
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
+}
+
+// idmapMount moves the idmapped mount the runtime made before clone (see
+// IDMapped) onto the target, then applies the bind's flags as bindMount
+// does. The mount is made by the runtime because mount_setattr(2) gives
+// MOUNT_ATTR_IDMAP only to a caller with CAP_SYS_ADMIN over the source's
+// filesystem, which init, in the container's user namespace, has not; a
+// detached mount (open_tree(OPEN_TREE_CLONE)) can be moved into init's
+// mount namespace by init (runc passes it the same way).
+func (p *Plan) idmapMount(c Config, m *specs.Mount, desc string) error {
+	fd, ok := c.MountFds[mountIndex(c.Spec, m)]
+	if !ok {
+		return trace.Failed("mount", desc, errors.New("idmapped mount: the runtime made no mount for it (initplan.Config.MountFds)"))
+	}
+	src := bindSource(c, m)
+	fi, ok := p.host.Sources[src]
+	if !ok {
+		fi.Err = errors.New("not probed (initplan.ProbeHost)")
+	}
+	if fi.Err != nil {
+		return trace.Failed("mount", desc, fmt.Errorf("bind source: %w", fi.Err))
+	}
+	st := p.traced("mount", desc+" (idmapped: move_mount of the runtime's mount)")
+	p.target(c, m, fi.Dir, st, rT1)
+	p.sys(unix.SYS_MOVE_MOUNT, fTrace, st, -1, imm(uint64(fd)), p.str_(""), reg(rT1), p.str_(""),
+		imm(unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH))
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(fd)))
+	p.bindFlags(m, spec.ParseMountOptions(m.Options), desc)
 	return nil
+}
+
+// IDMapped reports whether m is an idmapped mount, as runc reads the
+// spec: option idmap or ridmap, or ID mappings on the mount.
+func IDMapped(m *specs.Mount) bool {
+	return spec.ParseMountOptions(m.Options).IDMap || len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0
+}
+
+// mountIndex is m's index in s.Mounts (-1: a mount the compiler made).
+func mountIndex(s *specs.Spec, m *specs.Mount) int {
+	for i := range s.Mounts {
+		if &s.Mounts[i] == m {
+			return i
+		}
+	}
+	return -1
 }
 
 func (p *Plan) propagation(m *specs.Mount, o spec.MountOptions) {
@@ -673,7 +808,7 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 		// No cgroup namespace: a bind of the container's own cgroup.
 		src, ok := c.CgroupSources[h.Mountpoint]
 		if !ok {
-			return &Unsupported{"no cgroup of the container's in hierarchy " + h.Mountpoint}
+			return trace.Failed("mount", desc, fmt.Errorf("no cgroup known for hierarchy %s (initplan.Config.CgroupSources; the runtime reads its own from /proc/self/cgroup)", h.Mountpoint))
 		}
 		st := p.traced("mount", "bind "+src+" on "+dest)
 		p.emit(opOpenDir, 0, st, rT1, reg(rRoot), p.str_(dest), imm(0o755))
@@ -853,7 +988,7 @@ func (p *Plan) prepare(c Config) (*caps.Set, *seccomp.Program, error) {
 func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	s := c.Spec
 	proc := s.Process
-	if proc.Terminal {
+	if proc.Terminal && !p.noConsole {
 		p.emit(opUseConsole, fTrace, p.traced("console", "pty as stdio + controlling terminal"), -1, reg(rPts))
 	}
 	m := capset.Masks(p.host.LastCap)

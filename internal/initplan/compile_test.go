@@ -2,15 +2,19 @@ package initplan
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"hako/internal/spec"
+	"hako/internal/trace"
 )
 
 // TestWireConstantsMatchC: the operation numbers, argument kinds and flags
@@ -53,7 +57,8 @@ func TestWireConstantsMatchC(t *testing.T) {
 		}
 	}
 	for name, v := range map[string]int{"PK_IMM": kImm, "PK_STR": kStr, "PK_REG": kReg, "PK_FDNAME": kFdName,
-		"PF_TRACE": fTrace, "PF_OK_EEXIST": fOkEexist, "PF_OK_ENOENT": fOkEnoent, "PF_LATE": fLate, "PLAN_TRACE": flagTrace,
+		"PF_TRACE": fTrace, "PF_OK_EEXIST": fOkEexist, "PF_OK_EPERM": fOkEperm,
+		"OP_SKIP_UNLESS": opSkipUnless, "OP_COPY_TREE": opCopyTree, "PF_OK_ENOENT": fOkEnoent, "PF_LATE": fLate, "PLAN_TRACE": flagTrace,
 		"PLAN_HDR_SIZE": hdrSize, "PLAN_OP_SIZE": opSize, "PLAN_STEP_SIZE": stepSize,
 		"PLAN_OP_KIND_OFFSET": opKindOffset, "PLAN_OP_ARG_OFFSET": opArgOffset} {
 		m := regexp.MustCompile(`\b` + name + `\s*=?\s*(\d+)`).FindStringSubmatch(src)
@@ -112,33 +117,28 @@ func TestPlanLayout(t *testing.T) {
 	}
 }
 
-// TestUnsupported: what only the Go init does is refused as Unsupported
-// (hako then runs the Go init), never compiled wrongly.
-func TestUnsupported(t *testing.T) {
+// TestNothingUnsupported: since issue 15 Supported refuses nothing. The
+// process-side configs only the Go init ran compile (their whole plans:
+// testdata/golden/hard-*; the mount side: TestMountCases).
+func TestNothingUnsupported(t *testing.T) {
+	hook := []specs.Hook{{Path: "/bin/true"}}
 	for name, edit := range map[string]func(*Config){
-		"no mount namespace": func(c *Config) {
-			var keep []specs.LinuxNamespace
-			for _, ns := range c.Spec.Linux.Namespaces {
-				if ns.Type != specs.MountNamespace {
-					keep = append(keep, ns)
-				}
-			}
-			c.Spec.Linux.Namespaces = keep
+		"createContainer hook": func(c *Config) { c.Spec.Hooks = &specs.Hooks{CreateContainer: hook} },
+		"startContainer hook":  func(c *Config) { c.Spec.Hooks = &specs.Hooks{StartContainer: hook} },
+		"seccomp notify": func(c *Config) {
+			c.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}}
+			c.ListenerFd = 5
 		},
-		"idmap mount": func(c *Config) {
-			c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/m", Type: "bind", Source: "/tmp", Options: []string{"rbind", "idmap"}})
-		},
-		"sysfs in a user namespace without a network namespace": func(c *Config) { c.UserNS, c.NetNS = true, false },
-		"cgroup mount, no cgroup namespace, no cgroup":          func(c *Config) { c.CgroupNS = false },
 	} {
 		c := defaultConfig(t)
 		edit(&c)
-		if _, err := compileHere(c); !IsUnsupported(err) {
-			t.Errorf("%s: Compile returned %v, want Unsupported", name, err)
+		if err := Supported(c); err != nil {
+			t.Errorf("%s: Supported: %v", name, err)
 		}
-	}
-	if _, err := compileHere(defaultConfig(t)); err != nil {
-		t.Errorf("default spec: %v", err)
+		if _, err := compileHere(c); err != nil {
+			t.Errorf("%s: Compile: %v", name, err)
+		}
 	}
 }
 
@@ -156,6 +156,67 @@ func TestBadHooks(t *testing.T) {
 		c.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{tc.hook}}
 		if _, err := compileHere(c); err == nil || err.Error() != tc.want {
 			t.Errorf("Compile with hook %+v: %v, want %s", tc.hook, err, tc.want)
+		}
+	}
+}
+
+// TestMountCases: the mount-side cases the Go init alone used to do
+// compile (golden plans hold the whole plans, testdata/golden/hard-*),
+// and what the runtime must have prepared for them is an error naming
+// the mount when missing, never a silent fallback.
+func TestMountCases(t *testing.T) {
+	codes := func(p *Plan) map[uint16]int {
+		n := map[uint16]int{}
+		for _, o := range p.ops {
+			n[o.code]++
+		}
+		return n
+	}
+	// No mount namespace: a chroot, no mount at all, and a warning.
+	c := defaultConfig(t)
+	c.Spec.Linux.Namespaces = slices.DeleteFunc(c.Spec.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.MountNamespace })
+	p, err := compileHere(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chroot, mounts := 0, 0
+	for _, o := range p.ops {
+		switch {
+		case o.code == opSyscall && o.nr == unix.SYS_CHROOT:
+			chroot++
+		case o.code == opSyscall && o.nr == unix.SYS_MOUNT, o.code == opPivot, o.code == opMask, o.code == opMknod:
+			mounts++
+		}
+	}
+	if chroot != 1 || mounts != 0 || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "mounts are not made") {
+		t.Errorf("no mount namespace: %d chroot, %d mounts, warnings %q; want one chroot, no mount and a warning", chroot, mounts, p.Warnings)
+	}
+	// sysfs in a user namespace: the fallback follows the mount.
+	c = defaultConfig(t)
+	c.UserNS, c.NetNS = true, false
+	if p, err = compileHere(c); err != nil || codes(p)[opSkipUnless] != 1 {
+		t.Errorf("sysfs in a user namespace: %v, want one skip-unless", err)
+	}
+	// tmpcopyup.
+	c = defaultConfig(t)
+	c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
+	if p, err = compileHere(c); err != nil || codes(p)[opCopyTree] != 1 {
+		t.Errorf("tmpcopyup: %v, want one copy-tree", err)
+	}
+	// An idmapped mount the runtime did not prepare, a cgroup bind without
+	// a source: errors that name the mount.
+	for name, edit := range map[string]func(*Config){
+		"idmap mount": func(c *Config) {
+			c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/m", Type: "bind", Source: "/tmp", Options: []string{"rbind", "idmap"}})
+		},
+		"cgroup bind without a source": func(c *Config) { c.CgroupNS = false },
+	} {
+		c := defaultConfig(t)
+		edit(&c)
+		_, err := compileHere(c)
+		var se *trace.StepError
+		if !errors.As(err, &se) || se.Step != "mount" || IsUnsupported(err) {
+			t.Errorf("%s: Compile returned %v, want a mount step error", name, err)
 		}
 	}
 }

@@ -31,6 +31,9 @@ const (
 	fOkEexist = 2
 	fOkEnoent = 4
 	fLate     = 8 // after ready: a failure also goes to stderr
+	// fOkEperm: EPERM is an answer: the out register gets -EPERM (see
+	// opSkipUnless). Apart from the flags above (plan.h's PF_OK_EPERM).
+	fOkEperm = 0x100
 )
 
 // Operations (plan.h's enum, same order).
@@ -68,12 +71,18 @@ const (
 )
 
 // Operations numbered explicitly (plan.h's too), so that ops added on
-// parallel branches cannot collide: 48..63 the process side, 64.. the
-// mount side.
+// parallel branches cannot collide: 48..63 the process side of issue 15,
+// 64.. its mount side.
 const (
 	// opHook runs a createContainer or startContainer hook: fork, exec
 	// with the state JSON on stdin, kill at the timeout.
 	opHook = 48
+	// opSkipUnless skips the next a[2] operations unless register a[0]
+	// holds a[1].
+	opSkipUnless = 64
+	// opCopyTree copies directory a[0]'s content into directory a[1]
+	// (tmpcopyup).
+	opCopyTree = 65
 )
 
 // The layout, asserted on the C side (_Static_assert in plan.c, against

@@ -93,15 +93,17 @@ func init() {
 					Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdirat"}, Action: specs.ActNotify}}}
 			}),
 			edit: func(c *Config) { c.ListenerFd = 6 }},
+		// The runtime made the idmapped mount before clone (fd 6 in init).
 		goldenCase{name: "hard-idmap-mount", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) {
-				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv/data", Options: []string{"rbind", "idmap"},
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "/srv/data", Options: []string{"rbind", "idmap", "ro"},
 					UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}},
 					GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}})
-			})},
+			}),
+			edit: func(c *Config) { c.MountFds = map[int]int{len(c.Spec.Mounts) - 1: 6} }},
 		goldenCase{name: "hard-tmpcopyup", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) {
-				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "ro", "mode=755"}})
 			})},
 		goldenCase{name: "hard-sysfs-userns-no-netns", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) {
@@ -111,12 +113,20 @@ func init() {
 				s.Linux.GIDMappings = s.Linux.UIDMappings
 			})},
 		// Without a cgroup namespace the plan binds the container's own
-		// cgroup in each hierarchy; without one it knows, the Go init.
+		// cgroup in each hierarchy; where the container has none (no
+		// cgroup at all, rootless), the runtime's own, which init stays
+		// in (the runtime reads it from /proc/self/cgroup:
+		// rootfs.CgroupBindSources).
 		goldenCase{name: "hard-cgroup-no-cgroupns", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) { dropNS(s, specs.CgroupNamespace) })},
 		goldenCase{name: "hard-cgroup-no-cgroupns-no-cgroup", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) { dropNS(s, specs.CgroupNamespace) }),
-			edit: func(c *Config) { c.CgroupSources = nil }},
+			edit: func(c *Config) {
+				for k := range c.CgroupSources {
+					c.CgroupSources[k] = filepath.Join(k, "user.slice")
+				}
+				c.JoinByPid, c.JoinWhenPrimed = false, false
+			}},
 		goldenCase{name: "hard-userns-by-path", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) {
 				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/4242/ns/user"})
@@ -252,6 +262,9 @@ func (gc goldenCase) load(t *testing.T) (Config, Host) {
 	}
 	if gc.edit != nil {
 		gc.edit(&c)
+	}
+	if c.UserNS {
+		h.Sources["/sys"] = Source{Dir: true} // sysfsOrBind's fallback
 	}
 	return c, h
 }
@@ -417,7 +430,7 @@ func flagText(f uint16) string {
 	for _, x := range []struct {
 		f    uint16
 		name string
-	}{{fTrace, "trace"}, {fOkEexist, "ok-eexist"}, {fOkEnoent, "ok-enoent"}, {fLate, "late"}} {
+	}{{fTrace, "trace"}, {fOkEexist, "ok-eexist"}, {fOkEnoent, "ok-enoent"}, {fLate, "late"}, {fOkEperm, "ok-eperm"}} {
 		if f&x.f != 0 {
 			l = append(l, x.name)
 		}
@@ -431,7 +444,7 @@ func flagText(f uint16) string {
 var opNames = map[uint16]string{opSyscall: "syscall", opLookup: "lookup", opOpenDir: "open-dir", opOpenFile: "open-file",
 	opCheckReal: "check-real", opRemount: "remount", opOpenNull: "open-null", opMask: "mask", opReadonly: "readonly",
 	opSymlink: "symlink", opMknod: "mknod", opWriteFile: "write-file", opSend: "send", opWait: "wait", opOpenpty: "openpty",
-	opSendFd: "send-fd", opUseConsole: "use-console", opPivot: "pivot", opMoveChroot: "move-chroot",
+	opSendFd: "send-fd", opSkipUnless: "skip-unless", opCopyTree: "copy-tree", opUseConsole: "use-console", opPivot: "pivot", opMoveChroot: "move-chroot",
 	opChdirCheck: "chdir-check", opBounding: "bounding", opCapset: "capset", opAmbient: "ambient", opSetuser: "setuser",
 	opSeccomp: "seccomp", opLookpath: "lookpath", opFifoWait: "fifo-wait", opCloexecFrom: "cloexec-from", opExec: "exec",
 	opOpenAttr: "open-attr", opHook: "hook"}
@@ -440,6 +453,10 @@ func sysName(nr int32) string {
 	switch nr {
 	case unix.SYS_CHDIR:
 		return "chdir"
+	case unix.SYS_CHROOT:
+		return "chroot"
+	case unix.SYS_MOVE_MOUNT:
+		return "move_mount"
 	case unix.SYS_CLOSE:
 		return "close"
 	case unix.SYS_FCHDIR:

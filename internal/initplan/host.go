@@ -61,6 +61,11 @@ func ProbeHost(c Config) (Host, error) {
 			src := bindSource(c, m)
 			fi, err := os.Stat(src)
 			h.Sources[src] = Source{Dir: err == nil && fi.IsDir(), Err: err}
+		case m.Type == "sysfs" && c.UserNS:
+			// The bind of the host's /sys a user namespace may need
+			// instead (sysfsOrBind).
+			fi, err := os.Stat("/sys")
+			h.Sources["/sys"] = Source{Dir: err == nil && fi.IsDir(), Err: err}
 		case (m.Type == "cgroup" || m.Type == "cgroup2") && !probedCgroups:
 			h.Cgroups, h.CgroupsErr = rootfs.ContainerHierarchies()
 			probedCgroups = true

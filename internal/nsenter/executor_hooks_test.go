@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -23,30 +24,15 @@ import (
 // state JSON they get is compared byte for byte with what the Go init
 // sends (syncproto.InitConfig.HookState, seccomp.ListenerState).
 
-// busyboxRoot makes a root filesystem of Debian's busybox-static (which
-// scripts/deps.sh installs) with a world-writable /tmp.
+// busyboxRoot is mountRootfs with the applets the hooks use and a
+// world-writable /tmp.
 func busyboxRoot(t *testing.T) string {
 	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatalf("%v (scripts/deps.sh installs busybox-static)", err)
-	}
-	root := filepath.Join(t.TempDir(), "rootfs")
-	for _, d := range []string{"bin", "tmp", "proc"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(filepath.Join(root, "tmp"), 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), bb, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, applet := range []string{"sh", "cat", "id", "sleep", "echo", "pwd"} {
-		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
-			t.Fatal(err)
-		}
+	root := mountRootfs(t)
+	must(t, os.Mkdir(filepath.Join(root, "tmp"), 0o755))
+	must(t, os.Chmod(filepath.Join(root, "tmp"), 0o1777))
+	for _, applet := range []string{"cat", "id", "sleep", "echo"} {
+		must(t, os.Symlink("busybox", filepath.Join(root, "bin", applet)))
 	}
 	return root
 }
@@ -104,7 +90,7 @@ func TestExecutorRunsHooks(t *testing.T) {
 			Env: []string{"HOOK_ENV=s"}}},
 	}
 	p, c := createPlan(t, root, hooks, "/bin/sh", "-c", "echo program ran; cat /tmp/start")
-	r := executor{cloneflags: unix.CLONE_NEWNS}.run(t, p)
+	r := execute(t, p, &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS})
 	msgs, out, pid := r.msgs, r.out, r.pid // no pid namespace: the host's pid is the test's
 	if r.ws.ExitStatus() != 0 {
 		t.Fatalf("exit %v; output:\n%s\nmessages: %+v", r.ws, out, msgs)
@@ -149,7 +135,7 @@ func TestExecutorHookFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, _ := createPlan(t, root, &specs.Hooks{CreateContainer: []specs.Hook{tc.hook}}, "/bin/echo", "program ran")
-			r := executor{cloneflags: unix.CLONE_NEWNS}.run(t, p)
+			r := execute(t, p, &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS})
 			if r.ws.ExitStatus() != 1 || r.out != "" {
 				t.Errorf("exit %v, output %q; want exit 1 and no output", r.ws, r.out)
 			}
@@ -209,7 +195,7 @@ func TestExecutorSeccompNotify(t *testing.T) {
 		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify}}}
 	c := initplan.Config{Spec: s, ID: "executor-notify", Bundle: t.TempDir(), Trace: true, FifoFd: -1, ConsoleFd: -1,
 		TimerSlack: -1, ListenerFd: 5}
-	r := executor{extra: []*os.File{initEnd}}.run(t, compileExec(t, c))
+	r := execute(t, compileExec(t, c), nil, initEnd)
 	initEnd.Close()
 	if r.ws.ExitStatus() != 0 || !strings.Contains(r.out, "rc=1") || !strings.Contains(r.out, "not implemented") {
 		t.Errorf("exit %v, output %q; want mkdir to fail with ENOSYS once the agent closed the listener", r.ws, r.out)

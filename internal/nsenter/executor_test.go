@@ -28,8 +28,9 @@ import (
 // decoded strictly (no unknown fields) as syncproto messages. The plans are
 // exec plans (initplan.CompileExec): they set up the process in the test's
 // own namespaces (bounding set, seccomp, uid, capabilities, no_new_privs),
-// which touches only the child. The create plans, which build a root
-// filesystem in new namespaces, run in the e2e suite (tests/).
+// which touches only the child. Create plans for the mount-side cases run
+// in namespaces of the test's making (executor_mount_test.go); whole
+// containers run in the e2e suite (tests/).
 
 // execPlan compiles an exec plan for args, with a seccomp filter that makes
 // mkdirat fail with EPERM (so the program can tell the filter was loaded).
@@ -60,18 +61,18 @@ func compileExec(t *testing.T, c initplan.Config) *initplan.Plan {
 
 func ptr[T any](v T) *T { return &v }
 
-// executor is how hako-init is started: extra files from fd 5 on (3 is
-// the sync socket, 4 hako-init itself) and new namespaces.
-type executor struct {
-	extra      []*os.File
-	cloneflags uintptr
-}
-
 // runExecutor starts hako-init on plan and returns every message it sent,
 // its stdout and how it exited.
 func runExecutor(t *testing.T, plan *initplan.Plan) ([]syncproto.Msg, string, syscall.WaitStatus) {
 	t.Helper()
-	r := executor{}.run(t, plan)
+	return runExecutorIn(t, plan, nil)
+}
+
+// runExecutorIn is runExecutor with hako-init cloned as attr says (new
+// namespaces) and given extra files from fd 5 on.
+func runExecutorIn(t *testing.T, plan *initplan.Plan, attr *syscall.SysProcAttr, extra ...*os.File) ([]syncproto.Msg, string, syscall.WaitStatus) {
+	t.Helper()
+	r := execute(t, plan, attr, extra...)
 	return r.msgs, r.out, r.ws
 }
 
@@ -83,7 +84,9 @@ type ran struct {
 	pid  int
 }
 
-func (x executor) run(t *testing.T, plan *initplan.Plan) ran {
+// execute is runExecutorIn returning init's pid too (the host's view: the
+// state JSON in the plan is rendered for it, as create does).
+func execute(t *testing.T, plan *initplan.Plan, attr *syscall.SysProcAttr, extra ...*os.File) ran {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the plan drops the bounding set and sets capabilities")
@@ -100,8 +103,7 @@ func (x executor) run(t *testing.T, plan *initplan.Plan) ran {
 	defer parent.Close()
 	var stdout bytes.Buffer
 	cmd := &exec.Cmd{Path: "/proc/self/fd/4", Args: []string{"hako-init"}, Env: []string{"_HAKO_PLAN=3"},
-		ExtraFiles: append([]*os.File{child, img}, x.extra...), Stdout: &stdout, Stderr: os.Stderr,
-		SysProcAttr: &syscall.SysProcAttr{Cloneflags: x.cloneflags}}
+		ExtraFiles: append([]*os.File{child, img}, extra...), Stdout: &stdout, Stderr: os.Stderr, SysProcAttr: attr}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

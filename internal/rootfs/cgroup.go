@@ -3,7 +3,9 @@ package rootfs
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -223,11 +225,58 @@ func ownCgroup(h *mountinfo.Info) (string, error) {
 		return "", err
 	}
 	defer f.Close()
+	return cgroupIn(h, f)
+}
+
+// CgroupBindSources is what a cgroup mount without a cgroup namespace
+// binds in each hierarchy of hier (ContainerHierarchies), the same
+// directories the Go init binds after joining its cgroup (ownCgroup):
+// the container's own cgroup where the runtime made one (paths: a
+// controller, or "" for cgroup2, to its directory, as
+// cgroups.Manager.Paths gives them), else the cgroup init stays in, which
+// is the runtime's own, read from self (the runtime's /proc/self/cgroup).
+// A hierarchy self has no line for is left out, with why in err.
+func CgroupBindSources(hier []*mountinfo.Info, paths map[string]string, self []byte) (map[string]string, error) {
+	out := map[string]string{}
+	var errs []error
+	for _, h := range hier {
+		if dir, ok := containerCgroup(h, paths); ok {
+			out[h.Mountpoint] = dir
+			continue
+		}
+		own, err := cgroupIn(h, bytes.NewReader(self))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out[h.Mountpoint] = filepath.Join(h.Mountpoint, own)
+	}
+	return out, errors.Join(errs...)
+}
+
+// containerCgroup is the container's directory in hierarchy h, if paths
+// (controller -> directory) has one.
+func containerCgroup(h *mountinfo.Info, paths map[string]string) (string, bool) {
+	if h.FSType != "cgroup" {
+		dir, ok := paths[""]
+		return dir, ok
+	}
+	for _, c := range strings.Split(CgroupV1Opts(h.VFSOptions), ",") {
+		if dir, ok := paths[c]; ok {
+			return dir, true
+		}
+	}
+	return "", false
+}
+
+// cgroupIn is the cgroup path in hierarchy h that r, a /proc/PID/cgroup,
+// gives.
+func cgroupIn(h *mountinfo.Info, r io.Reader) (string, error) {
 	want := ""
 	if h.FSType == "cgroup" {
 		want = CgroupV1Opts(h.VFSOptions)
 	}
-	s := bufio.NewScanner(f)
+	s := bufio.NewScanner(r)
 	for s.Scan() {
 		parts := strings.SplitN(s.Text(), ":", 3)
 		if len(parts) == 3 && sameControllers(parts[1], want) {

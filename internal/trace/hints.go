@@ -52,6 +52,8 @@ func hintFor(step, operands string, err error) string {
 		return "unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone=0 on Debian-patched kernels), or a seccomp filter or LSM forbids them (hako itself in a container, or in a chroot); ask root to allow them"
 	case step == "clone" && errno == unix.EPERM:
 		return "creating namespaces needs CAP_SYS_ADMIN, which an unprivileged user has only in a user namespace of its own: run as root, or add a user namespace to the config (hako spec --rootless writes one)"
+	case step == "address" && strings.Contains(operands, " nodad") && (errno == unix.EACCES || errno == unix.EAFNOSUPPORT):
+		return "IPv6 is off on this link or host (sysctl net.ipv6.conf.<link>.disable_ipv6=1, or net.ipv6.conf.default.disable_ipv6=1 for new links, or the kernel booted with ipv6.disable=1)"
 	case strings.HasPrefix(step, "write uid_map") || strings.HasPrefix(step, "write gid_map"):
 		if errno == unix.EPERM {
 			return "each mapped host ID must be owned by the caller unless hako runs as root; use newuidmap/newgidmap for ranges"

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,12 +178,14 @@ func netGet(t *testing.T, ns, addr string) string {
 	return string(out)
 }
 
-type outsideNS struct{ ns, hostIP, outIP string }
+type outsideNS struct{ ns, hostIP, outIP, hostIP6, outIP6 string }
 
 // netOutside makes the namespace that plays the rest of the world: a veth
-// from the host to it on a /30 of 10.250.0.0/16 no route uses, and a
-// busybox httpd in it on :8000 whose cgi-bin/ra answers the address a
-// request came from. All of it goes at the end of the test.
+// from the host to it on a /30 of 10.250.0.0/16 and a /64 of
+// fd00:250::/48 no route uses (the IPv6 addresses nodad: usable at once),
+// and a busybox httpd in it on :8000 of each address whose cgi-bin/ra
+// answers the address a request came from. All of it goes at the end of
+// the test.
 func netOutside(t *testing.T) outsideNS {
 	o := outsideNS{ns: uniq("hkt-out-")}
 	run := func(args ...string) {
@@ -190,38 +193,51 @@ func netOutside(t *testing.T) outsideNS {
 			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
 		}
 	}
-	routes, _ := exec.Command("ip", "-4", "route", "show", "table", "all").Output()
-	third := -1
+	routes, _ := exec.Command("ip", "route", "show", "table", "all").Output()
+	routes6, _ := exec.Command("ip", "-6", "route", "show", "table", "all").Output()
+	third, group := -1, -1
 	for i := 0; i < 256 && third < 0; i++ {
 		if !strings.Contains(string(routes), fmt.Sprintf("10.250.%d.", i)) {
 			third = i
 		}
 	}
+	for i := 0; i < 256 && group < 0; i++ {
+		if !strings.Contains(string(routes6), fmt.Sprintf("fd00:250:0:%x:", i)) {
+			group = i
+		}
+	}
 	o.hostIP, o.outIP = fmt.Sprintf("10.250.%d.1", third), fmt.Sprintf("10.250.%d.2", third)
+	o.hostIP6 = netip.MustParseAddr(fmt.Sprintf("fd00:250:0:%x::1", group)).String()
+	o.outIP6 = netip.MustParseAddr(fmt.Sprintf("fd00:250:0:%x::2", group)).String()
 	veth := "hkto" + o.ns[len(o.ns)-8:]
 	run("ip", "netns", "add", o.ns)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", o.ns).Run() })
 	run("ip", "link", "add", veth, "type", "veth", "peer", "name", "world0", "netns", o.ns)
 	t.Cleanup(func() { exec.Command("ip", "link", "del", veth).Run() })
 	run("ip", "addr", "add", o.hostIP+"/30", "dev", veth)
+	run("ip", "addr", "add", o.hostIP6+"/64", "dev", veth, "nodad")
 	run("ip", "link", "set", veth, "up")
 	run("ip", "-n", o.ns, "addr", "add", o.outIP+"/30", "dev", "world0")
+	run("ip", "-n", o.ns, "addr", "add", o.outIP6+"/64", "dev", "world0", "nodad")
 	run("ip", "-n", o.ns, "link", "set", "world0", "up")
 	run("ip", "-n", o.ns, "link", "set", "lo", "up")
 	www := t.TempDir()
 	os.MkdirAll(filepath.Join(www, "cgi-bin"), 0o755)
 	os.WriteFile(filepath.Join(www, "cgi-bin", "ra"), []byte("#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho \"$REMOTE_ADDR\"\n"), 0o755)
-	httpd := exec.Command("ip", "netns", "exec", o.ns, "busybox", "httpd", "-f", "-p", o.outIP+":8000", "-h", www)
-	if err := httpd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { httpd.Process.Kill(); httpd.Wait() })
-	for i := 0; i < 50; i++ { // until it listens
-		if c, err := net.DialTimeout("tcp", o.outIP+":8000", 200*time.Millisecond); err == nil {
-			c.Close()
-			break
+	for _, addr := range []string{o.outIP, o.outIP6} {
+		hp := net.JoinHostPort(addr, "8000")
+		httpd := exec.Command("ip", "netns", "exec", o.ns, "busybox", "httpd", "-f", "-p", hp, "-h", www)
+		if err := httpd.Start(); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		t.Cleanup(func() { httpd.Process.Kill(); httpd.Wait() })
+		for i := 0; i < 50; i++ { // until it listens
+			if c, err := net.DialTimeout("tcp", hp, 200*time.Millisecond); err == nil {
+				c.Close()
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	return o
 }

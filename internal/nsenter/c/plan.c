@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
+#include <limits.h>
 #include <pwd.h>
 #include <sched.h>
 #include <stddef.h>
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -591,6 +593,128 @@ static int open_attr(const char *path, const char *fallback, char *msg, size_t m
 	return fd;
 }
 
+// --- tmpcopyup: copy a directory's content into the tmpfs mounted over it --
+
+// The copy is runc's (libcontainer's doTmpfsCopyUp, through
+// mrunalp/fileutils.CopyDirectory): regular files, directories, symlinks
+// and device nodes, each with its owner and mode (chmod after chown, which
+// clears set-id bits); fifos are made too, sockets left out (nothing of
+// them can be copied). No buffer in init's memory: the bytes move in the
+// kernel (copy_file_range, or sendfile between different filesystems).
+// Everything is relative to directory fds, never a path through the root.
+
+#define COPY_DEPTH 128
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int copy_data(int in, int out) {
+	for (;;) {
+		ssize_t n = syscall(SYS_copy_file_range, in, NULL, out, NULL, (size_t)1 << 30, 0);
+		if (n == 0)
+			return 0;
+		if (n > 0 || errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			return -1;
+		break;
+	}
+	for (;;) {
+		ssize_t n = sendfile(out, in, NULL, (size_t)1 << 30);
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int copy_tree(int src, int dst, int depth, char *at);
+
+// close_keep closes fds without losing errno.
+static void close_keep(int a, int b) {
+	int e = errno;
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+	errno = e;
+}
+
+static int copy_entry(int src, int dst, const char *name, int depth, char *at) {
+	struct stat st;
+	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	int r = 0;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFDIR: {
+		if (mkdirat(dst, name, 0700) < 0)
+			return -1;
+		int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int d = s < 0 ? -1 : openat(dst, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r = d < 0 ? -1 : copy_tree(s, d, depth + 1, at);
+		close_keep(s, d);
+		break;
+	}
+	case S_IFREG: {
+		int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int d = s < 0 ? -1 : openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		r = d < 0 ? -1 : copy_data(s, d);
+		close_keep(s, d);
+		break;
+	}
+	case S_IFLNK: {
+		char target[4096];
+		ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
+		if (n < 0)
+			return -1;
+		target[n] = '\0';
+		r = symlinkat(target, dst, name);
+		break;
+	}
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+		r = mknodat(dst, name, (st.st_mode & S_IFMT) | 0600, st.st_rdev);
+		break;
+	default:
+		return 0;
+	}
+	if (r < 0 || fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	return S_ISLNK(st.st_mode) ? 0 : fchmodat(dst, name, st.st_mode & 07777, 0);
+}
+
+// copy_tree copies src's entries into dst; at (PATH_MAX bytes) holds the
+// path being copied, relative to the mount, for the error.
+static int copy_tree(int src, int dst, int depth, char *at) {
+	if (depth > COPY_DEPTH) {
+		errno = ELOOP;
+		return -1;
+	}
+	char buf[2048] __attribute__((aligned(8)));
+	for (;;) {
+		long n = syscall(SYS_getdents64, src, buf, sizeof(buf));
+		if (n <= 0)
+			return (int)n;
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+			off += d->d_reclen;
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+				continue;
+			size_t n = strlen(at);
+			snprintf(at + n, PATH_MAX - n, "/%s", d->d_name);
+			if (copy_entry(src, dst, d->d_name, depth, at) < 0)
+				return -1;
+			at[n] = '\0';
+		}
+	}
+}
+
 // --- the operations ---------------------------------------------------------
 
 static char errmsg[8192];
@@ -822,6 +946,16 @@ static int run_hook(const struct plan_op *o) {
 		return -1;
 	}
 	return hook_result(status, n);
+}
+
+// op_copy_tree is OP_COPY_TREE, its path buffer on the stack (prefaulted)
+// rather than in .bss, which every container's init populates whole.
+static int __attribute__((noinline)) op_copy_tree(int src, int dst) {
+	char at[PATH_MAX] = "";
+	if (copy_tree(src, dst, 0, at) == 0)
+		return 0;
+	snprintf(errmsg, sizeof(errmsg), "copy .%s into the tmpfs: %s", at, strerror(errno));
+	return -1;
 }
 
 // run performs one operation; -1 with errno (and maybe errmsg) on failure.
@@ -1066,6 +1200,8 @@ static long run(const struct plan_op *o) {
 		return open_attr((const char *)arg(o, 0), (const char *)arg(o, 1), errmsg, sizeof(errmsg));
 	case OP_HOOK:
 		return run_hook(o);
+	case OP_COPY_TREE:
+		return op_copy_tree((int)arg(o, 0), (int)arg(o, 1));
 	}
 	snprintf(errmsg, sizeof(errmsg), "unknown plan operation %u", o->code);
 	errno = 0;
@@ -1149,8 +1285,23 @@ void hako_plan_main(int sync) {
 			trace_event(o->step, w0, 0, "", NULL);
 			traced = 0;
 		}
+		if (o->code == OP_SKIP_UNLESS) {
+			if (o->a[2] > h.nops - i - 1)
+				fail(o->step, 0, "plan: skip past the end");
+			if ((int64_t)arg(o, 0) != (int64_t)o->a[1])
+				i += (uint32_t)o->a[2];
+			continue;
+		}
 		long r = run(o);
 		int e = r < 0 ? errno : 0;
+		if (r < 0 && e == EPERM && (o->flags & PF_OK_EPERM)) {
+			// An answer the plan goes on from (OP_SKIP_UNLESS).
+			if (traced)
+				trace_event(o->step, w0, now_ns(CLOCK_MONOTONIC) - t0, suffix, strerror(e));
+			if (o->out >= 0 && o->out < NREGS)
+				vm.reg[o->out] = -EPERM;
+			continue;
+		}
 		if (r < 0 && ((e == EEXIST && (o->flags & PF_OK_EEXIST)) || (e == ENOENT && (o->flags & PF_OK_ENOENT))))
 			r = 0, e = 0;
 		if (traced && !(r == 1 && (o->code == OP_MASK || o->code == OP_READONLY)))

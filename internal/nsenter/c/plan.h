@@ -21,6 +21,11 @@ enum { PK_IMM = 0, PK_STR = 1, PK_REG = 2, PK_FDNAME = 3 };
 // PF_LATE: after ready, when the runtime may no longer listen: a failure
 // is also written to stderr.
 enum { PF_TRACE = 1, PF_OK_EEXIST = 2, PF_OK_ENOENT = 4, PF_LATE = 8 };
+// PF_OK_EPERM: EPERM is an answer, not a failure: the op's out register
+// gets -EPERM (and a traced op still shows the error), so that an
+// OP_SKIP_UNLESS can run a fallback (sysfs in a user namespace).
+// Numbered from 256 on, apart from the flags above.
+enum { PF_OK_EPERM = 256 };
 
 // operations
 enum {
@@ -58,6 +63,19 @@ enum {
 	// branches cannot collide (48..63: the process side of issue 15,
 	// 64..: its mount side).
 	OP_HOOK = 48,
+};
+
+// The mount-side operations of issue 15 ("one init"), numbered explicitly
+// from 64 so that operations added elsewhere meanwhile (from 48) cannot
+// collide with them.
+enum {
+	// OP_SKIP_UNLESS: skip the next a[2] operations unless register a[0]
+	// holds a[1] (e.g. -EPERM from a PF_OK_EPERM operation).
+	OP_SKIP_UNLESS = 64,
+	// OP_COPY_TREE: copy the content of directory a[0] (an fd) into
+	// directory a[1] (tmpcopyup): files, directories, symlinks, device
+	// nodes and fifos, with their owners and modes.
+	OP_COPY_TREE = 65,
 };
 
 void hako_plan_main(int sync) __attribute__((noreturn));
