@@ -44,24 +44,30 @@ type fdOrErr struct {
 }
 
 func recvFd(conn *net.UnixConn) (*os.File, error) {
+	f, _, err := recvFdMsg(conn)
+	return f, err
+}
+
+// recvFdMsg receives one fd and the message it came with.
+func recvFdMsg(conn *net.UnixConn) (*os.File, []byte, error) {
 	buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(msgs) != 1 {
-		return nil, fmt.Errorf("no control message (%v)", err)
+		return nil, nil, fmt.Errorf("no control message (%v)", err)
 	}
 	fds, err := unix.ParseUnixRights(&msgs[0])
 	if err != nil || len(fds) != 1 {
-		return nil, fmt.Errorf("no fd in the control message (%v)", err)
+		return nil, nil, fmt.Errorf("no fd in the control message (%v)", err)
 	}
 	// Non-blocking, so the os.File is pollable and honours read deadlines.
 	if err := unix.SetNonblock(fds[0], true); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+	return os.NewFile(uintptr(fds[0]), "received"), buf[:n], nil
 }
 
 // TestConsoleSocket drives a terminal container through the pty master it

@@ -102,6 +102,7 @@ func TestHookFailures(t *testing.T) {
 		{"createRuntime", 0, true},
 		{"createContainer", 0, true},
 		{"prestart", 1, true},
+		{"createContainer", 1, true}, // killed by init at its timeout
 		{"poststart", 0, false},
 		{"poststop", 0, false},
 	} {

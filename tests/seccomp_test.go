@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -84,6 +85,13 @@ func TestSeccompNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	sc := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow, ListenerPath: sock, ListenerMetadata: "test-meta",
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdirat", "mkdir"}, Action: specs.ActNotify}},
+	}
+	c := newCtr(t, withSeccomp(sc), func(s *specs.Spec) { s.Root.Readonly = false },
+		withSh("sleep 0.5; mkdir /tmp/n; echo rc=$?"))
+	id := c.id
 	got := make(chan string, 1)
 	go func() {
 		conn, err := ln.AcceptUnix()
@@ -92,20 +100,22 @@ func TestSeccompNotify(t *testing.T) {
 			return
 		}
 		defer conn.Close()
-		f, err := recvFd(conn)
+		f, msg, err := recvFdMsg(conn)
 		if err != nil {
 			got <- "recv: " + err.Error()
 			return
 		}
 		f.Close() // the kernel then fails notified syscalls with ENOSYS
+		// runc's seccomp agent message: the fd's name and the state.
+		var st specs.ContainerProcessState
+		if err := json.Unmarshal(msg, &st); err != nil || len(st.Fds) != 1 || st.Fds[0] != specs.SeccompFdName ||
+			st.Metadata != "test-meta" || st.Pid <= 0 || st.State.Pid != st.Pid || st.State.ID != id ||
+			st.State.Status != specs.StateCreating {
+			got <- fmt.Sprintf("state %s (%v)", msg, err)
+			return
+		}
 		got <- "fd received"
 	}()
-	sc := &specs.LinuxSeccomp{
-		DefaultAction: specs.ActAllow, ListenerPath: sock, ListenerMetadata: "test-meta",
-		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdirat", "mkdir"}, Action: specs.ActNotify}},
-	}
-	c := newCtr(t, withSeccomp(sc), func(s *specs.Spec) { s.Root.Readonly = false },
-		withSh("sleep 0.5; mkdir /tmp/n; echo rc=$?"))
 	var r result
 	done := make(chan struct{})
 	go func() {

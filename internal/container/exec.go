@@ -240,7 +240,7 @@ func (e *execution) command(sync *os.File) (*initCmd, error) {
 		closeAll(f.console, f.listener)
 		return nil, err
 	}
-	err = e.compilePlan(ic.consoleFd)
+	err = e.compilePlan(ic.consoleFd, ic.listenerFd)
 	if err == nil {
 		err = ic.program(e.c.rt.Log, e.plan != nil)
 	}
@@ -249,7 +249,7 @@ func (e *execution) command(sync *os.File) (*initCmd, error) {
 
 // compilePlan compiles the process set-up for the plan executor; specs it
 // cannot express keep the Go init.
-func (e *execution) compilePlan(consoleFd int) error {
+func (e *execution) compilePlan(consoleFd, listenerFd int) error {
 	if goInitForced() {
 		return nil
 	}
@@ -261,7 +261,7 @@ func (e *execution) compilePlan(consoleFd int) error {
 		return err
 	}
 	pl, err := initplan.CompileExec(initplan.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle,
-		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, FifoFd: -1, TimerSlack: nsenter.TimerSlack(),
+		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, ListenerFd: listenerFd, FifoFd: -1, TimerSlack: nsenter.TimerSlack(),
 		RlimitsBeforePlan: whenPrimed, JoinByPid: whenPrimed, JoinWhenPrimed: whenPrimed}, h)
 	if initplan.IsUnsupported(err) {
 		return nil
@@ -322,7 +322,7 @@ func (e *execution) handshake(m cgroups.Manager) error {
 				return err
 			}
 		}
-		if _, err := e.sync.File().Write(e.plan.Bytes()); err != nil {
+		if _, err := e.sync.File().Write(e.plan.Bytes(e.pid)); err != nil {
 			return fmt.Errorf("sync: send exec plan: %w", err)
 		}
 		if e.joinWhenPrimed {

@@ -43,6 +43,7 @@ type initFiles struct {
 type initCmd struct {
 	cmd                       *exec.Cmd
 	syncFd, fifoFd, consoleFd int // -1: none
+	listenerFd                int // 0: none (initplan.Config.ListenerFd)
 	// mountFds: initFiles.idmapped's fds as the process sees them.
 	mountFds map[int]int
 	// report is the read end of the pipe hako-init's nsenter reports the
@@ -92,7 +93,7 @@ func initCommand(f initFiles) (*initCmd, error) {
 		c.own = append(c.own, f.console)
 	}
 	if f.listener != nil {
-		add(syncproto.EnvSeccompListener, f.listener)
+		c.listenerFd = add(syncproto.EnvSeccompListener, f.listener)
 		c.own = append(c.own, f.listener)
 	}
 	if len(f.idmapped) > 0 {

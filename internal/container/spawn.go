@@ -199,7 +199,7 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 		return nil, err
 	}
 	ic.cmd.SysProcAttr = attr
-	err = cr.compilePlan(ic, attr.UseCgroupFD, f.nsenter)
+	err = cr.compilePlan(ic, attr.UseCgroupFD)
 	if err == nil {
 		err = ic.program(cr.rt.Log, cr.plan != nil)
 	}
@@ -211,7 +211,7 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 // the plan can express this container; otherwise init is the Go init.
 // HAKO_INIT=go forces the Go init (`make e2e-goinit` runs the e2e suite
 // with it; nothing compares the two inits step by step).
-func (cr *creation) compilePlan(ic *initCmd, cloneIntoCgroup, joinsUserNS bool) error {
+func (cr *creation) compilePlan(ic *initCmd, cloneIntoCgroup bool) error {
 	if goInitForced() {
 		return nil
 	}
@@ -222,8 +222,8 @@ func (cr *creation) compilePlan(ic *initCmd, cloneIntoCgroup, joinsUserNS bool) 
 		UserNS:    cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace),
 		CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
 		JoinWhenPrimed: cr.cgAfterClone,
-		FifoFd:         ic.fifoFd, ConsoleFd: ic.consoleFd, RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(),
-		CgroupSources: cr.cgroupSources(), JoinsUserNS: joinsUserNS, MountFds: ic.mountFds}
+		FifoFd:         ic.fifoFd, ConsoleFd: ic.consoleFd, ListenerFd: ic.listenerFd, MountFds: ic.mountFds,
+		RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(), CgroupSources: cr.cgroupSources()}
 	pl, err := compile(cfg)
 	if initplan.IsUnsupported(err) {
 		cr.rt.Log.Note("init", "Go init: "+err.Error())
@@ -435,7 +435,7 @@ func (cr *creation) sendConfig() error {
 		}
 	}
 	if cr.plan != nil {
-		if _, err := cr.sync.File().Write(cr.plan.Bytes()); err != nil {
+		if _, err := cr.sync.File().Write(cr.plan.Bytes(cr.proc.Pid)); err != nil {
 			return fmt.Errorf("sync: send init plan: %w", err)
 		}
 		return nil

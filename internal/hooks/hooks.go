@@ -23,14 +23,24 @@ func Of(s *specs.Spec, kind string) []specs.Hook {
 		return nil
 	}
 	h := s.Hooks
-	// Prestart is deprecated in the spec but still sent by Docker (its
-	// network set-up hook), so it must run.
-	//lint:ignore SA1019 runtime-spec requires prestart hooks to run
-	prestart := h.Prestart
-	return map[string][]specs.Hook{
-		"prestart": prestart, "createRuntime": h.CreateRuntime, "createContainer": h.CreateContainer,
-		"startContainer": h.StartContainer, "poststart": h.Poststart, "poststop": h.Poststop,
-	}[kind]
+	switch kind {
+	case "prestart":
+		// Prestart is deprecated in the spec but still sent by Docker (its
+		// network set-up hook), so it must run.
+		//lint:ignore SA1019 runtime-spec requires prestart hooks to run
+		return h.Prestart
+	case "createRuntime":
+		return h.CreateRuntime
+	case "createContainer":
+		return h.CreateContainer
+	case "startContainer":
+		return h.StartContainer
+	case "poststart":
+		return h.Poststart
+	case "poststop":
+		return h.Poststop
+	}
+	return nil
 }
 
 // RunKind runs the spec's hooks of one kind.

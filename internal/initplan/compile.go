@@ -57,10 +57,9 @@ type Config struct {
 	// RlimitsBeforePlan: the parent applies process.rlimits before sending the
 	// plan (see RlimitsBeforePlan), so init need not stop for them.
 	RlimitsBeforePlan bool
-	// JoinsUserNS: hako-init's nsenter joins a user namespace given by
-	// path before init runs, which a plan does not express yet
-	// (Supported).
-	JoinsUserNS bool
+	// ListenerFd is the socket connected to linux.seccomp.listenerPath,
+	// as init sees it (0: none; the filter's listener fd is sent there).
+	ListenerFd int
 	// MountFds are the idmapped mounts the runtime made before clone
 	// (IDMapped): the index of the mount in Spec.Mounts -> the fd of the
 	// detached mount as init sees it, which init moves onto the target.
@@ -101,6 +100,8 @@ type Plan struct {
 	// noConsole: no pty was made (no mount namespace), so none is used.
 	noConsole bool
 	host      Host
+	// late are the strings that depend on init's pid (see lateState).
+	late []func(pid int) []byte
 	// Warnings are things not applied as asked (printed by the caller).
 	Warnings []string
 }
@@ -129,6 +130,7 @@ const (
 	rPts // set by opOpenpty together with rPtmx
 	rAttrAppArmor
 	rAttrSELinux
+	rListener // the seccomp filter's listener fd (notify)
 )
 
 // Registers of the mount-side operations (issue 15), numbered apart from
@@ -204,8 +206,11 @@ func Compile(c Config, h Host) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{strs: map[string]uint32{}, trace: c.Trace, host: h}
-	capset, filter, err := p.prepare(s)
+	capset, filter, err := p.prepare(c)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkHooks(s); err != nil {
 		return nil, err
 	}
 	if c.JoinWhenPrimed {
@@ -229,23 +234,9 @@ func Compile(c Config, h Host) (*Plan, error) {
 
 // Supported reports, as an *Unsupported error, what only the Go init does
 // (Compile checks it too; a caller asks first to spare the host probe).
+// Since issue 15 that is nothing: the plan expresses every config the Go
+// init runs, and Supported goes with the Go init.
 func Supported(c Config) error {
-	s := c.Spec
-	if c.JoinsUserNS {
-		return &Unsupported{"a user namespace joined by path"}
-	}
-	for _, k := range []string{"createContainer", "startContainer"} {
-		if len(hooks.Of(s, k)) > 0 {
-			return &Unsupported{k + " hooks (run inside the container by init)"}
-		}
-	}
-	if sc := s.Linux.Seccomp; sc != nil {
-		for _, r := range sc.Syscalls {
-			if r.Action == specs.ActNotify {
-				return &Unsupported{"seccomp notify"}
-			}
-		}
-	}
 	return nil
 }
 
@@ -482,7 +473,8 @@ func (p *Plan) rootfs(c Config) error {
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ConsoleFd)))
 	}
 	runtimeHooks := len(hooks.Of(s, "prestart")) > 0 || len(hooks.Of(s, "createRuntime")) > 0
-	if !runtimeHooks && !c.NoPivot && afterPivotOK(c, deferred) {
+	containerHooks := len(hooks.Of(s, "createContainer")) > 0
+	if !runtimeHooks && !containerHooks && !c.NoPivot && afterPivotOK(c, deferred) {
 		// Nothing between here and pivot_root needs the cgroup: join, the
 		// cgroup namespace and the cgroup mounts come after the masks,
 		// which leaves the parent ~0.5 ms more to have the cgroup ready
@@ -500,6 +492,9 @@ func (p *Plan) rootfs(c Config) error {
 		p.send(syncproto.Hooks)
 		p.wait("hooks-done")
 	}
+	// After the mounts, before pivot_root (runtime-spec; runc's
+	// prepareRootfs): the container's namespaces, the host's root.
+	p.hooks(c, "createContainer")
 	if c.NoPivot {
 		p.emit(opMoveChroot, fTrace, p.traced("chroot", "MS_MOVE "+c.Rootfs+" to / + chroot (--no-pivot)"), -1, reg(rRoot))
 	} else {
@@ -529,6 +524,7 @@ func (p *Plan) chrootOnly(c Config) {
 		p.send(syncproto.Hooks)
 		p.wait("hooks-done")
 	}
+	p.hooks(c, "createContainer") // before the chroot, as with pivot_root
 	st := p.traced("chroot", c.Rootfs+" (no mount namespace)")
 	p.sys(unix.SYS_CHROOT, fTrace, st, -1, p.str_(c.Rootfs))
 	p.sys(unix.SYS_CHDIR, 0, st, -1, p.str_("/"))
@@ -935,15 +931,8 @@ func CompileExec(c Config, h Host) (*Plan, error) {
 	if s.Process == nil {
 		return nil, errors.New("config has no process")
 	}
-	if sc := s.Linux.Seccomp; sc != nil {
-		for _, r := range sc.Syscalls {
-			if r.Action == specs.ActNotify {
-				return nil, &Unsupported{"seccomp notify"}
-			}
-		}
-	}
 	p := &Plan{strs: map[string]uint32{}, trace: c.Trace, exec: true, host: h}
-	capset, filter, err := p.prepare(s)
+	capset, filter, err := p.prepare(c)
 	if err != nil {
 		return nil, err
 	}
@@ -969,7 +958,8 @@ func CompileExec(c Config, h Host) (*Plan, error) {
 
 // prepare parses the capabilities and compiles the seccomp profile, with
 // their warnings.
-func (p *Plan) prepare(s *specs.Spec) (*caps.Set, *seccomp.Program, error) {
+func (p *Plan) prepare(c Config) (*caps.Set, *seccomp.Program, error) {
+	s := c.Spec
 	capset, err := caps.Parse(s.Process.Capabilities)
 	if err != nil {
 		return nil, nil, err
@@ -984,6 +974,10 @@ func (p *Plan) prepare(s *specs.Spec) (*caps.Set, *seccomp.Program, error) {
 		}
 		for _, w := range filter.Warnings {
 			p.Warnings = append(p.Warnings, "seccomp: "+w)
+		}
+		if filter.Notify && c.ListenerFd <= 0 {
+			return nil, nil, &trace.StepError{Step: "seccomp notify", Operands: "linux.seccomp.listenerPath",
+				Err: errors.New("seccomp notify rules need linux.seccomp.listenerPath")}
 		}
 	}
 	return capset, filter, nil
@@ -1020,11 +1014,14 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 			binary.LittleEndian.PutUint32(prog[8*i+4:], f.K)
 		}
 		seccompStep = p.traced("seccomp load", fmt.Sprintf("%d instructions, flags %#x", len(filter.Filter), filter.Flags))
-		seccompArgs = []arg{{kStr, p.blob(prog)}, imm(uint64(len(filter.Filter))), imm(uint64(filter.Flags)), imm(^uint64(0))}
+		seccompArgs = []arg{{kStr, p.blob(prog)}, imm(uint64(len(filter.Filter))), imm(uint64(filter.Flags))}
 	}
-	beforeSetuid := filter != nil && !proc.NoNewPrivileges
+	// Before the uid change unless no_new_privs allows loading it last;
+	// with notify rules always before ready, so that the agent has the
+	// listener fd once create returns (runc; the Go init did the same).
+	beforeSetuid := filter != nil && (!proc.NoNewPrivileges || filter.Notify)
 	if beforeSetuid {
-		p.emit(opSeccomp, fTrace, seccompStep, -1, seccompArgs...)
+		p.seccomp(c, filter, seccompStep, seccompArgs)
 	}
 	u := proc.User
 	groups := make([]byte, 4*len(u.AdditionalGids))
@@ -1063,10 +1060,15 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	if c.FifoFd >= 0 {
 		p.emit(opFifoWait, 0, p.step("wait for start", "exec.fifo"), -1, reg(rFdDir), imm(uint64(c.FifoFd)))
 	}
+	if !p.exec {
+		// Once started, right before the program (runtime-spec): as the
+		// container's user, with its capabilities.
+		p.hooks(c, "startContainer")
+	}
 	first := 3 + c.PreserveFDs
 	p.emit(opCloexecFrom, fTrace, p.traced("close_range", fmt.Sprintf("%d.. CLOEXEC", first)), -1, imm(uint64(first)))
 	if filter != nil && !beforeSetuid {
-		p.emit(opSeccomp, fTrace, seccompStep, -1, seccompArgs...)
+		p.seccomp(c, filter, seccompStep, seccompArgs)
 	}
 	argv := strings.Join(proc.Args, "\x00")
 	env := strings.Join(proc.Env, "\x00")
@@ -1090,4 +1092,26 @@ func getenv(env []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// seccomp loads the filter; with notify rules the filter's listener fd
+// goes to the agent with the container's state, as runc sends it
+// (specs.ContainerProcessState: status "creating", init's pid).
+func (p *Plan) seccomp(c Config, filter *seccomp.Program, st int32, args []arg) {
+	if !filter.Notify {
+		p.emit(opSeccomp, fTrace, st, -1, args...)
+		return
+	}
+	p.emit(opSeccomp, fTrace, st, rListener, args...)
+	sc := c.Spec.Linux.Seccomp
+	state, meta := hookState(c, "creating"), sc.ListenerMetadata
+	late := p.lateState(func(pid int) []byte {
+		state.Pid = pid
+		b, _ := seccomp.ListenerState(state, pid, meta)
+		return b
+	})
+	p.emit(opSendFd, fTrace, p.traced("seccomp notify", "send listener fd to "+sc.ListenerPath), -1,
+		imm(uint64(c.ListenerFd)), reg(rListener), late, imm(0))
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rListener))
+	p.sys(unix.SYS_CLOSE, 0, -1, -1, imm(uint64(c.ListenerFd)))
 }

@@ -27,20 +27,33 @@ func TestWireConstantsMatchC(t *testing.T) {
 	src := string(h)
 	start := strings.Index(src, "OP_SYSCALL = 1,")
 	end := strings.Index(src[start:], "};")
-	cOps := regexp.MustCompile(`OP_[A-Z_]+`).FindAllString(src[start:start+end], -1)
+	// Each enumerator is its predecessor + 1 unless it says "= N".
+	var cOps []string
+	cVals := map[string]int{}
+	next := 0
+	for _, m := range regexp.MustCompile(`(OP_[A-Z_]+)(?:\s*=\s*(\d+))?`).FindAllStringSubmatch(src[start:start+end], -1) {
+		if m[2] != "" {
+			next, _ = strconv.Atoi(m[2])
+		}
+		cOps = append(cOps, m[1])
+		cVals[m[1]] = next
+		next++
+	}
 	goOps := []string{"OP_SYSCALL", "OP_LOOKUP", "OP_OPEN_DIR", "OP_OPEN_FILE", "OP_CHECK_REAL", "OP_REMOUNT",
 		"OP_OPEN_NULL", "OP_MASK", "OP_READONLY", "OP_SYMLINK", "OP_MKNOD", "OP_WRITE_FILE", "OP_SEND", "OP_WAIT",
 		"OP_OPENPTY", "OP_SEND_FD", "OP_USE_CONSOLE", "OP_PIVOT", "OP_MOVE_CHROOT", "OP_CHDIR_CHECK", "OP_BOUNDING",
-		"OP_CAPSET", "OP_AMBIENT", "OP_SETUSER", "OP_SECCOMP", "OP_LOOKPATH", "OP_FIFO_WAIT", "OP_CLOEXEC_FROM", "OP_EXEC", "OP_OPEN_ATTR"}
+		"OP_CAPSET", "OP_AMBIENT", "OP_SETUSER", "OP_SECCOMP", "OP_LOOKPATH", "OP_FIFO_WAIT", "OP_CLOEXEC_FROM", "OP_EXEC", "OP_OPEN_ATTR",
+		"OP_HOOK"}
 	goVals := []int{opSyscall, opLookup, opOpenDir, opOpenFile, opCheckReal, opRemount, opOpenNull, opMask, opReadonly,
 		opSymlink, opMknod, opWriteFile, opSend, opWait, opOpenpty, opSendFd, opUseConsole, opPivot, opMoveChroot,
-		opChdirCheck, opBounding, opCapset, opAmbient, opSetuser, opSeccomp, opLookpath, opFifoWait, opCloexecFrom, opExec, opOpenAttr}
+		opChdirCheck, opBounding, opCapset, opAmbient, opSetuser, opSeccomp, opLookpath, opFifoWait, opCloexecFrom, opExec, opOpenAttr,
+		opHook}
 	if strings.Join(cOps, " ") != strings.Join(goOps, " ") {
 		t.Fatalf("plan.h operations:\n%v\nGo's:\n%v", cOps, goOps)
 	}
 	for i, v := range goVals {
-		if v != i+1 {
-			t.Errorf("%s = %d in Go, %d in plan.h", goOps[i], v, i+1)
+		if c := cVals[goOps[i]]; v != c {
+			t.Errorf("%s = %d in Go, %d in plan.h", goOps[i], v, c)
 		}
 	}
 	for name, v := range map[string]int{"PK_IMM": kImm, "PK_STR": kStr, "PK_REG": kReg, "PK_FDNAME": kFdName,
@@ -80,7 +93,7 @@ func TestPlanLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := p.Bytes()
+	b := p.Bytes(0)
 	le := binary.LittleEndian
 	if string(b[:4]) != magic || le.Uint32(b[4:]) != flagTrace {
 		t.Fatalf("header %q flags %d", b[:4], le.Uint32(b[4:]))
@@ -104,27 +117,46 @@ func TestPlanLayout(t *testing.T) {
 	}
 }
 
-// TestUnsupported: what only the Go init does is refused as Unsupported
-// (hako then runs the Go init), never compiled wrongly.
-func TestUnsupported(t *testing.T) {
+// TestNothingUnsupported: since issue 15 Supported refuses nothing. The
+// process-side configs only the Go init ran compile (their whole plans:
+// testdata/golden/hard-*; the mount side: TestMountCases).
+func TestNothingUnsupported(t *testing.T) {
 	hook := []specs.Hook{{Path: "/bin/true"}}
 	for name, edit := range map[string]func(*Config){
 		"createContainer hook": func(c *Config) { c.Spec.Hooks = &specs.Hooks{CreateContainer: hook} },
 		"startContainer hook":  func(c *Config) { c.Spec.Hooks = &specs.Hooks{StartContainer: hook} },
 		"seccomp notify": func(c *Config) {
-			c.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+			c.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
 				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}}
+			c.ListenerFd = 5
 		},
-		"user namespace joined by path": func(c *Config) { c.JoinsUserNS = true },
 	} {
 		c := defaultConfig(t)
 		edit(&c)
-		if _, err := compileHere(c); !IsUnsupported(err) {
-			t.Errorf("%s: Compile returned %v, want Unsupported", name, err)
+		if err := Supported(c); err != nil {
+			t.Errorf("%s: Supported: %v", name, err)
+		}
+		if _, err := compileHere(c); err != nil {
+			t.Errorf("%s: Compile: %v", name, err)
 		}
 	}
-	if _, err := compileHere(defaultConfig(t)); err != nil {
-		t.Errorf("default spec: %v", err)
+}
+
+// TestBadHooks: a hook init could not run fails Compile, naming it,
+// before anything is built.
+func TestBadHooks(t *testing.T) {
+	for _, tc := range []struct {
+		hook specs.Hook
+		want string
+	}{
+		{specs.Hook{Path: "/bin/true", Timeout: ptrInt(0)}, "hook startContainer[0] /bin/true: timeout 0 must be positive"},
+		{specs.Hook{Path: "true"}, `hook startContainer[0] true: path "true" is not absolute`},
+	} {
+		c := defaultConfig(t)
+		c.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{tc.hook}}
+		if _, err := compileHere(c); err == nil || err.Error() != tc.want {
+			t.Errorf("Compile with hook %+v: %v, want %s", tc.hook, err, tc.want)
+		}
 	}
 }
 

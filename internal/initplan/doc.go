@@ -24,17 +24,22 @@
 // internal/syncproto's JSON, so `--trace` shows init's steps as before and a
 // failure reaches the user as "mount proc on /proc: EPERM: ... : hint".
 //
-// What the plan does not express, Supported (and Compile) reports as
-// *Unsupported and hako runs the Go init instead (it is still built and
-// tested: `make test` runs the e2e suite a second time with HAKO_INIT=go):
-// createContainer and startContainer hooks, seccomp notify and joining a
-// user namespace by path. The mount-side cases it used to refuse are
-// plans now: sysfs in a user namespace (an EPERM-tolerant mount, then the
+// Since issue 15 the plan expresses every config; the Go init (run with
+// HAKO_INIT=go, `make e2e-goinit`) remains until it is deleted, and
+// Supported (which refuses nothing now) with it. The cases it alone used
+// to run: sysfs in a user namespace (an EPERM-tolerant mount, then the
 // rbind of /sys, opSkipUnless), tmpcopyup (opCopyTree), idmapped mounts
 // (the runtime makes them before clone and passes them in
 // Config.MountFds, see IDMapped; init moves them), a cgroup mount without
 // a cgroup namespace (Config.CgroupSources has a source for every
-// hierarchy) and no mount namespace (a chroot). ID maps written by
+// hierarchy), no mount namespace (a chroot); createContainer and
+// startContainer hooks, run by init (opHook: fork, exec, the state on
+// stdin, killed at the timeout) where the Go init ran them; seccomp
+// notify (the filter's listener fd and the state go to the socket
+// connected to linux.seccomp.listenerPath); and a user namespace given by
+// path, which hako-init's nsenter joins before it runs the plan. The state
+// hooks and a seccomp agent get holds init's pid, which exists only once
+// init is cloned: Plan.Bytes(pid) fills it in (kLate). ID maps written by
 // newuidmap are the executor's too: hako-init waits for them and
 // re-executes itself (internal/nsenter/c/main.c).
 package initplan

@@ -70,9 +70,13 @@ const (
 	opOpenAttr
 )
 
-// The mount-side operations of issue 15, numbered explicitly from 64 as in
-// plan.h (operations added elsewhere meanwhile start at 48).
+// Operations numbered explicitly (plan.h's too), so that ops added on
+// parallel branches cannot collide: 48..63 the process side of issue 15,
+// 64.. its mount side.
 const (
+	// opHook runs a createContainer or startContainer hook: fork, exec
+	// with the state JSON on stdin, kill at the timeout.
+	opHook = 48
 	// opSkipUnless skips the next a[2] operations unless register a[0]
 	// holds a[1].
 	opSkipUnless = 64
@@ -108,9 +112,12 @@ type step struct {
 	name, operands uint32
 }
 
-// Bytes encodes the plan.
-func (p *Plan) Bytes() []byte {
-	total := hdrSize + len(p.ops)*opSize + len(p.steps)*stepSize + len(p.str)
+// Bytes encodes the plan for init, whose pid as the host sees it (known
+// once it is cloned) goes into the state JSON hooks and a seccomp agent get
+// (see kLate).
+func (p *Plan) Bytes(pid int) []byte {
+	ops, str := p.withLate(pid)
+	total := hdrSize + len(ops)*opSize + len(p.steps)*stepSize + len(str)
 	b := make([]byte, total)
 	le := binary.LittleEndian
 	copy(b, magic)
@@ -119,12 +126,12 @@ func (p *Plan) Bytes() []byte {
 		flags |= flagTrace
 	}
 	le.PutUint32(b[4:], flags)
-	le.PutUint32(b[8:], uint32(len(p.ops)))
+	le.PutUint32(b[8:], uint32(len(ops)))
 	le.PutUint32(b[12:], uint32(len(p.steps)))
-	le.PutUint32(b[16:], uint32(len(p.str)))
+	le.PutUint32(b[16:], uint32(len(str)))
 	le.PutUint32(b[20:], uint32(total))
 	off := hdrSize
-	for _, o := range p.ops {
+	for _, o := range ops {
 		w := b[off : off+opSize]
 		le.PutUint16(w[0:], o.code)
 		le.PutUint16(w[2:], o.flags)
@@ -142,6 +149,31 @@ func (p *Plan) Bytes() []byte {
 		le.PutUint32(b[off+4:], s.operands)
 		off += stepSize
 	}
-	copy(b[off:], p.str)
+	copy(b[off:], str)
 	return b
+}
+
+// withLate returns the ops and strings with the late strings rendered for
+// pid (the plan itself unchanged: the same plan may be sent again).
+func (p *Plan) withLate(pid int) ([]op, []byte) {
+	if len(p.late) == 0 {
+		return p.ops, p.str
+	}
+	str := append([]byte(nil), p.str...)
+	at := make([]arg, len(p.late))
+	n := make([]arg, len(p.late))
+	for i, render := range p.late {
+		b := render(pid)
+		at[i], n[i] = arg{kStr, uint64(len(str))}, imm(uint64(len(b)))
+		str = append(append(str, b...), 0)
+	}
+	ops := append([]op(nil), p.ops...)
+	for i := range ops {
+		for j, a := range ops[i].args {
+			if a.kind == kLate {
+				ops[i].args[j], ops[i].args[j+1] = at[a.v], n[a.v]
+			}
+		}
+	}
+	return ops, str
 }

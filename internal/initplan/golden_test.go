@@ -91,7 +91,8 @@ func init() {
 			spec: withSpec(func(s *specs.Spec) {
 				s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
 					Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdirat"}, Action: specs.ActNotify}}}
-			})},
+			}),
+			edit: func(c *Config) { c.ListenerFd = 6 }},
 		// The runtime made the idmapped mount before clone (fd 6 in init).
 		goldenCase{name: "hard-idmap-mount", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) {
@@ -129,8 +130,7 @@ func init() {
 		goldenCase{name: "hard-userns-by-path", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) {
 				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/4242/ns/user"})
-			}),
-			edit: func(c *Config) { c.JoinsUserNS = true }},
+			})},
 		goldenCase{name: "hard-no-mountns", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) { dropNS(s, specs.MountNamespace) })},
 	)
@@ -380,7 +380,13 @@ func (p *Plan) argText(o op, j int) string {
 		return fmt.Sprintf("r%d", a.v)
 	case kFdName:
 		return fmt.Sprintf("fd(r%d)", a.v)
+	case kLate:
+		return fmt.Sprintf("late%q", p.late[a.v](listingPid))
 	case kStr:
+		if o.code == opHook && j == 0 {
+			// the path, the arguments, the environment
+			return fmt.Sprintf("%q", p.str[a.v:a.v+uint64(len(skipStrings(p.str[a.v:], 1+o.args[1].v+o.args[2].v)))-1])
+		}
 		if n, ok := blobLen(o, j); ok {
 			sum := sha256.Sum256(p.str[a.v : a.v+n])
 			return fmt.Sprintf("blob[%d]:%x", n, sum[:6])
@@ -391,6 +397,19 @@ func (p *Plan) argText(o op, j int) string {
 		return fmt.Sprintf("%#x", a.v)
 	}
 	return fmt.Sprint(a.v)
+}
+
+// listingPid is the pid a late string (kLate) is shown for; Bytes fills
+// in its length, shown as 0.
+const listingPid = 4242
+
+// skipStrings returns the first n NUL-terminated strings of b.
+func skipStrings(b []byte, n uint64) []byte {
+	end := 0
+	for i := uint64(0); i < n; i++ {
+		end += bytes.IndexByte(b[end:], 0) + 1
+	}
+	return b[:end]
 }
 
 // blobLen is the length of a binary argument, known from its op.
@@ -428,7 +447,7 @@ var opNames = map[uint16]string{opSyscall: "syscall", opLookup: "lookup", opOpen
 	opSendFd: "send-fd", opSkipUnless: "skip-unless", opCopyTree: "copy-tree", opUseConsole: "use-console", opPivot: "pivot", opMoveChroot: "move-chroot",
 	opChdirCheck: "chdir-check", opBounding: "bounding", opCapset: "capset", opAmbient: "ambient", opSetuser: "setuser",
 	opSeccomp: "seccomp", opLookpath: "lookpath", opFifoWait: "fifo-wait", opCloexecFrom: "cloexec-from", opExec: "exec",
-	opOpenAttr: "open-attr"}
+	opOpenAttr: "open-attr", opHook: "hook"}
 
 func sysName(nr int32) string {
 	switch nr {

@@ -48,7 +48,7 @@ func mountRootfs(t *testing.T) string {
 
 // mountPlan compiles a create plan for a spec with only mounts (no
 // hostname, sysctls or network: the test's own namespaces are shared).
-func mountPlan(t *testing.T, root string, nss []specs.LinuxNamespaceType, mounts []specs.Mount, script string, edit func(*initplan.Config)) ([]byte, *initplan.Plan) {
+func mountPlan(t *testing.T, root string, nss []specs.LinuxNamespaceType, mounts []specs.Mount, script string, edit func(*initplan.Config)) *initplan.Plan {
 	t.Helper()
 	s := spec.Default()
 	s.Root = &specs.Root{Path: root}
@@ -74,7 +74,7 @@ func mountPlan(t *testing.T, root string, nss []specs.LinuxNamespaceType, mounts
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.Bytes(), p
+	return p
 }
 
 // traced lists the steps of msgs as "step operands" (+ " ERR e").
@@ -105,7 +105,7 @@ func TestExecutorTmpcopyup(t *testing.T) {
 	mounts := []specs.Mount{{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "mode=711", "ro"}}}
 	script := "cd /etc; for f in . hello link sub sub/f fifo; do /bin/busybox stat -c '%n %u:%g %a %F' $f; done; " +
 		"/bin/busybox readlink link; /bin/busybox cat sub/f; /bin/busybox stat -f -c %T .; /bin/busybox touch x || echo read-only"
-	plan, _ := mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace}, mounts, script, nil)
+	plan := mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace}, mounts, script, nil)
 	msgs, out, ws := runExecutorIn(t, plan, &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS})
 	want := ". 0:0 711 directory\nhello 123:456 640 regular file\nlink 0:0 777 symbolic link\nsub 0:0 750 directory\n" +
 		"sub/f 0:0 4755 regular file\nfifo 0:0 600 fifo\nhello\nf\ntmpfs\nread-only\n"
@@ -127,7 +127,7 @@ func TestExecutorTmpcopyupFails(t *testing.T) {
 	// A tmpfs of one page: the file does not fit.
 	must(t, os.WriteFile(filepath.Join(root, "etc/big"), make([]byte, 64<<10), 0o644))
 	mounts := []specs.Mount{{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "size=4k"}}}
-	plan, _ := mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace}, mounts, "true", nil)
+	plan := mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace}, mounts, "true", nil)
 	msgs, out, ws := runExecutorIn(t, plan, &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS})
 	last := msgs[len(msgs)-1]
 	if ws.ExitStatus() != 1 || out != "" || last.Type != syncproto.Error || last.Err.Step != "tmpcopyup" ||
@@ -141,7 +141,7 @@ func TestExecutorTmpcopyupFails(t *testing.T) {
 func TestExecutorSysfsFallback(t *testing.T) {
 	root := mountRootfs(t)
 	mounts := []specs.Mount{{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}}}
-	plan, _ := mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace, specs.UserNamespace}, mounts,
+	plan := mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace, specs.UserNamespace}, mounts,
 		"/bin/busybox stat -f -c %T /sys; /bin/busybox test -d /sys/kernel/mm && echo kernel; /bin/busybox touch /sys/x || echo read-only", nil)
 	one := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
 	msgs, out, ws := runExecutorIn(t, plan, &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWUSER,
@@ -157,7 +157,7 @@ func TestExecutorSysfsFallback(t *testing.T) {
 		}
 	}
 	// Without a user namespace sysfs mounts, and nothing is bound.
-	plan, _ = mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace}, mounts, "/bin/busybox stat -f -c %T /sys", nil)
+	plan = mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace}, mounts, "/bin/busybox stat -f -c %T /sys", nil)
 	msgs, out, ws = runExecutorIn(t, plan, &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS})
 	if ws.ExitStatus() != 0 || out != "sysfs\n" || strings.Contains(strings.Join(traced(msgs), "\n"), "rbind /sys") {
 		t.Errorf("no user namespace: exit %v, %q, steps %q", ws, out, traced(msgs))
@@ -190,7 +190,7 @@ func TestExecutorIDMappedMount(t *testing.T) {
 		t.Skipf("the test's temporary directory cannot be idmapped here: %v", err)
 	}
 	mounts := []specs.Mount{{Destination: "/data", Type: "bind", Source: src, Options: []string{"bind", "idmap", "ro"}, UIDMappings: m, GIDMappings: m}}
-	plan, _ := mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace}, mounts,
+	plan := mountPlan(t, root, []specs.LinuxNamespaceType{specs.MountNamespace}, mounts,
 		"/bin/busybox stat -c '%u:%g' /data/f; /bin/busybox touch /data/x || echo read-only",
 		func(c *initplan.Config) { c.MountFds = map[int]int{0: 5} })
 	msgs, out, ws := runExecutorIn(t, plan, &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}, tree)
@@ -204,14 +204,14 @@ func TestExecutorIDMappedMount(t *testing.T) {
 func TestExecutorNoMountNamespace(t *testing.T) {
 	root := mountRootfs(t)
 	mounts := []specs.Mount{{Destination: "/etc", Type: "tmpfs", Source: "tmpfs"}}
-	plan, p := mountPlan(t, root, nil, mounts, "/bin/busybox ls /; /bin/busybox stat -f -c %T /etc", nil)
+	plan := mountPlan(t, root, nil, mounts, "/bin/busybox ls /; /bin/busybox stat -f -c %T /etc", nil)
 	msgs, out, ws := runExecutorIn(t, plan, nil)
 	fs := map[int64]string{unix.TMPFS_MAGIC: "tmpfs", unix.EXT4_SUPER_MAGIC: "ext2/ext3", unix.XFS_SUPER_MAGIC: "xfs", unix.OVERLAYFS_SUPER_MAGIC: "overlayfs"}
 	var st unix.Statfs_t
 	must(t, unix.Statfs(root, &st))
 	want := "bin\ndata\netc\nsys\n" + fs[int64(st.Type)] + "\n"
-	if ws.ExitStatus() != 0 || out != want || len(p.Warnings) != 1 {
-		t.Errorf("exit %v, in the container %q (want %q), warnings %q; steps %q", ws, out, want, p.Warnings, traced(msgs))
+	if ws.ExitStatus() != 0 || out != want || len(plan.Warnings) != 1 {
+		t.Errorf("exit %v, in the container %q (want %q), warnings %q; steps %q", ws, out, want, plan.Warnings, traced(msgs))
 	}
 	if !slices.Contains(traced(msgs), "chroot "+root+" (no mount namespace)") {
 		t.Errorf("no chroot step: %q", traced(msgs))

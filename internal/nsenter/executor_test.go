@@ -34,7 +34,7 @@ import (
 
 // execPlan compiles an exec plan for args, with a seccomp filter that makes
 // mkdirat fail with EPERM (so the program can tell the filter was loaded).
-func execPlan(t *testing.T, args []string) []byte {
+func execPlan(t *testing.T, args []string) *initplan.Plan {
 	t.Helper()
 	s := spec.Default()
 	s.Process.Terminal = false
@@ -42,29 +42,51 @@ func execPlan(t *testing.T, args []string) []byte {
 	s.Process.NoNewPrivileges = true
 	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
 		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: ptr(uint(unix.EPERM))}}}
-	h, err := initplan.ProbeExecHost(s.Process)
+	return compileExec(t, initplan.Config{Spec: s, ID: "executor-test", Bundle: t.TempDir(), Trace: true,
+		FifoFd: -1, ConsoleFd: -1, TimerSlack: -1})
+}
+
+func compileExec(t *testing.T, c initplan.Config) *initplan.Plan {
+	t.Helper()
+	h, err := initplan.ProbeExecHost(c.Spec.Process)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := initplan.CompileExec(initplan.Config{Spec: s, ID: "executor-test", Bundle: t.TempDir(), Trace: true,
-		FifoFd: -1, ConsoleFd: -1, TimerSlack: -1}, h)
+	p, err := initplan.CompileExec(c, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.Bytes()
+	return p
 }
 
 func ptr[T any](v T) *T { return &v }
 
 // runExecutor starts hako-init on plan and returns every message it sent,
 // its stdout and how it exited.
-func runExecutor(t *testing.T, plan []byte) ([]syncproto.Msg, string, syscall.WaitStatus) {
+func runExecutor(t *testing.T, plan *initplan.Plan) ([]syncproto.Msg, string, syscall.WaitStatus) {
+	t.Helper()
 	return runExecutorIn(t, plan, nil)
 }
 
 // runExecutorIn is runExecutor with hako-init cloned as attr says (new
 // namespaces) and given extra files from fd 5 on.
-func runExecutorIn(t *testing.T, plan []byte, attr *syscall.SysProcAttr, extra ...*os.File) ([]syncproto.Msg, string, syscall.WaitStatus) {
+func runExecutorIn(t *testing.T, plan *initplan.Plan, attr *syscall.SysProcAttr, extra ...*os.File) ([]syncproto.Msg, string, syscall.WaitStatus) {
+	t.Helper()
+	r := execute(t, plan, attr, extra...)
+	return r.msgs, r.out, r.ws
+}
+
+// ran is what a run of hako-init gave: its messages, stdout, exit and pid.
+type ran struct {
+	msgs []syncproto.Msg
+	out  string
+	ws   syscall.WaitStatus
+	pid  int
+}
+
+// execute is runExecutorIn returning init's pid too (the host's view: the
+// state JSON in the plan is rendered for it, as create does).
+func execute(t *testing.T, plan *initplan.Plan, attr *syscall.SysProcAttr, extra ...*os.File) ran {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the plan drops the bounding set and sets capabilities")
@@ -89,7 +111,8 @@ func runExecutorIn(t *testing.T, plan []byte, attr *syscall.SysProcAttr, extra .
 	// A stuck executor fails the test instead of hanging it.
 	stop := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
 	defer stop.Stop()
-	if _, err := parent.Write(plan); err != nil {
+	// The plan, with the state JSON for init's pid (as create sends it).
+	if _, err := parent.Write(plan.Bytes(cmd.Process.Pid)); err != nil {
 		t.Fatal(err)
 	}
 	var msgs []syncproto.Msg
@@ -118,7 +141,7 @@ func runExecutorIn(t *testing.T, plan []byte, attr *syscall.SysProcAttr, extra .
 	if err != nil && ws.ExitStatus() <= 0 {
 		t.Fatal(err)
 	}
-	return msgs, stdout.String(), ws
+	return ran{msgs, stdout.String(), ws, cmd.Process.Pid}
 }
 
 func TestExecutorRunsExecPlan(t *testing.T) {

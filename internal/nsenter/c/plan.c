@@ -53,7 +53,10 @@
 #include <sys/ioctl.h>
 
 #include <link.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 // Linux 5.14; older libc headers lack it
 #endif
@@ -202,7 +205,8 @@ static int64_t now_ns(clockid_t c) {
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void trace_event(int32_t step, int64_t wall, int64_t dur, const char *suffix, int err) {
+// trace_event reports a step; err (NULL: it worked) says why it failed.
+static void trace_event(int32_t step, int64_t wall, int64_t dur, const char *suffix, const char *err) {
 	time_t sec = (time_t)(wall / 1000000000);
 	struct tm tm;
 	gmtime_r(&sec, &tm);
@@ -217,7 +221,7 @@ static void trace_event(int32_t step, int64_t wall, int64_t dur, const char *suf
 	out_s(tail);
 	if (err) {
 		out_s(",\"err\":\"");
-		out_json(strerror(err));
+		out_json(err);
 		out_s("\"");
 	}
 	out_s("}}");
@@ -752,7 +756,10 @@ static int setuser(const struct plan_op *o) {
 	return prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 }
 
-static int seccomp_load(const struct plan_op *o) {
+// seccomp_load loads the filter; with SECCOMP_FILTER_FLAG_NEW_LISTENER it
+// returns the listener fd, which the plan then sends to the agent
+// (OP_SEND_FD) and closes.
+static long seccomp_load(const struct plan_op *o) {
 	struct sock_fprog prog = {.len = (unsigned short)o->a[1], .filter = (struct sock_filter *)arg(o, 0)};
 	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)o->a[2], &prog);
 	if (fd < 0) {
@@ -760,14 +767,185 @@ static int seccomp_load(const struct plan_op *o) {
 			snprintf(errmsg, sizeof(errmsg), "seccomp(SECCOMP_SET_MODE_FILTER): %s (needs no_new_privs or CAP_SYS_ADMIN)", strerror(errno));
 		return -1;
 	}
-	if (!(o->a[2] & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+	return (o->a[2] & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? fd : 0;
+}
+
+// --- hooks (createContainer, startContainer) ---------------------------------
+
+// hookout is what a failed hook printed (stdout and stderr), for the error:
+// static, so that prefault has touched it before init joins its cgroup.
+static char hookout[4096];
+
+// skip returns the string after the next n in a NUL-separated block.
+static const char *skip(const char *s, uint64_t n) {
+	for (uint64_t i = 0; i < n; i++)
+		s += strlen(s) + 1;
+	return s;
+}
+
+// hook_child becomes the hook: the state on stdin, the output pipe as
+// stdout and stderr, nothing else open across execve (the rest of init's
+// fds, preserved ones included, are marked close-on-exec). An execve
+// failure goes back as errno on errp.
+static void __attribute__((noreturn)) hook_child(int in, int out, int errp, const char *path, char **argv, char **envp) {
+	int e = 0;
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || cloexec_from(3) < 0)
+		e = errno;
+	else {
+		execve(path, argv, envp);
+		e = errno;
+	}
+	(void)!write(errp, &e, sizeof(e));
+	_exit(127);
+}
+
+// hook_wait collects the hook's output until it exits or the deadline
+// (CLOCK_MONOTONIC ns, 0: none) passes; 1 on a timeout.
+static int hook_wait(int pidfd, int out, int64_t deadline, size_t *n) {
+	struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = out, .events = POLLIN}};
+	for (;;) {
+		int ms = -1;
+		if (deadline) {
+			int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+			if (left <= 0)
+				return 1;
+			ms = left / 1000000 > 86400000 ? 86400000 : (int)(left / 1000000) + 1;
+		}
+		int r = poll(p, 2, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (p[1].revents) {
+			char scratch[512];
+			char *dst = *n < sizeof(hookout) - 1 ? hookout + *n : scratch;
+			size_t room = *n < sizeof(hookout) - 1 ? sizeof(hookout) - 1 - *n : sizeof(scratch);
+			ssize_t k = read(out, dst, room);
+			if (k > 0 && dst == hookout + *n)
+				*n += (size_t)k;
+			if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+				p[1].fd = -1; // EOF: the hook (and whatever it started) closed it
+		}
+		if (p[0].revents)
+			return 0;
+	}
+}
+
+// hook_result turns the hook's wait status and output into the error the
+// Go init gave (internal/hooks): "exit status N" or "signal: S", then what
+// it printed.
+static int hook_result(int status, size_t n) {
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	int r = send_fd((int)o->a[3], (int)fd, (const char *)arg(o, 4), o->a[5]);
-	int e = errno;
-	close((int)fd);
-	close((int)o->a[3]);
-	errno = e;
-	return r;
+	while (n > 0 && strchr(" \t\r\n", hookout[n - 1]))
+		n--;
+	hookout[n] = '\0';
+	const char *o = hookout;
+	while (*o && strchr(" \t\r\n", *o))
+		o++;
+	int k;
+	if (WIFSIGNALED(status)) {
+		char sig[64];
+		snprintf(sig, sizeof(sig), "%s", strsignal(WTERMSIG(status)));
+		for (char *c = sig; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		k = snprintf(errmsg, sizeof(errmsg), "signal: %s", sig);
+	} else {
+		k = snprintf(errmsg, sizeof(errmsg), "exit status %d", WEXITSTATUS(status));
+	}
+	if (*o && k > 0 && (size_t)k < sizeof(errmsg))
+		snprintf(errmsg + k, sizeof(errmsg) - (size_t)k, ": %s", o);
+	errno = 0;
+	return -1;
+}
+
+// hook_spawn starts the hook with the state JSON (len bytes) on its stdin;
+// its stdout and stderr go to *out (non-blocking read end). -1 with errno
+// (and errmsg) when it could not start.
+static pid_t hook_spawn(const char *path, char **argv, char **envp, const char *state, size_t len, int *out) {
+	int in[2], o[2], errp[2];
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+		return -1;
+	// The whole state is in the pipe before the hook runs: init never
+	// blocks on a hook that does not read it, nor gets SIGPIPE from one
+	// that exits first.
+	if ((len > 65536 && fcntl(in[1], F_SETPIPE_SZ, (int)len) < 0) || write(in[1], state, len) != (ssize_t)len)
+		return -1;
+	close(in[1]);
+	fcntl(o[0], F_SETFL, O_NONBLOCK);
+	pid_t pid = fork();
+	if (pid == 0)
+		hook_child(in[0], o[1], errp[1], path, argv, envp);
+	int fe = errno, e = 0;
+	close(in[0]);
+	close(o[1]);
+	close(errp[1]);
+	if (pid < 0) {
+		errno = fe;
+		return -1;
+	}
+	// EOF (close-on-exec) once the hook runs; its errno if it could not.
+	ssize_t k;
+	do
+		k = read(errp[0], &e, sizeof(e));
+	while (k < 0 && errno == EINTR);
+	close(errp[0]);
+	if (k == sizeof(e)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(o[0]);
+		snprintf(errmsg, sizeof(errmsg), "exec %s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	*out = o[0];
+	return pid;
+}
+
+// run_hook runs a createContainer or startContainer hook where init is at
+// that point of the plan (its namespaces, root, working directory and
+// credentials), as the Go init did: a0 is a NUL-separated block of the
+// path, a1 arguments and a2 environment entries; a3/a4 the state JSON,
+// written to its stdin; a5 the timeout in seconds (0: none), at which it
+// is killed (SIGKILL, as Go's exec.CommandContext).
+static int run_hook(const struct plan_op *o) {
+	const char *path = (const char *)arg(o, 0), *args = skip(path, 1);
+	char **argv = block(args, o->a[1], 0), **envp = block(skip(args, o->a[1]), o->a[2], 0);
+	int out;
+	if (!argv || !envp)
+		return -1;
+	pid_t pid = hook_spawn(path, argv, envp, (const char *)arg(o, 3), o->a[4], &out);
+	if (pid < 0)
+		return -1;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), e = 0, status = 0;
+	int64_t deadline = o->a[5] ? now_ns(CLOCK_MONOTONIC) + (int64_t)o->a[5] * 1000000000 : 0;
+	size_t n = 0;
+	int waited = pidfd < 0 ? -1 : hook_wait(pidfd, out, deadline, &n);
+	if (waited) {
+		e = errno;
+		kill(pid, SIGKILL);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	// What it wrote just before exiting (not what a process it left
+	// behind writes later: the read end is non-blocking).
+	ssize_t k;
+	while (!waited && n < sizeof(hookout) - 1 && (k = read(out, hookout + n, sizeof(hookout) - 1 - n)) > 0)
+		n += (size_t)k;
+	close(out);
+	if (waited == 1) {
+		snprintf(errmsg, sizeof(errmsg), "timed out after %llus", (unsigned long long)o->a[5]);
+		errno = 0;
+		return -1;
+	}
+	if (waited < 0) {
+		errno = e;
+		return -1;
+	}
+	return hook_result(status, n);
 }
 
 // op_copy_tree is OP_COPY_TREE, its path buffer on the stack (prefaulted)
@@ -1020,6 +1198,8 @@ static long run(const struct plan_op *o) {
 	}
 	case OP_OPEN_ATTR:
 		return open_attr((const char *)arg(o, 0), (const char *)arg(o, 1), errmsg, sizeof(errmsg));
+	case OP_HOOK:
+		return run_hook(o);
 	case OP_COPY_TREE:
 		return op_copy_tree((int)arg(o, 0), (int)arg(o, 1));
 	}
@@ -1102,7 +1282,7 @@ void hako_plan_main(int sync) {
 			w0 = now_ns(CLOCK_REALTIME);
 		}
 		if (o->code == OP_EXEC && traced) {
-			trace_event(o->step, w0, 0, "", 0);
+			trace_event(o->step, w0, 0, "", NULL);
 			traced = 0;
 		}
 		if (o->code == OP_SKIP_UNLESS) {
@@ -1117,7 +1297,7 @@ void hako_plan_main(int sync) {
 		if (r < 0 && e == EPERM && (o->flags & PF_OK_EPERM)) {
 			// An answer the plan goes on from (OP_SKIP_UNLESS).
 			if (traced)
-				trace_event(o->step, w0, now_ns(CLOCK_MONOTONIC) - t0, suffix, e);
+				trace_event(o->step, w0, now_ns(CLOCK_MONOTONIC) - t0, suffix, strerror(e));
 			if (o->out >= 0 && o->out < NREGS)
 				vm.reg[o->out] = -EPERM;
 			continue;
@@ -1125,7 +1305,8 @@ void hako_plan_main(int sync) {
 		if (r < 0 && ((e == EEXIST && (o->flags & PF_OK_EEXIST)) || (e == ENOENT && (o->flags & PF_OK_ENOENT))))
 			r = 0, e = 0;
 		if (traced && !(r == 1 && (o->code == OP_MASK || o->code == OP_READONLY)))
-			trace_event(o->step, w0, now_ns(CLOCK_MONOTONIC) - t0, suffix, r < 0 ? (e ? e : EINVAL) : 0);
+			trace_event(o->step, w0, now_ns(CLOCK_MONOTONIC) - t0, suffix,
+				    r < 0 ? (*errmsg ? errmsg : strerror(e ? e : EINVAL)) : NULL);
 		if (r < 0 && (o->flags & PF_LATE))
 			fail_stderr(o->step, e, errmsg);
 		if (r < 0)

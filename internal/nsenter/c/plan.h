@@ -59,6 +59,10 @@ enum {
 	OP_CLOEXEC_FROM,
 	OP_EXEC,
 	OP_OPEN_ATTR,
+	// Numbered explicitly from here on, so that ops added on parallel
+	// branches cannot collide (48..63: the process side of issue 15,
+	// 64..: its mount side).
+	OP_HOOK = 48,
 };
 
 // The mount-side operations of issue 15 ("one init"), numbered explicitly
