@@ -7,10 +7,10 @@
 #   vmlinuz, initrd  Debian's kernel and its initramfs, from the image's /boot
 #   id_ed25519       the key root and hakouser accept over ssh
 #   build.log        mmdebstrap's output
-# KEY is a hash of this script, customize.sh and the package list: change
+# KEY is a hash of build() below, customize.sh and the package list: change
 # one and the next run builds a new image. Built under a lock, so runs that
 # start together build it once; older images are removed when no running
-# VM uses them.
+# VM uses them and no run asked for them in the last day.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -52,12 +52,16 @@ build() {
 }
 
 # prune removes the images of other keys that no running VM booted from
-# (vm.sh records each VM's image and qemu pid in vms/NAME/).
+# (vm.sh records each VM's image and qemu pid in vms/NAME/) and that no run
+# asked for in the last day (each run touches its image's `used`): two
+# checkouts with different package lists (a branch and main) used to
+# remove each other's image between build and boot, and rebuild it.
 prune() {
 	local d vm pid
 	for d in "$cache_root"/*/; do
 		d=${d%/}
 		{ [ "$d" = "$1" ] || [ ! -f "$d/base.qcow2" ]; } && continue
+		[ -n "$(find "$d/used" -mmin -1440 2>/dev/null)" ] && continue
 		for vm in "$cache_root"/vms/*/; do
 			pid=$(cat "$vm/pid" 2>/dev/null) || continue
 			[ "$(cat "$vm/image" 2>/dev/null)" = "$d" ] && [ -d "/proc/$pid" ] && continue 2
@@ -81,6 +85,7 @@ main() {
 		say "image built in $(elapsed "$t0")"
 		prune "$dir"
 	fi
+	touch "$dir/used"
 	flock -u 8
 	echo "$dir"
 }

@@ -42,7 +42,8 @@ host_deps() {
 # the mirror serves the day it is built; delete the cache directory to
 # pick up newer ones.
 image_key() {
-	cat "$here/image.sh" "$here/customize.sh" "$here/initramfs-hook" "$here/packages" | sha256sum | cut -c1-16
+	# image.sh's build() only: how the cache is kept (prune) builds nothing.
+	{ sed -n '/^build() {$/,/^}$/p' "$here/image.sh"; cat "$here/customize.sh" "$here/initramfs-hook" "$here/packages"; } | sha256sum | cut -c1-16
 }
 
 # image_dir prints the cached image's directory (built or not).
