@@ -35,7 +35,8 @@ type Config struct {
 	Trace       bool
 	// CgroupSources maps each host cgroup hierarchy's mount point to the
 	// container's cgroup directory in it: without a cgroup namespace, the
-	// cgroup mount binds these (nil: such a mount is Unsupported).
+	// cgroup mount binds these (a hierarchy missing fails the compile,
+	// naming the mount).
 	CgroupSources map[string]string
 	// TimerSlack is the timer slack (ns) to give the program: hako's
 	// original one (its own threads run with 4 ms); -1 leaves it.
@@ -104,18 +105,6 @@ type Plan struct {
 	late []func(pid int) []byte
 	// Warnings are things not applied as asked (printed by the caller).
 	Warnings []string
-}
-
-// Unsupported says the plan cannot express this container; hako then runs
-// its Go init (internal/initproc), which handles everything.
-type Unsupported struct{ Reason string }
-
-func (u *Unsupported) Error() string { return "init plan: unsupported: " + u.Reason }
-
-// IsUnsupported reports whether err is an *Unsupported.
-func IsUnsupported(err error) bool {
-	var u *Unsupported
-	return errors.As(err, &u)
 }
 
 // Registers (fds held by the executor).
@@ -194,16 +183,12 @@ func (p *Plan) wait(what string) {
 
 // --- compile -----------------------------------------------------------------
 
-// Compile turns a container's set-up into a plan, deciding everything the
-// Go init (internal/initproc, internal/rootfs) decides, in the same order.
-// An *Unsupported error means: use the Go init.
+// Compile turns a container's set-up into a plan: every decision about
+// what init does, in the order it does it.
 func Compile(c Config, h Host) (*Plan, error) {
 	s := c.Spec
 	if s.Process == nil {
 		return nil, errors.New("config has no process")
-	}
-	if err := Supported(c); err != nil {
-		return nil, err
 	}
 	p := &Plan{strs: map[string]uint32{}, trace: c.Trace, host: h}
 	capset, filter, err := p.prepare(c)
@@ -232,14 +217,6 @@ func Compile(c Config, h Host) (*Plan, error) {
 	return p, nil
 }
 
-// Supported reports, as an *Unsupported error, what only the Go init does
-// (Compile checks it too; a caller asks first to spare the host probe).
-// Since issue 15 that is nothing: the plan expresses every config the Go
-// init runs, and Supported goes with the Go init.
-func Supported(c Config) error {
-	return nil
-}
-
 func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return namespaces.Contains(s.Linux.Namespaces, t)
 }
@@ -248,8 +225,8 @@ func hasNewNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return namespaces.IsNew(s.Linux.Namespaces, t)
 }
 
-// early: time namespace, oom_score_adj, hostname, sysctls (initproc's
-// early; the cgroup comes later, see joinCgroup).
+// early: time namespace, oom_score_adj, hostname, sysctls (the cgroup
+// comes later, see joinCgroup).
 func (p *Plan) early(c Config) error {
 	s := c.Spec
 	if hasNewNS(s, specs.TimeNamespace) {
@@ -427,8 +404,8 @@ func (p *Plan) rootfs(c Config) error {
 	p.mount(p.traced("mount", "bind "+c.Rootfs+" on itself (rbind)"), p.str_(c.Rootfs), p.str_(c.Rootfs), "", unix.MS_BIND|unix.MS_REC, "")
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rRoot))
 	p.sys(unix.SYS_OPENAT, 0, open, rRoot, imm(uint64(atFdcwd)), p.str_(c.Rootfs), imm(rootOpen))
-	// The Go init also makes the rootfs's parent mount private if it is
-	// shared (pivot_root refuses a shared parent). After the recursive
+	// runc also makes the rootfs's parent mount private if it is shared
+	// (pivot_root refuses a shared parent). After the recursive
 	// rslave/rprivate of / above no mount in init's namespace is shared, so
 	// the plan has no such step (and reads no mountinfo for it).
 	devMounted := false
@@ -503,8 +480,8 @@ func (p *Plan) rootfs(c Config) error {
 	return p.finish(c)
 }
 
-// chrootOnly is the set-up without a mount namespace (the Go init's
-// chrootOnly, runc's too): the container shares the runtime's mounts, so
+// chrootOnly is the set-up without a mount namespace (runc's too): the
+// container shares the runtime's mounts, so
 // init mounts nothing, which would change the host's, and only chroots
 // into the rootfs. Nothing is masked or made read-only, and no pty is made
 // (there is no devpts of the container's to make it in). The host's
@@ -647,7 +624,7 @@ func (p *Plan) copyUp(m *specs.Mount, st int32, flags uintptr, data, desc string
 // sysfsOrBind mounts sysfs in a user namespace, where the kernel allows
 // it only with a network namespace the user namespace owns: on EPERM the
 // plan binds the host's /sys (rbind, then the mount's flags) instead, as
-// the Go init and runc do. The target is in rT1.
+// runc does. The target is in rT1.
 func (p *Plan) sysfsOrBind(c Config, m *specs.Mount, st int32, flags uintptr, data, desc string) error {
 	p.sys(unix.SYS_MOUNT, fTrace|fOkEperm, st, rStatus, p.str_(m.Source), fdname(rT1), p.str_(m.Type), imm(uint64(flags)), p.str_(data))
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
@@ -777,9 +754,10 @@ func (p *Plan) propagationOn(m *specs.Mount, o spec.MountOptions, r int) {
 	}
 }
 
-// mountCgroup: with a cgroup namespace (Supported checked), a cgroup2
-// mount on a pure v2 host, else a writable tmpfs with one mount per v1
-// hierarchy (rootfs.ContainerHierarchies), as the Go init makes them.
+// mountCgroup: a cgroup2 mount on a pure v2 host, else a writable tmpfs
+// with one mount per v1 hierarchy (rootfs.ContainerHierarchies), as runc
+// makes them: fresh where rootfs.FreshCgroup allows it, otherwise (no
+// cgroup namespace) binds of the container's cgroup, Config.CgroupSources.
 func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	p.joinCgroup(c)
 	hier := p.host.Cgroups
@@ -925,7 +903,7 @@ func (p *Plan) finish(c Config) error {
 
 // CompileExec compiles `hako exec`'s init: hako-init's nsenter has
 // joined the container's namespaces (and the parent its cgroup), so what is
-// left is the process itself, as initproc's runExec does it.
+// left is the process itself.
 func CompileExec(c Config, h Host) (*Plan, error) {
 	s := c.Spec
 	if s.Process == nil {
@@ -983,7 +961,7 @@ func (p *Plan) prepare(c Config) (*caps.Set, *seccomp.Program, error) {
 	return capset, filter, nil
 }
 
-// --- the process (initproc's finishProcess, lookPath, exec) ---------------------
+// --- the process: credentials, seccomp, lookup in PATH, exec ------------------
 
 func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	s := c.Spec
@@ -1018,7 +996,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	}
 	// Before the uid change unless no_new_privs allows loading it last;
 	// with notify rules always before ready, so that the agent has the
-	// listener fd once create returns (runc; the Go init did the same).
+	// listener fd once create returns (as runc).
 	beforeSetuid := filter != nil && (!proc.NoNewPrivileges || filter.Notify)
 	if beforeSetuid {
 		p.seccomp(c, filter, seccompStep, seccompArgs)
@@ -1079,7 +1057,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	p.emit(opExec, fTrace, p.traced("exec", strings.Join(proc.Args, " ")), -1,
 		p.str_(argv), imm(uint64(len(proc.Args))), p.str_(env), imm(uint64(len(proc.Env))), imm(homeUID))
 	// hako stops listening once init is ready: what fails from here on
-	// (execve above all) is reported on stderr too, as the Go init does.
+	// (execve above all) is reported on stderr too.
 	for i := ready; i < len(p.ops); i++ {
 		p.ops[i].flags |= fLate
 	}

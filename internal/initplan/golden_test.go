@@ -59,10 +59,8 @@ var goldenCases = []goldenCase{
 		}},
 }
 
-// The hard cases: what the Go init does today and the plan must learn
-// before it can go (docs/design.md, "What is still written twice"). Their
-// golden files hold the Unsupported reason until the plan expresses them;
-// then the plan itself.
+// The hard cases: what only the Go init did until the plan learned it and
+// the Go init was deleted (docs/design.md, "One init").
 func init() {
 	hook := []specs.Hook{{Path: "/usr/bin/hook", Args: []string{"hook", "arg"}, Timeout: ptrInt(5)}}
 	dropNS := func(s *specs.Spec, t specs.LinuxNamespaceType) {
@@ -155,16 +153,10 @@ func TestGoldenPlans(t *testing.T) {
 			} else {
 				p, err = Compile(c, h)
 			}
-			var got string
-			switch {
-			case IsUnsupported(err):
-				// What the plan cannot express yet: the Go init runs it.
-				got = err.Error() + "\n"
-			case err != nil:
+			if err != nil {
 				t.Fatal(err)
-			default:
-				got = p.listing()
 			}
+			got := p.listing()
 			path := filepath.Join("testdata", "golden", gc.name+".plan")
 			if *update {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

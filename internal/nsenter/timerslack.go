@@ -25,9 +25,8 @@ var original int64 = -1
 // on hako's start path waits for a timer or for the poller (blocking
 // syscalls and pipes, internal/rawfile): a wait that does would be
 // stretched by up to the slack. Whatever hako starts gets the original
-// value back: the plan and the Go init set it before executing the
-// container's program, and hooks run from a thread that restored it
-// (WithTimerSlack).
+// value back: the plan sets it before executing the container's program,
+// and hooks run from a thread that restored it (WithTimerSlack).
 func init() {
 	cur, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
 	if err != nil {
