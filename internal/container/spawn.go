@@ -18,7 +18,6 @@ import (
 	"hako/internal/namespaces"
 	"hako/internal/nsenter"
 	"hako/internal/rawfile"
-	"hako/internal/rootfs"
 	"hako/internal/syncproto"
 	"hako/internal/unixsock"
 	"hako/internal/userns"
@@ -429,13 +428,13 @@ func closeAll(fs ...*os.File) {
 // cgroup mount without a cgroup namespace binds there: the container's
 // own, or where it has none (no cgroup at all, as a rootless container on
 // cgroup v1; a hierarchy the manager does not use) the one init stays in,
-// hako's own (rootfs.CgroupBindSources). A hierarchy left out makes the
+// hako's own (initplan.CgroupBindSources). A hierarchy left out makes the
 // plan's compilation fail, naming the mount.
 func (cr *creation) cgroupSources() map[string]string {
 	if cr.hasNS(specs.CgroupNamespace) || !hasCgroupMount(cr.spec) {
 		return nil
 	}
-	hier, err := rootfs.ContainerHierarchies()
+	hier, err := initplan.ContainerHierarchies()
 	if err != nil {
 		return nil // the plan reports it (Host.CgroupsErr)
 	}
@@ -447,7 +446,7 @@ func (cr *creation) cgroupSources() map[string]string {
 	if err != nil {
 		cr.rt.Log.Note("cgroup", "read /proc/self/cgroup: "+err.Error())
 	}
-	out, err := rootfs.CgroupBindSources(hier, paths, self)
+	out, err := initplan.CgroupBindSources(hier, paths, self)
 	if err != nil {
 		cr.rt.Log.Note("cgroup", err.Error())
 	}
@@ -456,7 +455,7 @@ func (cr *creation) cgroupSources() map[string]string {
 
 func hasCgroupMount(s *specs.Spec) bool {
 	for i := range s.Mounts {
-		if t := s.Mounts[i].Type; (t == "cgroup" || t == "cgroup2") && !rootfs.IsBind(&s.Mounts[i]) {
+		if t := s.Mounts[i].Type; (t == "cgroup" || t == "cgroup2") && !initplan.IsBind(&s.Mounts[i]) {
 			return true
 		}
 	}

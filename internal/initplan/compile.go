@@ -16,7 +16,6 @@ import (
 	"hako/internal/hooks"
 	"hako/internal/lsm"
 	"hako/internal/namespaces"
-	"hako/internal/rootfs"
 	"hako/internal/seccomp"
 	"hako/internal/spec"
 	"hako/internal/syncproto"
@@ -379,7 +378,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// --- the root filesystem (rootfs.Builder's Prepare, Pivot, Finish) -----------
+// --- the root filesystem: mounts, /dev, pivot_root, masks --------------------
 
 const rootOpen = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
 
@@ -389,10 +388,10 @@ func (p *Plan) rootfs(c Config) error {
 	p.sys(unix.SYS_OPENAT, 0, open, rRoot, imm(uint64(atFdcwd)), p.str_(c.Rootfs), imm(rootOpen))
 	p.sys(unix.SYS_OPENAT, 0, p.step("open", "/proc/self/fd"), rFdDir, imm(uint64(atFdcwd)), p.str_("/proc/self/fd"), imm(rootOpen))
 	p.sys(unix.SYS_FCHDIR, 0, -1, -1, reg(rFdDir))
-	// prepareRoot
+	// The propagation of / (runc's prepareRoot).
 	flag := uintptr(unix.MS_SLAVE | unix.MS_REC)
 	if pr := s.Linux.RootfsPropagation; pr != "" {
-		f, ok := rootfs.Propagation(pr)
+		f, ok := propagationFlag(pr)
 		if !ok {
 			return fmt.Errorf("linux.rootfsPropagation: unknown value %q", pr)
 		}
@@ -400,7 +399,7 @@ func (p *Plan) rootfs(c Config) error {
 			flag = unix.MS_PRIVATE | unix.MS_REC
 		}
 	}
-	p.mount(p.traced("mount", "/ propagation "+rootfs.PropName(flag)), p.str_(""), p.str_("/"), "", flag, "")
+	p.mount(p.traced("mount", "/ propagation "+propName(flag)), p.str_(""), p.str_("/"), "", flag, "")
 	p.mount(p.traced("mount", "bind "+c.Rootfs+" on itself (rbind)"), p.str_(c.Rootfs), p.str_(c.Rootfs), "", unix.MS_BIND|unix.MS_REC, "")
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rRoot))
 	p.sys(unix.SYS_OPENAT, 0, open, rRoot, imm(uint64(atFdcwd)), p.str_(c.Rootfs), imm(rootOpen))
@@ -419,15 +418,15 @@ func (p *Plan) rootfs(c Config) error {
 		if err := p.specMount(c, m); err != nil {
 			return err
 		}
-		if filepath.Clean(m.Destination) == "/dev" && !rootfs.IsBind(m) {
+		if filepath.Clean(m.Destination) == "/dev" && !IsBind(m) {
 			devMounted = true
 		}
 	}
 	if devMounted {
-		if err := p.devices(c, rootfs.DevNodes(s.Linux.Devices)); err != nil {
+		if err := p.devices(c, devNodes(s.Linux.Devices)); err != nil {
 			return err
 		}
-		for _, l := range rootfs.DevLinks() {
+		for _, l := range devLinks() {
 			p.symlink(l[0], l[1])
 		}
 	}
@@ -535,7 +534,7 @@ func afterPivotOK(c Config, deferred []*specs.Mount) bool {
 // create the cgroup in parallel.
 func canDefer(mounts []specs.Mount, i int) bool {
 	m := &mounts[i]
-	if (m.Type != "cgroup" && m.Type != "cgroup2") || rootfs.IsBind(m) {
+	if (m.Type != "cgroup" && m.Type != "cgroup2") || IsBind(m) {
 		return false
 	}
 	d := filepath.Clean(m.Destination)
@@ -557,9 +556,9 @@ func (p *Plan) mount(st int32, src, target arg, fstype string, flags uintptr, da
 	p.sys(unix.SYS_MOUNT, fTrace, st, -1, src, target, p.str_(fstype), imm(uint64(flags)), p.str_(data))
 }
 
-// specMount is Builder.mount for one entry of config.json's mounts.
+// specMount mounts one entry of config.json's mounts.
 func (p *Plan) specMount(c Config, m *specs.Mount) error {
-	desc := rootfs.MountDesc(m)
+	desc := MountDesc(m)
 	if !filepath.IsAbs(m.Destination) {
 		return &trace.StepError{Step: "mount", Operands: desc, Err: fmt.Errorf("destination %q is not absolute", m.Destination)}
 	}
@@ -567,15 +566,15 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 	switch {
 	case IDMapped(m):
 		return p.idmapMount(c, m, desc)
-	case rootfs.IsBind(m):
+	case IsBind(m):
 		return p.bindMount(c, m, desc)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		return p.mountCgroup(c, m, desc)
 	}
 	label := c.Spec.Linux.MountLabel
-	data := rootfs.MountData(m, o.DataString(), label)
+	data := mountData(m, o.DataString(), label)
 	if data != o.DataString() {
-		desc = rootfs.LabelDesc(desc, label)
+		desc = labelDesc(desc, label)
 	}
 	st := p.traced("mount", desc)
 	p.target(c, m, true, st, rT1)
@@ -591,10 +590,10 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 		p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags, data)
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
 	}
-	if rootfs.XattrLabel(m, label) && p.host.SELinux {
-		xst := p.traced("setxattr", m.Destination+" "+rootfs.SELinuxXattr+"="+label+" (linux.mountLabel)")
+	if xattrLabel(m, label) && p.host.SELinux {
+		xst := p.traced("setxattr", m.Destination+" "+selinuxXattr+"="+label+" (linux.mountLabel)")
 		p.emit(opLookup, 0, xst, rT2, reg(rRoot), p.str_(m.Destination), imm(0))
-		p.sys(unix.SYS_SETXATTR, fTrace, xst, -1, fdname(rT2), p.str_(rootfs.SELinuxXattr), p.str_(label), imm(uint64(len(label))), imm(0))
+		p.sys(unix.SYS_SETXATTR, fTrace, xst, -1, fdname(rT2), p.str_(selinuxXattr), p.str_(label), imm(uint64(len(label))), imm(0))
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
 	}
 	p.propagation(m, o)
@@ -750,13 +749,13 @@ func (p *Plan) propagation(m *specs.Mount, o spec.MountOptions) {
 
 func (p *Plan) propagationOn(m *specs.Mount, o spec.MountOptions, r int) {
 	for _, pr := range o.Propagation {
-		p.mount(p.traced("mount", m.Destination+" propagation "+rootfs.PropName(pr)), p.str_(""), fdname(r), "", pr, "")
+		p.mount(p.traced("mount", m.Destination+" propagation "+propName(pr)), p.str_(""), fdname(r), "", pr, "")
 	}
 }
 
 // mountCgroup: a cgroup2 mount on a pure v2 host, else a writable tmpfs
-// with one mount per v1 hierarchy (rootfs.ContainerHierarchies), as runc
-// makes them: fresh where rootfs.FreshCgroup allows it, otherwise (no
+// with one mount per v1 hierarchy (ContainerHierarchies), as runc
+// makes them: fresh where freshCgroup allows it, otherwise (no
 // cgroup namespace) binds of the container's cgroup, Config.CgroupSources.
 func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	p.joinCgroup(c)
@@ -766,15 +765,15 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	}
 	o := spec.ParseMountOptions(m.Options)
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
-	if rootfs.RoCgroup(c.Rootless, c.CgroupNS) {
+	if roCgroup(c.Rootless, c.CgroupNS) {
 		flags |= unix.MS_RDONLY // CVE-2023-25809
 	}
 	one := func(dest string, h *mountinfo.Info) error {
 		data := ""
 		if h.FSType == "cgroup" {
-			data = rootfs.CgroupV1Opts(h.VFSOptions)
+			data = cgroupV1Opts(h.VFSOptions)
 		}
-		if rootfs.FreshCgroup(c.CgroupNS, c.UserNS, h) {
+		if freshCgroup(c.CgroupNS, c.UserNS, h) {
 			// A fresh mount: the namespace's root is the container's
 			// cgroup, or a pure v2 host's whole tree (runc's).
 			st := p.traced("mount", fmt.Sprintf("%s on %s (%s)", h.FSType, dest, data))
@@ -842,7 +841,7 @@ func (p *Plan) devices(c Config, devs []specs.LinuxDevice) error {
 			p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
 			continue
 		}
-		typ, err := rootfs.DevType(d.Type)
+		typ, err := devType(d.Type)
 		if err != nil {
 			return &trace.StepError{Step: "mknod", Operands: desc, Err: err}
 		}
@@ -866,19 +865,19 @@ func (p *Plan) devices(c Config, devs []specs.LinuxDevice) error {
 	return nil
 }
 
-// finish is Builder.Finish: propagation of the new /, masked paths,
-// readonly paths, read-only root.
+// finish is what follows pivot_root: propagation of the new /, masked
+// paths, readonly paths, read-only root.
 func (p *Plan) finish(c Config) error {
 	l := c.Spec.Linux
 	p.sys(unix.SYS_FCHDIR, 0, -1, -1, reg(rFdDir))
 	if pr := l.RootfsPropagation; pr != "" {
-		f, _ := rootfs.Propagation(pr)
+		f, _ := propagationFlag(pr)
 		p.mount(p.traced("mount", "/ propagation "+pr+" (linux.rootfsPropagation)"), p.str_(""), p.str_("/"), "", f, "")
 	}
 	if len(l.MaskedPaths) > 0 {
 		p.emit(opOpenNull, 0, p.step("mask", "open /dev/null"), rNull)
 		for _, m := range l.MaskedPaths {
-			p.emit(opMask, fTrace, p.traced("mask", m), -1, p.str_(m), reg(rNull), p.str_(rootfs.WithLabel("", l.MountLabel)))
+			p.emit(opMask, fTrace, p.traced("mask", m), -1, p.str_(m), reg(rNull), p.str_(withLabel("", l.MountLabel)))
 		}
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rNull))
 	}

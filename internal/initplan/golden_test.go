@@ -114,7 +114,7 @@ func init() {
 		// cgroup in each hierarchy; where the container has none (no
 		// cgroup at all, rootless), the runtime's own, which init stays
 		// in (the runtime reads it from /proc/self/cgroup:
-		// rootfs.CgroupBindSources).
+		// CgroupBindSources).
 		goldenCase{name: "hard-cgroup-no-cgroupns", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) { dropNS(s, specs.CgroupNamespace) })},
 		goldenCase{name: "hard-cgroup-no-cgroupns-no-cgroup", host: "v1-hybrid",
@@ -272,7 +272,7 @@ func fileLike(p string) bool {
 }
 
 // loadHost reads testdata/hosts/<name>.json: the host's cgroup hierarchies
-// as rootfs.ContainerHierarchies returned them, the last capability and the
+// as ContainerHierarchies returned them, the last capability and the
 // bounding set.
 func loadHost(t *testing.T, name string) Host {
 	t.Helper()

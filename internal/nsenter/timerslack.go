@@ -74,10 +74,6 @@ func init() {
 // starts for others get this value back.
 func TimerSlack() int64 { return original }
 
-// SetTimerSlack records the original timer slack where the process was not
-// started by the user but by hako (the Go init learns it from its config).
-func SetTimerSlack(ns int64) { original = ns }
-
 // WithTimerSlack runs fn (which starts a process) on an OS thread whose
 // timer slack is hako's original one, so the process inherits that value
 // rather than the 4 ms hako's own threads run with. The thread is not

@@ -1162,7 +1162,7 @@ static long run(const struct plan_op *o) {
 		return capset_(o->a[0], o->a[1], o->a[2]);
 	case OP_AMBIENT:
 		// The kernel raises an ambient capability only if it is permitted
-		// and inheritable; as runc (and Go's init), a refusal is not fatal.
+		// and inheritable; as runc, a refusal is not fatal.
 		for (uint64_t c = 0; c < 64; c++)
 			if (o->a[0] & (1ULL << c))
 				prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
