@@ -631,8 +631,8 @@ func TestCVE_2021_30465(t *testing.T) {
 // a host directory while the runtime creates mount points below it. runc
 // up to 1.1.13 resolved the path with securejoin, then os.MkdirAll'd the
 // string, which follows the symlink swapped in meanwhile: empty directories
-// appear on the host. hako creates every directory by fd inside the rootfs
-// (pathrs-lite MkdirAllHandle).
+// appear on the host. hako creates every directory by fd inside the rootfs,
+// one component at a time (hako-init's open_dir).
 func TestCVE_2024_45310(t *testing.T) {
 	// Not parallel with the other tests: see raceMu.
 	attempt := func(t *testing.T, c *ctr, tries int, create func() result, cleanup func()) (escaped []string, runs int) {
