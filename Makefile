@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 TOOLS := $(CURDIR)/.cache/tools
 BUNDLE := $(CURDIR)/.cache/busybox-bundle
 
-.PHONY: all build deps demo test lint unit e2e e2e-goinit fuzz fuzz-long conformance clean
+.PHONY: all build deps demo test lint unit e2e fuzz fuzz-long conformance clean
 
 all: build
 
@@ -74,12 +74,6 @@ e2e: build
 hk-e2e: build
 	$(GO) test -count=1 -timeout 15m ./tests/hk/ -hako.bin=$(CURDIR)/bin/hako
 
-# The same suite with the Go init forced (HAKO_INIT=go): it runs whatever the
-# plan executor cannot (internal/initplan.Unsupported), so it must stay
-# correct for everything.
-e2e-goinit: build
-	HAKO_INIT=go $(GO) test -count=1 -timeout 15m ./tests/ -hako.bin=$(CURDIR)/bin/hako
-
 # A few seconds per fuzz target in `make test`; fuzz-long runs minutes.
 FUZZTIME ?= 3s
 fuzz:
@@ -141,7 +135,7 @@ systemd-test: build
 k8s-test: build
 	scripts/k8s/test.sh
 
-test: deps lint unit e2e e2e-goinit hk-e2e engines fuzz vm-test systemd-test
+test: deps lint unit e2e hk-e2e engines fuzz vm-test systemd-test
 
 conformance: deps build
 	scripts/conformance/run.sh $(CURDIR)/bin/hako

@@ -190,7 +190,7 @@ func waitOutput(t *testing.T, p *proc, s string) {
 	t.Helper()
 	// 30 s: a memory hog pushed to swap under load can take a while to be
 	// OOM-killed before the script goes on (TestCgroupOOM/events once took
-	// over 10 s under the Go init in CI).
+	// over 10 s in CI).
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(readAll(p.stdout), s); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			p.cmd.Process.Kill()
@@ -318,16 +318,10 @@ func TestTrace(t *testing.T) {
 		}
 	}
 	// The whole list of the default config's steps, in order, for each
-	// process (the two interleave as they run). Under HAKO_INIT=go the Go
-	// init does the same work in its own order.
+	// process (the two interleave as they run).
 	wantInit := "sethostname link mount mknod symlink pivot_root mask mount unshare mount remount " +
 		"capset chdir setuid capset prctl chdir lookup close_range exec"
 	wantHako := "hako-init clone init prlimit state cgroup state exited cgroup"
-	if os.Getenv("HAKO_INIT") == "go" {
-		wantInit = "unshare sethostname link mount mknod symlink pivot_root mask mount remount mount remount " +
-			"mount remount mount remount capset chdir setuid capset prctl chdir lookup close_range exec"
-		wantHako = "clone init state cgroup prlimit state exited cgroup"
-	}
 	if got := strings.Join(steps["init"], " "); got != wantInit {
 		t.Errorf("init's steps:\n got %s\nwant %s\n%s", got, wantInit, r.err)
 	}

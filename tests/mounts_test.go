@@ -9,21 +9,12 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// skipGoInit: the Go init (HAKO_INIT=go, to be deleted) never made
-// idmapped or tmpcopyup mounts; it mounted the plain bind or tmpfs.
-func skipGoInit(t *testing.T) {
-	if os.Getenv("HAKO_INIT") == "go" {
-		t.Skip("the Go init makes no idmapped or tmpcopyup mounts")
-	}
-}
-
 // TestTmpcopyup: a tmpfs with tmpcopyup (runc's extension; podman sets
 // it on /run, /tmp and /var/log of systemd containers) holds a copy of
 // the directory it covers, owners and modes kept, and writing there
 // leaves the image alone.
 func TestTmpcopyup(t *testing.T) {
 	t.Parallel()
-	skipGoInit(t)
 	c := newCtr(t, func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "nosuid", "mode=755"}})
 	})
@@ -58,7 +49,6 @@ func TestTmpcopyup(t *testing.T) {
 // user namespace is left (ctr's cleanup checks the processes).
 func TestIDMappedMount(t *testing.T) {
 	t.Parallel()
-	skipGoInit(t)
 	src := t.TempDir()
 	os.Chmod(src, 0o755)
 	for _, f := range []struct {

@@ -1,5 +1,5 @@
-// Command hako is an OCI container runtime. `hako init` is the container's
-// first process (run by hako itself); everything else is the CLI. Under the
+// Command hako is an OCI container runtime (the CLI; a container's init is
+// hako-init, the C program embedded in it, see internal/nsenter). Under the
 // name hk (a symlink to the same binary) it is the docker-like front end
 // (internal/hkcli); the front end's verbs that need heavy libraries (pull,
 // load, save ...) are a second program embedded in this one (cmd/hk,
@@ -20,16 +20,12 @@ import (
 	"hako/internal/cli"
 	"hako/internal/hkcli"
 	"hako/internal/hkexec"
-	"hako/internal/initproc"
-	// hako-init's Go side; its package init gives hako's threads 1 ms of
+	// hako-init's Go side; its package init gives hako's threads 4 ms of
 	// timer slack (see internal/nsenter).
 	_ "hako/internal/nsenter"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "init" {
-		initproc.Main() // never returns
-	}
 	if filepath.Base(os.Args[0]) == "hk" {
 		hkcli.Payload = hkexec.Exec
 		os.Exit(hkcli.Main(os.Args[1:]))

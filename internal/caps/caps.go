@@ -9,8 +9,6 @@ import (
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-
-	"hako/internal/trace"
 )
 
 // byName is built on first use (not at every hako start).
@@ -118,18 +116,6 @@ func LastCap() uint64 {
 	return uint64(last)
 }
 
-func (s *Set) load() (capability.Capabilities, error) {
-	c, err := capability.NewPid2(0)
-	if err != nil {
-		return nil, err
-	}
-	c.Clear(capability.CAPS | capability.BOUNDS | capability.AMBS)
-	for kind, l := range s.sets {
-		c.Set(kind, l...)
-	}
-	return c, nil
-}
-
 func (s *Set) names(kind capability.CapType) string {
 	l := s.sets[kind]
 	if len(l) == 0 {
@@ -140,51 +126,6 @@ func (s *Set) names(kind capability.CapType) string {
 		out[i] = "CAP_" + strings.ToUpper(c.String())
 	}
 	return strings.Join(out, ",")
-}
-
-// DropBounding limits the bounding set. Run it before changing uid: it needs
-// CAP_SETPCAP, which a non-root uid loses.
-func (s *Set) DropBounding(log *trace.Log) error {
-	if s.spec == nil {
-		return nil
-	}
-	return log.Step("capset bounding", s.names(capability.BOUNDING), func() error {
-		c, err := s.load()
-		if err != nil {
-			return err
-		}
-		return c.Apply(capability.BOUNDS)
-	})
-}
-
-// Apply sets effective, permitted and inheritable, then raises ambient
-// capabilities. Run it after the uid change (with PR_SET_KEEPCAPS held).
-func (s *Set) Apply(log *trace.Log) error {
-	if s.spec == nil {
-		return nil
-	}
-	c, err := s.load()
-	if err != nil {
-		return err
-	}
-	ops := fmt.Sprintf("effective=%s permitted=%s inheritable=%s",
-		s.names(capability.EFFECTIVE), s.names(capability.PERMITTED), s.names(capability.INHERITABLE))
-	if err := log.Step("capset", ops, func() error { return c.Apply(capability.CAPS) }); err != nil {
-		return err
-	}
-	if len(s.spec.Ambient) == 0 {
-		return nil
-	}
-	// The kernel raises an ambient capability only if it is both permitted and
-	// inheritable (capabilities(7)); runc warns rather than fails, and so do we.
-	return log.Step("capset ambient", s.names(capability.AMBIENT), func() error {
-		for _, a := range s.sets[capability.AMBIENT] {
-			if err := capability.SetAmbient(true, a); err != nil {
-				log.Note("warning", fmt.Sprintf("cannot raise ambient %s (not permitted+inheritable): %v", a, err))
-			}
-		}
-		return nil
-	})
 }
 
 // Masks are the configured sets as bit masks (bit n = capability n), for

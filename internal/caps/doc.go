@@ -1,7 +1,6 @@
-// Package caps applies the runtime-spec's five capability sets (bounding,
-// effective, permitted, inheritable, ambient) to the calling thread.
-//
-// Preconditions: capability sets are per thread; callers must run on a locked
-// OS thread that goes on to execve (see initproc), or the sets land on a
-// thread that never runs the user program.
+// Package caps parses the runtime-spec's five capability sets (bounding,
+// effective, permitted, inheritable, ambient), refusing names this kernel
+// does not know, and gives them as bit masks (Masks) for init's plan
+// (internal/initplan), which hako-init applies to the thread that goes on
+// to execve (plan.c: OP_BOUNDING, OP_CAPSET, OP_AMBIENT).
 package caps

@@ -140,9 +140,7 @@ func usage(fs *flag.FlagSet) {
 	fmt.Fprintf(os.Stderr, "usage: hako [global flags] <command> [flags] [args]\n\ncommands:\n")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
-		if n != "init" {
-			names = append(names, n)
-		}
+		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {

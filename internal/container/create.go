@@ -55,7 +55,7 @@ type creation struct {
 	waitMap bool
 	// proc is init (cmd.Process, or hako-init's nsenter's grandchild).
 	proc *Proc
-	// plan, when set, is what init executes instead of running the Go init.
+	// plan is what init (hako-init) executes.
 	plan *initplan.Plan
 	// rlimitsBeforePlan: applied right after clone (initplan.RlimitsBeforePlan).
 	rlimitsBeforePlan bool
@@ -117,13 +117,12 @@ func (cr *creation) run() (*Container, error) {
 	if err == nil && cr.cgAfterClone {
 		// v1: the cgroup is made now, while init builds its mounts in
 		// parallel; init asks to join (sync message "cgroup") only once
-		// everything else is mounted. A plan init is moved in at once, so
-		// that by the time it asks the answer is waiting (the Go init is
-		// moved only when it asks: its runtime's start-up must not be
-		// charged to the container). No goroutine: one made here waited
-		// in the scheduler until clone returned anyway, and the thread
-		// hand-offs cost more CPU than they saved (measured).
-		if err = cr.cg.Create(); err == nil && cr.plan != nil {
+		// everything else is mounted, and is moved in as soon as it is
+		// primed, so that by the time it asks the answer is waiting. No
+		// goroutine: one made here waited in the scheduler until clone
+		// returned anyway, and the thread hand-offs cost more CPU than
+		// they saved (measured).
+		if err = cr.cg.Create(); err == nil {
 			// Once init is primed (see initplan.Config.JoinWhenPrimed). A
 			// failed send means init is gone: the handshake then reports
 			// init's own error, not this one.
@@ -336,10 +335,10 @@ func setRlimits(pid int, s *specs.Spec, log *trace.Log) error {
 }
 
 // joinByPid: init joins its cgroup (v1: cgroup.procs, written by hako) at
-// sync message "cgroup", after the Go runtime's start-up and before the
-// container is built, so the memory init used to start is charged to hako's
-// own cgroup, not to the container's limit. On v2 init is cloned straight
-// into the cgroup instead (no migration at all).
+// sync message "cgroup", once it is primed and before the container is
+// built, so the memory init touched to start is charged to hako's own
+// cgroup, not to the container's limit. On v2 init is cloned straight into
+// the cgroup instead (no migration at all).
 func (cr *creation) joinByPid() bool {
 	return cr.cg != nil && !cr.cmd.SysProcAttr.UseCgroupFD
 }

@@ -2,7 +2,6 @@ package container
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -88,8 +87,8 @@ type execution struct {
 	child *Proc
 	sync  *syncproto.Conn
 	pid   int
-	// plan, when set, is what the process executes after the nsenter
-	// hako-init joined the namespaces (see initplan.CompileExec).
+	// plan is what the process executes after the nsenter hako-init
+	// joined the namespaces (see initplan.CompileExec).
 	plan *initplan.Plan
 	// joinWhenPrimed: rlimits go before the plan and the process is moved into
 	// the cgroup while it sets itself up (it asks before it is ready).
@@ -203,7 +202,7 @@ func (e *execution) spawn() error {
 	if err != nil {
 		return err
 	}
-	err = e.c.rt.Log.Step("clone", "hako init (exec: setns into the container's namespaces)", func() error {
+	err = e.c.rt.Log.Step("clone", "hako-init (exec: setns into the container's namespaces)", func() error {
 		var err error
 		e.child, err = forkExec(ic.cmd)
 		return err
@@ -218,7 +217,7 @@ func (e *execution) spawn() error {
 
 // command builds the process's command (initCommand, shared with create):
 // hako-init's nsenter joins every namespace of the container that differs
-// from ours, then the process runs a plan or the Go init.
+// from ours, then the process runs its plan.
 func (e *execution) command(sync *os.File) (*initCmd, error) {
 	f := initFiles{preserveFDs: e.o.PreserveFDs, sync: sync, nsenter: true, join: e.namespacesToJoin()}
 	if e.o.Process.Terminal {
@@ -242,17 +241,14 @@ func (e *execution) command(sync *os.File) (*initCmd, error) {
 	}
 	err = e.compilePlan(ic.consoleFd, ic.listenerFd)
 	if err == nil {
-		err = ic.program(e.c.rt.Log, e.plan != nil)
+		err = ic.program(e.c.rt.Log)
 	}
 	return ic, err
 }
 
-// compilePlan compiles the process set-up for the plan executor; specs it
-// cannot express keep the Go init.
+// compilePlan compiles the process set-up into the plan hako-init carries
+// out once it has joined the namespaces.
 func (e *execution) compilePlan(consoleFd, listenerFd int) error {
-	if goInitForced() {
-		return nil
-	}
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
 	whenPrimed := initplan.RlimitsBeforePlan(spec.Process.Rlimits) && e.c.cgroup() != nil
@@ -263,9 +259,6 @@ func (e *execution) compilePlan(consoleFd, listenerFd int) error {
 	pl, err := initplan.CompileExec(initplan.Config{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle,
 		PreserveFDs: e.o.PreserveFDs, Trace: e.c.rt.Trace, ConsoleFd: consoleFd, ListenerFd: listenerFd, FifoFd: -1, TimerSlack: nsenter.TimerSlack(),
 		RlimitsBeforePlan: whenPrimed, JoinByPid: whenPrimed, JoinWhenPrimed: whenPrimed}, h)
-	if initplan.IsUnsupported(err) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}
@@ -313,40 +306,28 @@ func readNsenterPid(pr *os.File, child *Proc) (int, error) {
 func (e *execution) handshake(m cgroups.Manager) error {
 	spec := *e.c.State.Spec
 	spec.Process = e.o.Process
-	cfg := syncproto.InitConfig{Spec: &spec, ID: e.c.State.ID, Bundle: e.c.State.Bundle, Pid: e.pid,
-		Exec: true, Trace: e.c.rt.Trace, PreserveFDs: e.o.PreserveFDs, TimerSlack: nsenter.TimerSlack()}
 	var joined bool
-	if e.plan != nil {
-		if e.joinWhenPrimed && len(spec.Process.Rlimits) > 0 {
-			if err := setRlimits(e.pid, &spec, e.c.rt.Log); err != nil {
-				return err
-			}
-		}
-		if _, err := e.sync.File().Write(e.plan.Bytes(e.pid)); err != nil {
-			return fmt.Errorf("sync: send exec plan: %w", err)
-		}
-		if e.joinWhenPrimed {
-			// Answered before the process asks (it asks just before
-			// ready, after its own set-up, which runs meanwhile), once it
-			// is primed (see initplan.Config.JoinWhenPrimed); a failed send
-			// means it is gone, and Expect says why.
-			if _, err := e.sync.Expect(syncproto.Primed, e.c.rt.Log.Forward); err != nil {
-				return e.initErr(err)
-			}
-			if err := e.joinCgroup(m); err != nil {
-				return err
-			}
-			_ = e.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone})
-			joined = true
-		}
-	} else {
-		data, err := json.Marshal(cfg)
-		if err != nil {
+	if e.joinWhenPrimed && len(spec.Process.Rlimits) > 0 {
+		if err := setRlimits(e.pid, &spec, e.c.rt.Log); err != nil {
 			return err
 		}
-		if err := e.sync.Send(syncproto.Msg{Type: syncproto.Config, Config: data}); err != nil {
+	}
+	if _, err := e.sync.File().Write(e.plan.Bytes(e.pid)); err != nil {
+		return fmt.Errorf("sync: send exec plan: %w", err)
+	}
+	if e.joinWhenPrimed {
+		// Answered before the process asks (it asks just before
+		// ready, after its own set-up, which runs meanwhile), once it
+		// is primed (see initplan.Config.JoinWhenPrimed); a failed send
+		// means it is gone, and Expect says why.
+		if _, err := e.sync.Expect(syncproto.Primed, e.c.rt.Log.Forward); err != nil {
+			return e.initErr(err)
+		}
+		if err := e.joinCgroup(m); err != nil {
 			return err
 		}
+		_ = e.sync.Send(syncproto.Msg{Type: syncproto.CgroupDone})
+		joined = true
 	}
 	onTrace := e.c.rt.Log.Forward
 	if joined {

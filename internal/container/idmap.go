@@ -11,7 +11,6 @@ import (
 
 	"hako/internal/initplan"
 	"hako/internal/namespaces"
-	"hako/internal/rootfs"
 	"hako/internal/spec"
 	"hako/internal/userns"
 )
@@ -49,7 +48,7 @@ func (cr *creation) idmappedMounts() (_ map[int]*os.File, err error) {
 		if !initplan.IDMapped(m) {
 			continue
 		}
-		desc := rootfs.MountDesc(m)
+		desc := initplan.MountDesc(m)
 		if err := cr.idmapAllowed(m); err != nil {
 			return nil, cr.rt.Log.Step("idmap", desc, func() error { return err })
 		}
@@ -69,7 +68,7 @@ func (cr *creation) idmappedMounts() (_ map[int]*os.File, err error) {
 // idmapAllowed says why m cannot be idmapped (runc's rules).
 func (cr *creation) idmapAllowed(m *specs.Mount) error {
 	switch {
-	case !rootfs.IsBind(m):
+	case !initplan.IsBind(m):
 		return errors.New("idmapped mounts are bind mounts only (give type bind or option rbind)")
 	case cr.rt.Rootless:
 		return errors.New("idmapped mounts need hako to run as root: mount_setattr(MOUNT_ATTR_IDMAP) needs CAP_SYS_ADMIN over the source's filesystem (runc refuses them rootless too)")

@@ -49,10 +49,10 @@ type initCmd struct {
 	// report is the read end of the pipe hako-init's nsenter reports the
 	// pid on (nil without nsenter).
 	report *os.File
-	// goEnv names the fds for the Go init; nsEnv asks hako-init to join.
-	goEnv, nsEnv []string
+	// nsEnv asks hako-init to join namespaces before it runs the plan.
+	nsEnv []string
 	// waitMap: the process waits for newuidmap's maps (create writes
-	// them once it is started), plan executor or Go init alike.
+	// them once it is started).
 	waitMap bool
 	// own are hako's copies of files only the process needs: closed once
 	// it is started (or when starting is given up).
@@ -60,10 +60,10 @@ type initCmd struct {
 }
 
 // initCommand builds the command for f: stdio, the preserved fds, then
-// hako's own files, each named by an environment variable for the Go init
-// (syncproto.EnvSync ...). program then chooses what runs.
+// hako's own files, whose numbers the plan names (initplan.Config's
+// FifoFd ...). program then sets hako-init as what runs.
 func initCommand(f initFiles) (*initCmd, error) {
-	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"hako", "init"}, Dir: f.dir}
+	cmd := &exec.Cmd{Args: []string{"hako-init"}, Dir: f.dir}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if f.stdio[0] != nil {
 		cmd.Stdin = f.stdio[0]
@@ -77,30 +77,27 @@ func initCommand(f initFiles) (*initCmd, error) {
 	for i := 0; i < f.preserveFDs; i++ {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
 	}
-	c := &initCmd{cmd: cmd, fifoFd: -1, consoleFd: -1}
-	add := func(name string, file *os.File) int {
+	c := &initCmd{cmd: cmd, fifoFd: -1, consoleFd: -1, waitMap: f.waitMap}
+	add := func(file *os.File) int {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, file)
-		fd := 2 + len(cmd.ExtraFiles)
-		c.goEnv = append(c.goEnv, name+"="+strconv.Itoa(fd))
-		return fd
+		return 2 + len(cmd.ExtraFiles)
 	}
-	c.syncFd = add(syncproto.EnvSync, f.sync)
+	c.syncFd = add(f.sync)
 	if f.fifo != nil {
-		c.fifoFd = add(syncproto.EnvFifo, f.fifo)
+		c.fifoFd = add(f.fifo)
 	}
 	if f.console != nil {
-		c.consoleFd = add(syncproto.EnvConsole, f.console)
+		c.consoleFd = add(f.console)
 		c.own = append(c.own, f.console)
 	}
 	if f.listener != nil {
-		c.listenerFd = add(syncproto.EnvSeccompListener, f.listener)
+		c.listenerFd = add(f.listener)
 		c.own = append(c.own, f.listener)
 	}
 	if len(f.idmapped) > 0 {
 		c.mountFds = map[int]int{}
 		for _, i := range slices.Sorted(maps.Keys(f.idmapped)) {
-			cmd.ExtraFiles = append(cmd.ExtraFiles, f.idmapped[i])
-			c.mountFds[i] = 2 + len(cmd.ExtraFiles)
+			c.mountFds[i] = add(f.idmapped[i])
 			c.own = append(c.own, f.idmapped[i])
 		}
 	}
@@ -112,36 +109,33 @@ func initCommand(f initFiles) (*initCmd, error) {
 		}
 		c.report = pr
 		c.own = append(c.own, pw)
-		cmd.ExtraFiles = append(cmd.ExtraFiles, pw)
-		c.nsEnv = nsenter.EnvUnshare(f.join, f.unshare, 2+len(cmd.ExtraFiles))
-	}
-	if f.waitMap {
-		c.waitMap = true
-		c.goEnv = append(c.goEnv, syncproto.EnvWaitMap+"=1")
+		c.nsEnv = nsenter.EnvUnshare(f.join, f.unshare, add(pw))
 	}
 	return c, nil
 }
 
-// program sets what the process runs and its environment: hako-init
-// executing a plan (read from the sync socket), or the Go init (see
-// initProgram); hako-init's nsenter joins namespaces first either way.
-func (c *initCmd) program(log *trace.Log, plan bool) error {
-	if plan {
-		c.cmd.Env = append([]string{"_HAKO_PLAN=" + strconv.Itoa(c.syncFd)}, c.nsEnv...)
-		if c.waitMap {
-			c.cmd.Env = append(c.cmd.Env, syncproto.EnvWaitMap+"=1")
-		}
-	} else {
-		c.cmd.Env = append(append([]string{}, c.goEnv...), c.nsEnv...)
+// program sets what the process runs: hako-init (nsenter.Init, a sealed
+// memfd, made once per hako process and kept for its later spawns),
+// executed as /proc/self/fd/N, so /proc/<init>/exe names a file nothing
+// can write (CVE-2019-5736). Its environment names the sync socket it
+// reads the plan from (_HAKO_PLAN), the namespaces its nsenter joins
+// first, and whether it waits for newuidmap's maps.
+func (c *initCmd) program(log *trace.Log) error {
+	var f *os.File
+	if err := log.Step("hako-init", "memfd_create, write the embedded program, F_ADD_SEALS write|grow|shrink|seal (once per hako process)", func() (err error) {
+		f, err = nsenter.Init()
+		return err
+	}); err != nil {
+		return err
 	}
-	n := len(c.cmd.ExtraFiles)
-	err := initProgram(log, c.cmd, plan, c.report != nil)
-	for _, f := range c.cmd.ExtraFiles[n:] {
-		if !kept(f) {
-			c.own = append(c.own, f)
-		}
+	cmd := c.cmd
+	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	cmd.Path = "/proc/self/fd/" + strconv.Itoa(2+len(cmd.ExtraFiles))
+	cmd.Env = append([]string{"_HAKO_PLAN=" + strconv.Itoa(c.syncFd)}, c.nsEnv...)
+	if c.waitMap {
+		cmd.Env = append(cmd.Env, syncproto.EnvWaitMap+"=1")
 	}
-	return err
+	return nil
 }
 
 // release closes hako's copies of the files only the process needs.

@@ -61,7 +61,7 @@ func (c *Container) signal(sig unix.Signal) error {
 	// ESRCH: init exited after the pidfd was opened, e.g. killed through
 	// its cgroup a moment before (delete --force's killAll). Gone is what
 	// a kill asks for; an error here once left delete without removing
-	// the cgroup (vm-test, Go init).
+	// the cgroup (found by vm-test).
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return err
 	}

@@ -1,7 +1,6 @@
 package container
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"hako/internal/namespaces"
 	"hako/internal/nsenter"
 	"hako/internal/rawfile"
-	"hako/internal/rootfs"
 	"hako/internal/syncproto"
 	"hako/internal/unixsock"
 	"hako/internal/userns"
@@ -40,7 +38,7 @@ func cloneFlags(nss []specs.LinuxNamespace) uintptr {
 	return f
 }
 
-// spawn starts `hako init` in its new namespaces. Namespaces given by path
+// spawn starts init (hako-init) in its new namespaces. Namespaces given by path
 // are entered first, on a locked OS thread that then forks, so the child
 // inherits them.
 func (cr *creation) spawn() error {
@@ -80,7 +78,7 @@ func (cr *creation) spawn() error {
 			return err
 		}
 	}
-	return cr.sendConfig()
+	return cr.sendPlan()
 }
 
 // start starts init: straight from a thread that joined the path
@@ -89,14 +87,14 @@ func (cr *creation) spawn() error {
 func (cr *creation) start(ic *initCmd) error {
 	if ic.report != nil {
 		defer ic.report.Close()
-		return cr.rt.Log.Step("clone", "hako init via nsenter (join the user namespace by path, then unshare)", func() error {
+		return cr.rt.Log.Step("clone", "hako-init via nsenter (join the user namespace by path, then unshare)", func() error {
 			p, err := cr.startViaNsenter(ic)
 			cr.proc = p
 			return err
 		})
 	}
 	flags := ic.cmd.SysProcAttr.Cloneflags
-	return cr.rt.Log.Step("clone", namespaces.FlagString(flags)+" + exec hako init", func() error {
+	return cr.rt.Log.Step("clone", namespaces.FlagString(flags)+" + exec hako-init", func() error {
 		return withJoined(cr.spec.Linux.Namespaces, func() error {
 			p, err := forkExec(ic.cmd)
 			cr.proc = p
@@ -167,8 +165,7 @@ func socketpair() (*os.File, *os.File, error) {
 }
 
 // command builds init's command (initCommand, shared with exec): which
-// files it gets, its clone flags and ID maps, and whether it runs a plan or
-// the Go init.
+// files it gets, its clone flags and ID maps, and the plan it runs.
 func (cr *creation) command(sync *os.File) (*initCmd, error) {
 	f := initFiles{dir: cr.bundle, stdio: cr.o.Stdio, preserveFDs: cr.o.PreserveFDs, sync: sync, fifo: cr.fifo}
 	var err error
@@ -185,7 +182,7 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 	}
 	attr, waitMap, err := cr.sysProcAttr()
 	f.waitMap = waitMap
-	if err == nil && !goInitForced() {
+	if err == nil {
 		f.idmapped, err = cr.idmappedMounts()
 	}
 	if err != nil {
@@ -201,20 +198,14 @@ func (cr *creation) command(sync *os.File) (*initCmd, error) {
 	ic.cmd.SysProcAttr = attr
 	err = cr.compilePlan(ic, attr.UseCgroupFD)
 	if err == nil {
-		err = ic.program(cr.rt.Log, cr.plan != nil)
+		err = ic.program(cr.rt.Log)
 	}
 	return ic, err
 }
 
-// compilePlan compiles init's work into a plan for the executor that runs
-// before the Go runtime (internal/initplan, internal/nsenter/c/plan.c), when
-// the plan can express this container; otherwise init is the Go init.
-// HAKO_INIT=go forces the Go init (`make e2e-goinit` runs the e2e suite
-// with it; nothing compares the two inits step by step).
+// compilePlan compiles init's work into the plan hako-init carries out
+// (internal/initplan, internal/nsenter/c/plan.c), probing this host once.
 func (cr *creation) compilePlan(ic *initCmd, cloneIntoCgroup bool) error {
-	if goInitForced() {
-		return nil
-	}
 	beforePlan := initplan.RlimitsBeforePlan(cr.spec.Process.Rlimits)
 	cfg := initplan.Config{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
 		NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace,
@@ -224,11 +215,11 @@ func (cr *creation) compilePlan(ic *initCmd, cloneIntoCgroup bool) error {
 		JoinWhenPrimed: cr.cgAfterClone,
 		FifoFd:         ic.fifoFd, ConsoleFd: ic.consoleFd, ListenerFd: ic.listenerFd, MountFds: ic.mountFds,
 		RlimitsBeforePlan: beforePlan, TimerSlack: nsenter.TimerSlack(), CgroupSources: cr.cgroupSources()}
-	pl, err := compile(cfg)
-	if initplan.IsUnsupported(err) {
-		cr.rt.Log.Note("init", "Go init: "+err.Error())
-		return nil
+	h, err := initplan.ProbeHost(cfg)
+	if err != nil {
+		return err
 	}
+	pl, err := initplan.Compile(cfg, h)
 	if err != nil {
 		return err
 	}
@@ -237,23 +228,6 @@ func (cr *creation) compilePlan(ic *initCmd, cloneIntoCgroup bool) error {
 	}
 	cr.plan, cr.rlimitsBeforePlan = pl, beforePlan && len(cr.spec.Process.Rlimits) > 0
 	return nil
-}
-
-// goInitForced: HAKO_INIT=go runs the Go init for every config (`make
-// e2e-goinit`). Otherwise initplan.Supported alone decides.
-func goInitForced() bool { return os.Getenv("HAKO_INIT") == "go" }
-
-// compile compiles c for this host, probing the host only for a config the
-// plan can express.
-func compile(c initplan.Config) (*initplan.Plan, error) {
-	if err := initplan.Supported(c); err != nil {
-		return nil, err
-	}
-	h, err := initplan.ProbeHost(c)
-	if err != nil {
-		return nil, err
-	}
-	return initplan.Compile(c, h)
 }
 
 func (cr *creation) hasNS(t specs.LinuxNamespaceType) bool {
@@ -426,29 +400,19 @@ func setns(ns specs.LinuxNamespace) error {
 	return nil
 }
 
-// sendConfig hands init everything it needs, as sync message 1.
-func (cr *creation) sendConfig() error {
+// sendPlan hands init its plan, as sync message 1, with the state JSON
+// for hooks and a seccomp agent filled in with init's pid.
+func (cr *creation) sendPlan() error {
 	if cr.rlimitsBeforePlan {
 		// Before the plan goes: init must not get past them unlimited.
 		if err := setRlimits(cr.proc.Pid, cr.spec, cr.rt.Log); err != nil {
 			return err
 		}
 	}
-	if cr.plan != nil {
-		if _, err := cr.sync.File().Write(cr.plan.Bytes(cr.proc.Pid)); err != nil {
-			return fmt.Errorf("sync: send init plan: %w", err)
-		}
-		return nil
+	if _, err := cr.sync.File().Write(cr.plan.Bytes(cr.proc.Pid)); err != nil {
+		return fmt.Errorf("sync: send init plan: %w", err)
 	}
-	cfg := syncproto.InitConfig{Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.spec.Root.Path,
-		Pid: cr.proc.Pid, NoPivot: cr.o.NoPivot, PreserveFDs: cr.o.PreserveFDs, Trace: cr.rt.Trace, Hooks: hasRuntimeHooks(cr.spec), JoinByPid: cr.joinByPid(),
-		UserNS: cr.inUserNS(), NetNS: cr.hasNS(specs.NetworkNamespace), CgroupNS: cr.hasNS(specs.CgroupNamespace), Rootless: cr.rt.Rootless,
-		TimerSlack: nsenter.TimerSlack()}
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return err
-	}
-	return cr.sync.Send(syncproto.Msg{Type: syncproto.Config, Config: data})
+	return nil
 }
 
 // closeAll closes the files that are not nil.
@@ -464,14 +428,13 @@ func closeAll(fs ...*os.File) {
 // cgroup mount without a cgroup namespace binds there: the container's
 // own, or where it has none (no cgroup at all, as a rootless container on
 // cgroup v1; a hierarchy the manager does not use) the one init stays in,
-// hako's own (rootfs.CgroupBindSources). The Go init read the same from
-// its /proc/self/cgroup after joining. A hierarchy left out makes the
+// hako's own (initplan.CgroupBindSources). A hierarchy left out makes the
 // plan's compilation fail, naming the mount.
 func (cr *creation) cgroupSources() map[string]string {
 	if cr.hasNS(specs.CgroupNamespace) || !hasCgroupMount(cr.spec) {
 		return nil
 	}
-	hier, err := rootfs.ContainerHierarchies()
+	hier, err := initplan.ContainerHierarchies()
 	if err != nil {
 		return nil // the plan reports it (Host.CgroupsErr)
 	}
@@ -483,7 +446,7 @@ func (cr *creation) cgroupSources() map[string]string {
 	if err != nil {
 		cr.rt.Log.Note("cgroup", "read /proc/self/cgroup: "+err.Error())
 	}
-	out, err := rootfs.CgroupBindSources(hier, paths, self)
+	out, err := initplan.CgroupBindSources(hier, paths, self)
 	if err != nil {
 		cr.rt.Log.Note("cgroup", err.Error())
 	}
@@ -492,7 +455,7 @@ func (cr *creation) cgroupSources() map[string]string {
 
 func hasCgroupMount(s *specs.Spec) bool {
 	for i := range s.Mounts {
-		if t := s.Mounts[i].Type; (t == "cgroup" || t == "cgroup2") && !rootfs.IsBind(&s.Mounts[i]) {
+		if t := s.Mounts[i].Type; (t == "cgroup" || t == "cgroup2") && !initplan.IsBind(&s.Mounts[i]) {
 			return true
 		}
 	}

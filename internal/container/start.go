@@ -101,7 +101,7 @@ func (c *Container) exited(when string) string {
 // waitExec waits for init's write end of the fifo to close, which happens at
 // its execve (the fd is close-on-exec) or its death. So when start returns,
 // the user program runs, and a signal sent right after start reaches the
-// program and its handlers, not hako init.
+// program and its handlers, not hako-init.
 func (c *Container) waitExec(fd int) error {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {

@@ -16,7 +16,6 @@ import (
 	"hako/internal/hooks"
 	"hako/internal/lsm"
 	"hako/internal/namespaces"
-	"hako/internal/rootfs"
 	"hako/internal/seccomp"
 	"hako/internal/spec"
 	"hako/internal/syncproto"
@@ -35,7 +34,8 @@ type Config struct {
 	Trace       bool
 	// CgroupSources maps each host cgroup hierarchy's mount point to the
 	// container's cgroup directory in it: without a cgroup namespace, the
-	// cgroup mount binds these (nil: such a mount is Unsupported).
+	// cgroup mount binds these (a hierarchy missing fails the compile,
+	// naming the mount).
 	CgroupSources map[string]string
 	// TimerSlack is the timer slack (ns) to give the program: hako's
 	// original one (its own threads run with 4 ms); -1 leaves it.
@@ -104,18 +104,6 @@ type Plan struct {
 	late []func(pid int) []byte
 	// Warnings are things not applied as asked (printed by the caller).
 	Warnings []string
-}
-
-// Unsupported says the plan cannot express this container; hako then runs
-// its Go init (internal/initproc), which handles everything.
-type Unsupported struct{ Reason string }
-
-func (u *Unsupported) Error() string { return "init plan: unsupported: " + u.Reason }
-
-// IsUnsupported reports whether err is an *Unsupported.
-func IsUnsupported(err error) bool {
-	var u *Unsupported
-	return errors.As(err, &u)
 }
 
 // Registers (fds held by the executor).
@@ -194,16 +182,12 @@ func (p *Plan) wait(what string) {
 
 // --- compile -----------------------------------------------------------------
 
-// Compile turns a container's set-up into a plan, deciding everything the
-// Go init (internal/initproc, internal/rootfs) decides, in the same order.
-// An *Unsupported error means: use the Go init.
+// Compile turns a container's set-up into a plan: every decision about
+// what init does, in the order it does it.
 func Compile(c Config, h Host) (*Plan, error) {
 	s := c.Spec
 	if s.Process == nil {
 		return nil, errors.New("config has no process")
-	}
-	if err := Supported(c); err != nil {
-		return nil, err
 	}
 	p := &Plan{strs: map[string]uint32{}, trace: c.Trace, host: h}
 	capset, filter, err := p.prepare(c)
@@ -232,14 +216,6 @@ func Compile(c Config, h Host) (*Plan, error) {
 	return p, nil
 }
 
-// Supported reports, as an *Unsupported error, what only the Go init does
-// (Compile checks it too; a caller asks first to spare the host probe).
-// Since issue 15 that is nothing: the plan expresses every config the Go
-// init runs, and Supported goes with the Go init.
-func Supported(c Config) error {
-	return nil
-}
-
 func hasNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return namespaces.Contains(s.Linux.Namespaces, t)
 }
@@ -248,8 +224,8 @@ func hasNewNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return namespaces.IsNew(s.Linux.Namespaces, t)
 }
 
-// early: time namespace, oom_score_adj, hostname, sysctls (initproc's
-// early; the cgroup comes later, see joinCgroup).
+// early: time namespace, oom_score_adj, hostname, sysctls (the cgroup
+// comes later, see joinCgroup).
 func (p *Plan) early(c Config) error {
 	s := c.Spec
 	if hasNewNS(s, specs.TimeNamespace) {
@@ -402,7 +378,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// --- the root filesystem (rootfs.Builder's Prepare, Pivot, Finish) -----------
+// --- the root filesystem: mounts, /dev, pivot_root, masks --------------------
 
 const rootOpen = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
 
@@ -412,10 +388,10 @@ func (p *Plan) rootfs(c Config) error {
 	p.sys(unix.SYS_OPENAT, 0, open, rRoot, imm(uint64(atFdcwd)), p.str_(c.Rootfs), imm(rootOpen))
 	p.sys(unix.SYS_OPENAT, 0, p.step("open", "/proc/self/fd"), rFdDir, imm(uint64(atFdcwd)), p.str_("/proc/self/fd"), imm(rootOpen))
 	p.sys(unix.SYS_FCHDIR, 0, -1, -1, reg(rFdDir))
-	// prepareRoot
+	// The propagation of / (runc's prepareRoot).
 	flag := uintptr(unix.MS_SLAVE | unix.MS_REC)
 	if pr := s.Linux.RootfsPropagation; pr != "" {
-		f, ok := rootfs.Propagation(pr)
+		f, ok := propagationFlag(pr)
 		if !ok {
 			return fmt.Errorf("linux.rootfsPropagation: unknown value %q", pr)
 		}
@@ -423,12 +399,12 @@ func (p *Plan) rootfs(c Config) error {
 			flag = unix.MS_PRIVATE | unix.MS_REC
 		}
 	}
-	p.mount(p.traced("mount", "/ propagation "+rootfs.PropName(flag)), p.str_(""), p.str_("/"), "", flag, "")
+	p.mount(p.traced("mount", "/ propagation "+propName(flag)), p.str_(""), p.str_("/"), "", flag, "")
 	p.mount(p.traced("mount", "bind "+c.Rootfs+" on itself (rbind)"), p.str_(c.Rootfs), p.str_(c.Rootfs), "", unix.MS_BIND|unix.MS_REC, "")
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rRoot))
 	p.sys(unix.SYS_OPENAT, 0, open, rRoot, imm(uint64(atFdcwd)), p.str_(c.Rootfs), imm(rootOpen))
-	// The Go init also makes the rootfs's parent mount private if it is
-	// shared (pivot_root refuses a shared parent). After the recursive
+	// runc also makes the rootfs's parent mount private if it is shared
+	// (pivot_root refuses a shared parent). After the recursive
 	// rslave/rprivate of / above no mount in init's namespace is shared, so
 	// the plan has no such step (and reads no mountinfo for it).
 	devMounted := false
@@ -442,15 +418,15 @@ func (p *Plan) rootfs(c Config) error {
 		if err := p.specMount(c, m); err != nil {
 			return err
 		}
-		if filepath.Clean(m.Destination) == "/dev" && !rootfs.IsBind(m) {
+		if filepath.Clean(m.Destination) == "/dev" && !IsBind(m) {
 			devMounted = true
 		}
 	}
 	if devMounted {
-		if err := p.devices(c, rootfs.DevNodes(s.Linux.Devices)); err != nil {
+		if err := p.devices(c, devNodes(s.Linux.Devices)); err != nil {
 			return err
 		}
-		for _, l := range rootfs.DevLinks() {
+		for _, l := range devLinks() {
 			p.symlink(l[0], l[1])
 		}
 	}
@@ -503,8 +479,8 @@ func (p *Plan) rootfs(c Config) error {
 	return p.finish(c)
 }
 
-// chrootOnly is the set-up without a mount namespace (the Go init's
-// chrootOnly, runc's too): the container shares the runtime's mounts, so
+// chrootOnly is the set-up without a mount namespace (runc's too): the
+// container shares the runtime's mounts, so
 // init mounts nothing, which would change the host's, and only chroots
 // into the rootfs. Nothing is masked or made read-only, and no pty is made
 // (there is no devpts of the container's to make it in). The host's
@@ -558,7 +534,7 @@ func afterPivotOK(c Config, deferred []*specs.Mount) bool {
 // create the cgroup in parallel.
 func canDefer(mounts []specs.Mount, i int) bool {
 	m := &mounts[i]
-	if (m.Type != "cgroup" && m.Type != "cgroup2") || rootfs.IsBind(m) {
+	if (m.Type != "cgroup" && m.Type != "cgroup2") || IsBind(m) {
 		return false
 	}
 	d := filepath.Clean(m.Destination)
@@ -580,9 +556,9 @@ func (p *Plan) mount(st int32, src, target arg, fstype string, flags uintptr, da
 	p.sys(unix.SYS_MOUNT, fTrace, st, -1, src, target, p.str_(fstype), imm(uint64(flags)), p.str_(data))
 }
 
-// specMount is Builder.mount for one entry of config.json's mounts.
+// specMount mounts one entry of config.json's mounts.
 func (p *Plan) specMount(c Config, m *specs.Mount) error {
-	desc := rootfs.MountDesc(m)
+	desc := MountDesc(m)
 	if !filepath.IsAbs(m.Destination) {
 		return &trace.StepError{Step: "mount", Operands: desc, Err: fmt.Errorf("destination %q is not absolute", m.Destination)}
 	}
@@ -590,15 +566,15 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 	switch {
 	case IDMapped(m):
 		return p.idmapMount(c, m, desc)
-	case rootfs.IsBind(m):
+	case IsBind(m):
 		return p.bindMount(c, m, desc)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		return p.mountCgroup(c, m, desc)
 	}
 	label := c.Spec.Linux.MountLabel
-	data := rootfs.MountData(m, o.DataString(), label)
+	data := mountData(m, o.DataString(), label)
 	if data != o.DataString() {
-		desc = rootfs.LabelDesc(desc, label)
+		desc = labelDesc(desc, label)
 	}
 	st := p.traced("mount", desc)
 	p.target(c, m, true, st, rT1)
@@ -614,10 +590,10 @@ func (p *Plan) specMount(c Config, m *specs.Mount) error {
 		p.mount(st, p.str_(m.Source), fdname(rT1), m.Type, flags, data)
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
 	}
-	if rootfs.XattrLabel(m, label) && p.host.SELinux {
-		xst := p.traced("setxattr", m.Destination+" "+rootfs.SELinuxXattr+"="+label+" (linux.mountLabel)")
+	if xattrLabel(m, label) && p.host.SELinux {
+		xst := p.traced("setxattr", m.Destination+" "+selinuxXattr+"="+label+" (linux.mountLabel)")
 		p.emit(opLookup, 0, xst, rT2, reg(rRoot), p.str_(m.Destination), imm(0))
-		p.sys(unix.SYS_SETXATTR, fTrace, xst, -1, fdname(rT2), p.str_(rootfs.SELinuxXattr), p.str_(label), imm(uint64(len(label))), imm(0))
+		p.sys(unix.SYS_SETXATTR, fTrace, xst, -1, fdname(rT2), p.str_(selinuxXattr), p.str_(label), imm(uint64(len(label))), imm(0))
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT2))
 	}
 	p.propagation(m, o)
@@ -647,7 +623,7 @@ func (p *Plan) copyUp(m *specs.Mount, st int32, flags uintptr, data, desc string
 // sysfsOrBind mounts sysfs in a user namespace, where the kernel allows
 // it only with a network namespace the user namespace owns: on EPERM the
 // plan binds the host's /sys (rbind, then the mount's flags) instead, as
-// the Go init and runc do. The target is in rT1.
+// runc does. The target is in rT1.
 func (p *Plan) sysfsOrBind(c Config, m *specs.Mount, st int32, flags uintptr, data, desc string) error {
 	p.sys(unix.SYS_MOUNT, fTrace|fOkEperm, st, rStatus, p.str_(m.Source), fdname(rT1), p.str_(m.Type), imm(uint64(flags)), p.str_(data))
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
@@ -773,13 +749,14 @@ func (p *Plan) propagation(m *specs.Mount, o spec.MountOptions) {
 
 func (p *Plan) propagationOn(m *specs.Mount, o spec.MountOptions, r int) {
 	for _, pr := range o.Propagation {
-		p.mount(p.traced("mount", m.Destination+" propagation "+rootfs.PropName(pr)), p.str_(""), fdname(r), "", pr, "")
+		p.mount(p.traced("mount", m.Destination+" propagation "+propName(pr)), p.str_(""), fdname(r), "", pr, "")
 	}
 }
 
-// mountCgroup: with a cgroup namespace (Supported checked), a cgroup2
-// mount on a pure v2 host, else a writable tmpfs with one mount per v1
-// hierarchy (rootfs.ContainerHierarchies), as the Go init makes them.
+// mountCgroup: a cgroup2 mount on a pure v2 host, else a writable tmpfs
+// with one mount per v1 hierarchy (ContainerHierarchies), as runc
+// makes them: fresh where freshCgroup allows it, otherwise (no
+// cgroup namespace) binds of the container's cgroup, Config.CgroupSources.
 func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	p.joinCgroup(c)
 	hier := p.host.Cgroups
@@ -788,15 +765,15 @@ func (p *Plan) mountCgroup(c Config, m *specs.Mount, desc string) error {
 	}
 	o := spec.ParseMountOptions(m.Options)
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
-	if rootfs.RoCgroup(c.Rootless, c.CgroupNS) {
+	if roCgroup(c.Rootless, c.CgroupNS) {
 		flags |= unix.MS_RDONLY // CVE-2023-25809
 	}
 	one := func(dest string, h *mountinfo.Info) error {
 		data := ""
 		if h.FSType == "cgroup" {
-			data = rootfs.CgroupV1Opts(h.VFSOptions)
+			data = cgroupV1Opts(h.VFSOptions)
 		}
-		if rootfs.FreshCgroup(c.CgroupNS, c.UserNS, h) {
+		if freshCgroup(c.CgroupNS, c.UserNS, h) {
 			// A fresh mount: the namespace's root is the container's
 			// cgroup, or a pure v2 host's whole tree (runc's).
 			st := p.traced("mount", fmt.Sprintf("%s on %s (%s)", h.FSType, dest, data))
@@ -864,7 +841,7 @@ func (p *Plan) devices(c Config, devs []specs.LinuxDevice) error {
 			p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
 			continue
 		}
-		typ, err := rootfs.DevType(d.Type)
+		typ, err := devType(d.Type)
 		if err != nil {
 			return &trace.StepError{Step: "mknod", Operands: desc, Err: err}
 		}
@@ -888,19 +865,19 @@ func (p *Plan) devices(c Config, devs []specs.LinuxDevice) error {
 	return nil
 }
 
-// finish is Builder.Finish: propagation of the new /, masked paths,
-// readonly paths, read-only root.
+// finish is what follows pivot_root: propagation of the new /, masked
+// paths, readonly paths, read-only root.
 func (p *Plan) finish(c Config) error {
 	l := c.Spec.Linux
 	p.sys(unix.SYS_FCHDIR, 0, -1, -1, reg(rFdDir))
 	if pr := l.RootfsPropagation; pr != "" {
-		f, _ := rootfs.Propagation(pr)
+		f, _ := propagationFlag(pr)
 		p.mount(p.traced("mount", "/ propagation "+pr+" (linux.rootfsPropagation)"), p.str_(""), p.str_("/"), "", f, "")
 	}
 	if len(l.MaskedPaths) > 0 {
 		p.emit(opOpenNull, 0, p.step("mask", "open /dev/null"), rNull)
 		for _, m := range l.MaskedPaths {
-			p.emit(opMask, fTrace, p.traced("mask", m), -1, p.str_(m), reg(rNull), p.str_(rootfs.WithLabel("", l.MountLabel)))
+			p.emit(opMask, fTrace, p.traced("mask", m), -1, p.str_(m), reg(rNull), p.str_(withLabel("", l.MountLabel)))
 		}
 		p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rNull))
 	}
@@ -925,7 +902,7 @@ func (p *Plan) finish(c Config) error {
 
 // CompileExec compiles `hako exec`'s init: hako-init's nsenter has
 // joined the container's namespaces (and the parent its cgroup), so what is
-// left is the process itself, as initproc's runExec does it.
+// left is the process itself.
 func CompileExec(c Config, h Host) (*Plan, error) {
 	s := c.Spec
 	if s.Process == nil {
@@ -983,7 +960,7 @@ func (p *Plan) prepare(c Config) (*caps.Set, *seccomp.Program, error) {
 	return capset, filter, nil
 }
 
-// --- the process (initproc's finishProcess, lookPath, exec) ---------------------
+// --- the process: credentials, seccomp, lookup in PATH, exec ------------------
 
 func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	s := c.Spec
@@ -1018,7 +995,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	}
 	// Before the uid change unless no_new_privs allows loading it last;
 	// with notify rules always before ready, so that the agent has the
-	// listener fd once create returns (runc; the Go init did the same).
+	// listener fd once create returns (as runc).
 	beforeSetuid := filter != nil && (!proc.NoNewPrivileges || filter.Notify)
 	if beforeSetuid {
 		p.seccomp(c, filter, seccompStep, seccompArgs)
@@ -1079,7 +1056,7 @@ func (p *Plan) process(c Config, capset *caps.Set, filter *seccomp.Program) {
 	p.emit(opExec, fTrace, p.traced("exec", strings.Join(proc.Args, " ")), -1,
 		p.str_(argv), imm(uint64(len(proc.Args))), p.str_(env), imm(uint64(len(proc.Env))), imm(homeUID))
 	// hako stops listening once init is ready: what fails from here on
-	// (execve above all) is reported on stderr too, as the Go init does.
+	// (execve above all) is reported on stderr too.
 	for i := ready; i < len(p.ops); i++ {
 		p.ops[i].flags |= fLate
 	}

@@ -117,31 +117,6 @@ func TestPlanLayout(t *testing.T) {
 	}
 }
 
-// TestNothingUnsupported: since issue 15 Supported refuses nothing. The
-// process-side configs only the Go init ran compile (their whole plans:
-// testdata/golden/hard-*; the mount side: TestMountCases).
-func TestNothingUnsupported(t *testing.T) {
-	hook := []specs.Hook{{Path: "/bin/true"}}
-	for name, edit := range map[string]func(*Config){
-		"createContainer hook": func(c *Config) { c.Spec.Hooks = &specs.Hooks{CreateContainer: hook} },
-		"startContainer hook":  func(c *Config) { c.Spec.Hooks = &specs.Hooks{StartContainer: hook} },
-		"seccomp notify": func(c *Config) {
-			c.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
-				Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}}
-			c.ListenerFd = 5
-		},
-	} {
-		c := defaultConfig(t)
-		edit(&c)
-		if err := Supported(c); err != nil {
-			t.Errorf("%s: Supported: %v", name, err)
-		}
-		if _, err := compileHere(c); err != nil {
-			t.Errorf("%s: Compile: %v", name, err)
-		}
-	}
-}
-
 // TestBadHooks: a hook init could not run fails Compile, naming it,
 // before anything is built.
 func TestBadHooks(t *testing.T) {
@@ -160,8 +135,8 @@ func TestBadHooks(t *testing.T) {
 	}
 }
 
-// TestMountCases: the mount-side cases the Go init alone used to do
-// compile (golden plans hold the whole plans, testdata/golden/hard-*),
+// TestMountCases: the mount-side cases the plan learned last compile
+// (golden plans hold the whole plans, testdata/golden/hard-*),
 // and what the runtime must have prepared for them is an error naming
 // the mount when missing, never a silent fallback.
 func TestMountCases(t *testing.T) {
@@ -215,7 +190,7 @@ func TestMountCases(t *testing.T) {
 		edit(&c)
 		_, err := compileHere(c)
 		var se *trace.StepError
-		if !errors.As(err, &se) || se.Step != "mount" || IsUnsupported(err) {
+		if !errors.As(err, &se) || se.Step != "mount" {
 			t.Errorf("%s: Compile returned %v, want a mount step error", name, err)
 		}
 	}

@@ -59,10 +59,8 @@ var goldenCases = []goldenCase{
 		}},
 }
 
-// The hard cases: what the Go init does today and the plan must learn
-// before it can go (docs/design.md, "What is still written twice"). Their
-// golden files hold the Unsupported reason until the plan expresses them;
-// then the plan itself.
+// The hard cases: what only the Go init did until the plan learned it and
+// the Go init was deleted (docs/design.md, "One init").
 func init() {
 	hook := []specs.Hook{{Path: "/usr/bin/hook", Args: []string{"hook", "arg"}, Timeout: ptrInt(5)}}
 	dropNS := func(s *specs.Spec, t specs.LinuxNamespaceType) {
@@ -116,7 +114,7 @@ func init() {
 		// cgroup in each hierarchy; where the container has none (no
 		// cgroup at all, rootless), the runtime's own, which init stays
 		// in (the runtime reads it from /proc/self/cgroup:
-		// rootfs.CgroupBindSources).
+		// CgroupBindSources).
 		goldenCase{name: "hard-cgroup-no-cgroupns", host: "v1-hybrid",
 			spec: withSpec(func(s *specs.Spec) { dropNS(s, specs.CgroupNamespace) })},
 		goldenCase{name: "hard-cgroup-no-cgroupns-no-cgroup", host: "v1-hybrid",
@@ -155,16 +153,10 @@ func TestGoldenPlans(t *testing.T) {
 			} else {
 				p, err = Compile(c, h)
 			}
-			var got string
-			switch {
-			case IsUnsupported(err):
-				// What the plan cannot express yet: the Go init runs it.
-				got = err.Error() + "\n"
-			case err != nil:
+			if err != nil {
 				t.Fatal(err)
-			default:
-				got = p.listing()
 			}
+			got := p.listing()
 			path := filepath.Join("testdata", "golden", gc.name+".plan")
 			if *update {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -280,7 +272,7 @@ func fileLike(p string) bool {
 }
 
 // loadHost reads testdata/hosts/<name>.json: the host's cgroup hierarchies
-// as rootfs.ContainerHierarchies returned them, the last capability and the
+// as ContainerHierarchies returned them, the last capability and the
 // bounding set.
 func loadHost(t *testing.T, name string) Host {
 	t.Helper()

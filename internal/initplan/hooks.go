@@ -39,8 +39,8 @@ func hookDesc(kind string, i int, h specs.Hook) string {
 }
 
 // hooks runs the spec's hooks of kind (createContainer, startContainer)
-// in init, where init is at this point of the plan, as internal/hooks ran
-// them for the Go init: args (the path alone if none), env (empty if none),
+// in init, where init is at this point of the plan, as internal/hooks runs
+// the runtime's: args (the path alone if none), env (empty if none),
 // the state on stdin (status "created" for both kinds, as runc sends it),
 // killed at the timeout; the first failure stops the container.
 func (p *Plan) hooks(c Config, kind string) {
@@ -65,8 +65,8 @@ func (p *Plan) hooks(c Config, kind string) {
 	}
 }
 
-// hookState is the runtime-spec state init hands a hook or a seccomp agent
-// (syncproto.InitConfig.HookState for the Go init), but for init's pid.
+// hookState is the runtime-spec state init hands a hook or a seccomp agent,
+// but for init's pid (filled in by Bytes, see kLate).
 // (The closures that render it capture this, not c: a captured parameter
 // would be moved to the heap on every call, hooks or not.)
 func hookState(c Config, status string) specs.State {

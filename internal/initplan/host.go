@@ -9,7 +9,6 @@ import (
 
 	"hako/internal/caps"
 	"hako/internal/lsm"
-	"hako/internal/rootfs"
 )
 
 // Host is what a plan depends on besides its Config: facts about this
@@ -27,7 +26,7 @@ type Host struct {
 	// as an extended attribute where a mount takes no context= option.
 	SELinux bool
 	// Cgroups are the host's cgroup hierarchies a cgroup mount shows
-	// (rootfs.ContainerHierarchies), or why they could not be read;
+	// (ContainerHierarchies), or why they could not be read;
 	// probed only when the spec has a cgroup mount.
 	Cgroups    []*mountinfo.Info
 	CgroupsErr error
@@ -57,7 +56,7 @@ func ProbeHost(c Config) (Host, error) {
 	for i := range s.Mounts {
 		m := &s.Mounts[i]
 		switch {
-		case rootfs.IsBind(m):
+		case IsBind(m):
 			src := bindSource(c, m)
 			fi, err := os.Stat(src)
 			h.Sources[src] = Source{Dir: err == nil && fi.IsDir(), Err: err}
@@ -67,7 +66,7 @@ func ProbeHost(c Config) (Host, error) {
 			fi, err := os.Stat("/sys")
 			h.Sources["/sys"] = Source{Dir: err == nil && fi.IsDir(), Err: err}
 		case (m.Type == "cgroup" || m.Type == "cgroup2") && !probedCgroups:
-			h.Cgroups, h.CgroupsErr = rootfs.ContainerHierarchies()
+			h.Cgroups, h.CgroupsErr = ContainerHierarchies()
 			probedCgroups = true
 		}
 	}

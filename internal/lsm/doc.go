@@ -8,10 +8,9 @@
 // init writes and where: a profile or label is never applied to init
 // itself, only requested for its next execve through
 // /proc/thread-self/attr/.../exec (ExecAttr), so nothing of the container's
-// set-up runs confined. Both inits (internal/initplan's executor and
-// internal/initproc) open that file through a procfs they verified
-// (OpenExecAttr), never through a path a volume can redirect
-// (CVE-2019-16884).
+// set-up runs confined. init (the plan, internal/initplan's openExecAttrs;
+// plan.c's OP_OPEN_ATTR) opens that file early, through a procfs it
+// verified, never through a path a volume can redirect (CVE-2019-16884).
 //
 // Not for: loading profiles or policies (apparmor_parser, semodule do that).
 package lsm

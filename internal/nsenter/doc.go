@@ -10,9 +10,9 @@
 // is a pure Go program with no cgo (its own start-up is ~0.4 ms shorter
 // than that of the cgo-static binary it replaced; docs/benchmarks.md).
 //
-// hako-init does three things, in order, each only when asked:
+// hako-init does two things, in order:
 //
-//  1. nsenter (_HAKO_NSENTER): the kernel refuses setns(2) into a user
+//  1. nsenter (_HAKO_NSENTER, when asked): the kernel refuses setns(2) into a user
 //     namespace from a multithreaded process, and into a mount namespace
 //     while threads share filesystem state; a Go program is multithreaded
 //     before main. So hako-init
@@ -29,11 +29,12 @@
 //     must wait for and never has to guess why the child died.
 //  2. the plan (_HAKO_PLAN=<sync fd>): it reads the plan internal/initplan
 //     compiled from the sync socket and carries it out (plan.c), then
-//     executes the container's program.
-//  3. otherwise (_HAKO_GOINIT=<fd>) it executes hako itself, through the fd
-//     of its sealed read-only view, as `hako init`: the Go init, for what a
-//     plan cannot express, already in the joined namespaces. Without
-//     namespaces to join, hako starts the Go init directly.
+//     executes the container's program. With _HAKO_WAIT_MAP it first waits
+//     for newuidmap's ID maps and executes itself again (main.c wait_map).
+//
+// It is the only init: a Go init (`hako init`) ran beside it until the plan
+// could express every config, and was then deleted (docs/design.md, "One
+// init").
 //
 // The hako process raises the timer slack of its own threads to 4 ms at
 // package init (timerslack.go); TimerSlack returns the original value,

@@ -1,7 +1,7 @@
 package nsenter_test
 
 import (
-	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,16 +13,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hako/internal/initplan"
-	"hako/internal/seccomp"
 	"hako/internal/spec"
 	"hako/internal/syncproto"
 )
 
-// What only the Go init did once, run by the executor on compiled plans:
+// Hooks and seccomp notify, run by the executor on compiled plans:
 // createContainer and startContainer hooks (a create plan, in a new mount
 // namespace, on a busybox root) and seccomp notify (an exec plan). The
-// state JSON they get is compared byte for byte with what the Go init
-// sends (syncproto.InitConfig.HookState, seccomp.ListenerState).
+// state JSON they get is compared byte for byte with the runtime-spec's
+// (specs.State, specs.ContainerProcessState as runc sends it), written
+// out here.
 
 // busyboxRoot is mountRootfs with the applets the hooks use and a
 // world-writable /tmp.
@@ -63,14 +63,11 @@ func createPlan(t *testing.T, root string, hooks *specs.Hooks, args ...string) (
 	return p, c
 }
 
-// hookStateOf is what the Go init gave hooks on stdin for pid.
-func hookStateOf(t *testing.T, c initplan.Config, status string, pid int) string {
-	cfg := syncproto.InitConfig{Spec: c.Spec, ID: c.ID, Bundle: c.Bundle, Pid: pid}
-	b, err := json.Marshal(cfg.HookState(status))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+// hookState is the runtime-spec state a hook of createPlan's container
+// reads on stdin, for init's pid.
+func hookState(c initplan.Config, pid int) string {
+	return fmt.Sprintf(`{"ociVersion":%q,"id":"executor-hooks","status":"created","pid":%d,"bundle":%q,"annotations":{"org.example/hook":"yes"}}`,
+		specs.Version, pid, c.Bundle)
 }
 
 // TestExecutorRunsHooks: createContainer runs before pivot_root (it
@@ -99,11 +96,11 @@ func TestExecutorRunsHooks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the createContainer hook left no log outside the root: %v", err)
 	}
-	want := hookStateOf(t, c, "created", pid) + "\nargs=create,x env=c, uid=0\n"
+	want := hookState(c, pid) + "\nargs=create,x env=c, uid=0\n"
 	if string(created) != want {
 		t.Errorf("createContainer hook wrote\n%s\nwant\n%s", created, want)
 	}
-	want = "program ran\n" + hookStateOf(t, c, "created", pid) + "\nargs=start,y env=s, uid=1000\n"
+	want = "program ran\n" + hookState(c, pid) + "\nargs=start,y env=s, uid=1000\n"
 	if out != want {
 		t.Errorf("program output (the startContainer hook's log last)\n%s\nwant\n%s", out, want)
 	}
@@ -204,9 +201,9 @@ func TestExecutorSeccompNotify(t *testing.T) {
 	if g.err != nil {
 		t.Fatalf("agent: %v", g.err)
 	}
-	cfg := syncproto.InitConfig{Spec: s, ID: c.ID, Bundle: c.Bundle, Pid: r.pid}
-	want, _ := seccomp.ListenerState(cfg.HookState("creating"), r.pid, "meta")
-	if g.payload != string(want) {
+	want := fmt.Sprintf(`{"ociVersion":%q,"fds":["seccompFd"],"pid":%d,"metadata":"meta","state":{"ociVersion":%q,"id":"executor-notify","status":"creating","pid":%d,"bundle":%q}}`,
+		specs.Version, r.pid, specs.Version, r.pid, c.Bundle)
+	if g.payload != want {
 		t.Errorf("agent got\n%s\nwant\n%s", g.payload, want)
 	}
 	var steps []string

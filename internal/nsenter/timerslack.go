@@ -25,9 +25,8 @@ var original int64 = -1
 // on hako's start path waits for a timer or for the poller (blocking
 // syscalls and pipes, internal/rawfile): a wait that does would be
 // stretched by up to the slack. Whatever hako starts gets the original
-// value back: the plan and the Go init set it before executing the
-// container's program, and hooks run from a thread that restored it
-// (WithTimerSlack).
+// value back: the plan sets it before executing the container's program,
+// and hooks run from a thread that restored it (WithTimerSlack).
 func init() {
 	cur, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
 	if err != nil {
@@ -74,10 +73,6 @@ func init() {
 // raised it for the Go runtime's threads; -1 if unknown. Processes hako
 // starts for others get this value back.
 func TimerSlack() int64 { return original }
-
-// SetTimerSlack records the original timer slack where the process was not
-// started by the user but by hako (the Go init learns it from its config).
-func SetTimerSlack(ns int64) { original = ns }
 
 // WithTimerSlack runs fn (which starts a process) on an OS thread whose
 // timer slack is hako's original one, so the process inherits that value

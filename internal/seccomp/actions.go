@@ -54,10 +54,9 @@ func retValue(field string, act specs.LinuxSeccompAction, errnoRet *uint) (uint3
 }
 
 // filterFlags maps the spec's flags to SECCOMP_FILTER_FLAG_* bits.
-// TSYNC maps to nothing, as in runc: it would put the filter on every
-// thread of the Go runtime too, where a strict profile can kill them
-// before execve, and execve leaves the loading thread, filter and all, as
-// the only one anyway; the container sees no difference.
+// TSYNC maps to nothing, as in runc: the filter goes on the thread that
+// goes on to execve (hako-init has no other), and execve leaves it, filter
+// and all, as the only one anyway; the container sees no difference.
 var filterFlags = map[specs.LinuxSeccompFlag]uint{
 	"SECCOMP_FILTER_FLAG_TSYNC":            0,
 	specs.LinuxSeccompFlagLog:              unix.SECCOMP_FILTER_FLAG_LOG,

@@ -1,8 +1,8 @@
 // Package seccomp compiles the runtime-spec's linux.seccomp into a classic
-// BPF program for seccomp(2), in pure Go, and loads it. The init process
-// calls Compile (or CompileCached) early and Program.Load last before
-// execve, on a locked OS thread; SendListener hands a NOTIFY listener to the
-// agent at listenerPath.
+// BPF program for seccomp(2), in pure Go. The runtime calls Compile (or
+// CompileCached) while it compiles init's plan (internal/initplan), which
+// carries the program; hako-init loads it (plan.c, OP_SECCOMP) and sends a
+// NOTIFY listener with ListenerState to the agent at listenerPath.
 //
 // Kernel: seccomp filters (3.5); then, only if the profile uses them, the
 // KILL_PROCESS and LOG actions and the LOG flag (4.14), SPEC_ALLOW (4.17),

@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"errors"
 	"slices"
 
 	"github.com/opencontainers/runtime-spec/specs-go/features"
@@ -24,7 +25,7 @@ func Features() *features.Seccomp {
 	for name, bit := range filterFlags {
 		f.KnownFlags = append(f.KnownFlags, string(name))
 		probe := bit
-		if bit == 0 { // TSYNC, which Load leaves out
+		if bit == 0 { // TSYNC, which filterFlags leaves out
 			probe = unix.SECCOMP_FILTER_FLAG_TSYNC
 		}
 		if bit == unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV {
@@ -38,4 +39,12 @@ func Features() *features.Seccomp {
 		slices.Sort(l)
 	}
 	return f
+}
+
+// flagSupported probes the kernel for a filter flag the way runc does: with
+// a NULL program, seccomp(2) checks the flags first and then fails with
+// EFAULT on the pointer; an unknown flag fails with EINVAL.
+func flagSupported(flag uint) bool {
+	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(flag), 0)
+	return errors.Is(errno, unix.EFAULT)
 }

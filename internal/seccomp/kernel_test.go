@@ -27,7 +27,6 @@ var children = map[string]func() error{
 	"kill":   childKill,
 	"trap":   childTrap,
 	"notify": childNotify,
-	"nonnp":  childNoNNP,
 }
 
 func TestMain(m *testing.M) {
@@ -62,7 +61,7 @@ func loadNNP(s *specs.LinuxSeccomp) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	return p.Load()
+	return install(p)
 }
 
 func TestKernelErrno(t *testing.T) {
@@ -153,32 +152,6 @@ func childTrap() error {
 	var u unix.Utsname
 	unix.Uname(&u)
 	return errors.New("uname returned")
-}
-
-// TestLoadNeedsNoNewPrivs: without no_new_privs or CAP_SYS_ADMIN,
-// seccomp(2) refuses the filter.
-func TestLoadNeedsNoNewPrivs(t *testing.T) {
-	out, err := child(t, "nonnp").CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-}
-
-func childNoNNP() error {
-	// Capabilities are per thread: drop them all from this one.
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var none [2]unix.CapUserData
-	if err := unix.Capset(&hdr, &none[0]); err != nil {
-		return err
-	}
-	p, err := Compile(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow})
-	if err != nil {
-		return err
-	}
-	if _, err := p.Load(); !errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("Load: %v, want EACCES", err)
-	}
-	return nil
 }
 
 func TestFeatures(t *testing.T) {

@@ -136,7 +136,7 @@ func childNotify() error {
 	if err != nil {
 		return err
 	}
-	// As the Go init sends it: the state with the fd attached, in one
+	// As hako-init sends it (plan.c): the state with the fd attached, in one
 	// message on the connected listener socket.
 	conn, err := unixsock.Dial(sock)
 	if err != nil {

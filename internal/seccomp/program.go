@@ -10,15 +10,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Program is a compiled profile, ready for Load.
+// Program is a compiled profile, ready for seccomp(2).
 type Program struct {
 	// Filter is the classic BPF program for seccomp(2).
 	Filter []unix.SockFilter
 	// Flags are the SECCOMP_FILTER_FLAG_* bits for seccomp(2), with
 	// NEW_LISTENER set when Notify is.
 	Flags uint
-	// Notify is true when a rule is SCMP_ACT_NOTIFY: Load then returns a
-	// listener fd, which the caller hands to the agent at listenerPath.
+	// Notify is true when a rule is SCMP_ACT_NOTIFY: loading it then
+	// returns a listener fd, which init hands to the agent at listenerPath.
 	Notify bool
 	// Warnings are the parts of the profile that were skipped, such as
 	// syscall names no table knows, one line each.

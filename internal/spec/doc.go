@@ -8,5 +8,5 @@
 //
 // It creates nothing and needs no privileges; the only kernel facts it reads
 // are /proc/sys/kernel/cap_last_cap and /proc/self/ns/net. Do not use it to
-// apply a spec: that is the job of rootfs, cgroups, caps and initproc.
+// apply a spec: that is the job of cgroups and of init's plan (initplan).
 package spec

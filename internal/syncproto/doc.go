@@ -1,17 +1,15 @@
 // Package syncproto is the conversation between the runtime (parent) and the
-// container's init process over a unix socketpair, as newline-delimited JSON.
-//
-// Two inits speak it: the plan executor (internal/nsenter/c/plan.c, the usual
-// one), which receives a binary plan (internal/initplan) in place of message
-// 1 and never asks for rlimits when the parent could apply them before
-// sending the plan (initplan.RlimitsBeforePlan); and the Go init
-// (internal/initproc), which receives the config (InitConfig).
+// container's init process, hako-init's plan executor
+// (internal/nsenter/c/plan.c), over a unix socketpair, as newline-delimited
+// JSON. Message 1 alone is binary: the plan (internal/initplan). init never
+// asks for rlimits when the parent could apply them before sending the plan
+// (initplan.RlimitsBeforePlan).
 //
 // Messages, in the only order either side accepts:
 //
 //	| # | direction     | message    | meaning                                                        |
 //	|---|---------------|------------|----------------------------------------------------------------|
-//	| 1 | parent → init | config     | the spec and runtime options; init starts building the root    |
+//	| 1 | parent → init | (plan)     | the compiled plan (binary); init starts building the root      |
 //	| p | init → parent | primed     | (plan, parent joins unasked) scratch memory touched, plan read  |
 //	| a | init → parent | cgroup     | (v1) move me into the container's cgroup now                    |
 //	| b | parent → init | cgroup-ok  | cgroup.procs written; init unshares its cgroup namespace       |
@@ -25,15 +23,15 @@
 //	| - | init → parent | warning    | something was not applied as asked (printed, not fatal)        |
 //
 // Messages a/b happen only where init cannot be cloned straight into its
-// cgroup (cgroup v1). With the plan executor (internal/initplan) the parent
-// moves init as soon as both the cgroup exists and init said p, and sends b
-// unasked; init still sends a, then reads the b already waiting for it. (p
-// matters: moved before it has touched its stack and buffers, init's own
-// ~130 KiB were charged to the container in a race that made the smallest
-// working memory.limit vary from run to run.) In general, joining after the Go runtime's start-up leaves the
-// memory init needed to start charged to hako, not to the container's limit
-// (measured: the smallest working memory.limit for `run /bin/true` went
-// from 1.7 MiB to 416 KiB).
+// cgroup (cgroup v1). The parent moves init as soon as both the cgroup
+// exists and init said p, and sends b unasked; init still sends a, then
+// reads the b already waiting for it. (p matters: moved before it has
+// touched its stack and buffers, init's own ~130 KiB were charged to the
+// container in a race that made the smallest working memory.limit vary
+// from run to run. Joining only once init has started leaves the memory it
+// needed to start charged to hako, not to the container's limit; measured
+// with the Go init this replaced: the smallest working memory.limit for
+// `run /bin/true` went from 1.7 MiB to 416 KiB.)
 //
 // Messages 2/3 are skipped when the spec has no prestart/createRuntime hooks,
 // and 4/5 when it has no rlimits (init sends nothing and does not wait),

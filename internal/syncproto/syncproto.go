@@ -16,7 +16,6 @@ type Type string
 
 // The messages of the protocol table in doc.go.
 const (
-	Config      Type = "config"
 	Trace       Type = "trace"
 	Primed      Type = "primed"
 	Cgroup      Type = "cgroup"
@@ -32,11 +31,10 @@ const (
 
 // Msg is one message. Only the fields of its Type are set.
 type Msg struct {
-	Type   Type            `json:"type"`
-	Config json.RawMessage `json:"config,omitempty"`
-	Event  *trace.Event    `json:"event,omitempty"`
-	Err    *RemoteError    `json:"err,omitempty"`
-	Text   string          `json:"text,omitempty"` // Warning
+	Type  Type         `json:"type"`
+	Event *trace.Event `json:"event,omitempty"`
+	Err   *RemoteError `json:"err,omitempty"`
+	Text  string       `json:"text,omitempty"` // Warning
 }
 
 // RemoteError is a failed init step, whole, as it crosses the socket.
@@ -111,15 +109,4 @@ func (c *Conn) Expect(want Type, onTrace func(trace.Event)) (Msg, error) {
 		}
 		return m, nil
 	}
-}
-
-// SendError sends err as an error message, keeping its step and errno.
-func (c *Conn) SendError(err error) error {
-	re := &RemoteError{Step: "init", Msg: err.Error()}
-	var se *trace.StepError
-	if errors.As(err, &se) {
-		re = &RemoteError{Step: se.Step, Operands: se.Operands, Msg: se.Err.Error(), Hint: se.Hint}
-	}
-	re.Errno = errnoOf(err)
-	return c.Send(Msg{Type: Error, Err: re})
 }

@@ -150,7 +150,7 @@ func Failed(step, operands string, err error) *StepError {
 //
 // The plan executor (C, see internal/initplan) sends only the errno for
 // plain syscall failures: the text and the hint are made here, as Step
-// would have made them in the Go init.
+// makes them in hako.
 func Remote(step, operands, msg, hint string, errno int) *StepError {
 	if msg == "" && errno != 0 {
 		msg = unix.Errno(errno).Error()

@@ -188,36 +188,34 @@ check_no_cgroups_left() {
 
 # AppArmor (Debian's kernel has it on): the container's program and what
 # exec starts run under the config's profile, enforced; a profile that is
-# not loaded is a clear error, for create and for exec. $1 is "" for the
-# plan executor, "-goinit" for the Go init (HAKO_INIT=go).
+# not loaded is a clear error, for create and for exec.
 check_apparmor() {
-	sfx=$1
-	section "AppArmor${sfx:+ (Go init)}"
+	section "AppArmor"
 	run_probe aa-confined
-	expect apparmor-confined$sfx "$(echo "$out" | sed -n 's/^current: //p') / $(echo "$out" | grep -c '^denied read: .*Permission denied')" \
+	expect apparmor-confined "$(echo "$out" | sed -n 's/^current: //p') / $(echo "$out" | grep -c '^denied read: .*Permission denied')" \
 		"hako-test (enforce) / 1"
 	if hakot run -d --bundle /bundles/aa-idle aa-idle; then
 		pid=$(hako state aa-idle | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
-		expect apparmor-pid1$sfx "$(cat /proc/$pid/attr/current)" "hako-test (enforce)"
+		expect apparmor-pid1 "$(cat /proc/$pid/attr/current)" "hako-test (enforce)"
 		hakot exec aa-idle cat /proc/self/attr/current
-		expect apparmor-exec$sfx "$out" "hako-test (enforce)"
+		expect apparmor-exec "$out" "hako-test (enforce)"
 		hakot exec --apparmor unconfined aa-idle cat /proc/self/attr/current
-		expect apparmor-exec-override$sfx "$out" "unconfined"
+		expect apparmor-exec-override "$out" "unconfined"
 		hakot exec --apparmor hako-no-such-profile aa-idle true
 		case "$rc:$out" in
-		0:*) bad apparmor-exec-not-loaded$sfx "exec succeeded" ;;
-		*'apparmor profile "hako-no-such-profile" is not loaded'*) ok apparmor-exec-not-loaded$sfx ;;
-		*) bad apparmor-exec-not-loaded$sfx "want the profile named as not loaded" ;;
+		0:*) bad apparmor-exec-not-loaded "exec succeeded" ;;
+		*'apparmor profile "hako-no-such-profile" is not loaded'*) ok apparmor-exec-not-loaded ;;
+		*) bad apparmor-exec-not-loaded "want the profile named as not loaded" ;;
 		esac
 		hakot delete --force aa-idle
 	else
-		for n in pid1 exec exec-override exec-not-loaded; do bad apparmor-$n$sfx "hako run -d failed"; done
+		for n in pid1 exec exec-override exec-not-loaded; do bad apparmor-$n "hako run -d failed"; done
 	fi
 	run_probe aa-not-loaded
 	case "$rc:$out" in
-	0:*) bad apparmor-not-loaded$sfx "run succeeded" ;;
-	*'apparmor profile "hako-no-such-profile" is not loaded (see aa-status / apparmor_parser)'*) ok apparmor-not-loaded$sfx ;;
-	*) bad apparmor-not-loaded$sfx "want the profile named as not loaded" ;;
+	0:*) bad apparmor-not-loaded "run succeeded" ;;
+	*'apparmor profile "hako-no-such-profile" is not loaded (see aa-status / apparmor_parser)'*) ok apparmor-not-loaded ;;
+	*) bad apparmor-not-loaded "want the profile named as not loaded" ;;
 	esac
 	hako delete --force aa-not-loaded 2>/dev/null
 }
@@ -239,10 +237,7 @@ check_cpu
 check_pids
 check_devices
 check_apparmor_load
-check_apparmor ""
-export HAKO_INIT=go
-check_apparmor -goinit
-unset HAKO_INIT
+check_apparmor
 check_no_cgroups_left
 if [ "$failed" -gt 0 ]; then
 	echo "vm: $failed checks failed; the kernel log ends:"

@@ -29,8 +29,6 @@ expected=(
 	apparmor-loaded
 	apparmor-confined apparmor-pid1 apparmor-exec apparmor-exec-override
 	apparmor-not-loaded apparmor-exec-not-loaded
-	apparmor-confined-goinit apparmor-pid1-goinit apparmor-exec-goinit apparmor-exec-override-goinit
-	apparmor-not-loaded-goinit apparmor-exec-not-loaded-goinit
 )
 
 work=""  # this run's scratch directory

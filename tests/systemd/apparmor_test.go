@@ -2,8 +2,8 @@ package systemd
 
 // AppArmor on a host that has it: the container's program and what exec
 // starts run under process.apparmorProfile (Docker's docker-default, and a
-// profile of our own that denies one file), with the plan executor and
-// with the Go init; a profile that is not loaded is refused by name.
+// profile of our own that denies one file); a profile that is not loaded
+// is refused by name.
 
 import (
 	"encoding/json"
@@ -16,16 +16,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
-
-// inits runs f once per init: hako-init's plan executor, and the Go init
-// (HAKO_INIT=go), which must do everything the plan does.
-func inits(t *testing.T, f func(t *testing.T)) {
-	t.Run("plan", f)
-	t.Run("goinit", func(t *testing.T) {
-		t.Setenv("HAKO_INIT", "go")
-		f(t)
-	})
-}
 
 func withProfile(p string) func(*specs.Spec) {
 	return func(s *specs.Spec) { s.Process.ApparmorProfile = p }
@@ -61,19 +51,17 @@ func runDetached(t *testing.T, edits ...func(*specs.Spec)) (string, int) {
 
 func TestAppArmorDockerDefault(t *testing.T) {
 	dockerDefault(t)
-	inits(t, func(t *testing.T) {
-		id, pid := runDetached(t, withProfile("docker-default"))
-		if got := readFile(t, "/proc/"+strconv.Itoa(pid)+"/attr/current"); got != "docker-default (enforce)" {
-			t.Errorf("the container's PID 1 (%d) runs under %q, want docker-default (enforce)", pid, got)
-		}
-		// exec: the container's profile, unless the process names one.
-		if got := run(t, *hakoBin, "exec", id, "cat", "/proc/self/attr/current"); got != "docker-default (enforce)" {
-			t.Errorf("exec runs under %q, want the container's docker-default (enforce)", got)
-		}
-		if got := run(t, *hakoBin, "exec", "--apparmor", "unconfined", id, "cat", "/proc/self/attr/current"); got != "unconfined" {
-			t.Errorf("exec --apparmor unconfined runs under %q", got)
-		}
-	})
+	id, pid := runDetached(t, withProfile("docker-default"))
+	if got := readFile(t, "/proc/"+strconv.Itoa(pid)+"/attr/current"); got != "docker-default (enforce)" {
+		t.Errorf("the container's PID 1 (%d) runs under %q, want docker-default (enforce)", pid, got)
+	}
+	// exec: the container's profile, unless the process names one.
+	if got := run(t, *hakoBin, "exec", id, "cat", "/proc/self/attr/current"); got != "docker-default (enforce)" {
+		t.Errorf("exec runs under %q, want the container's docker-default (enforce)", got)
+	}
+	if got := run(t, *hakoBin, "exec", "--apparmor", "unconfined", id, "cat", "/proc/self/attr/current"); got != "unconfined" {
+		t.Errorf("exec --apparmor unconfined runs under %q", got)
+	}
 }
 
 // docker-default denies mount(2) whatever the capabilities: with
@@ -88,15 +76,13 @@ func TestAppArmorDockerDefaultEnforced(t *testing.T) {
 		c.Permitted = append(c.Permitted, "CAP_SYS_ADMIN")
 	}
 	mount := withArgs("sh", "-c", "mkdir -p /dev/shm/m && mount -t tmpfs none /dev/shm/m && echo mounted")
-	inits(t, func(t *testing.T) {
-		r := hako("run", "--bundle", bundle(t, sysAdmin, mount, withProfile("docker-default")), newID(t))
-		if r.code == 0 || !strings.Contains(r.stderr, "Permission denied") {
-			t.Errorf("mount under docker-default with CAP_SYS_ADMIN: want Permission denied\n%s", r)
-		}
-		if r := hako("run", "--bundle", bundle(t, sysAdmin, mount), newID(t)); r.code != 0 || strings.TrimSpace(r.stdout) != "mounted" {
-			t.Errorf("control: the same mount without a profile failed\n%s", r)
-		}
-	})
+	r := hako("run", "--bundle", bundle(t, sysAdmin, mount, withProfile("docker-default")), newID(t))
+	if r.code == 0 || !strings.Contains(r.stderr, "Permission denied") {
+		t.Errorf("mount under docker-default with CAP_SYS_ADMIN: want Permission denied\n%s", r)
+	}
+	if r := hako("run", "--bundle", bundle(t, sysAdmin, mount), newID(t)); r.code != 0 || strings.TrimSpace(r.stdout) != "mounted" {
+		t.Errorf("control: the same mount without a profile failed\n%s", r)
+	}
 }
 
 // A profile of the test's own, loaded with apparmor_parser: everything
@@ -122,16 +108,14 @@ func TestAppArmorOwnProfile(t *testing.T) {
 	}
 	t.Logf("loaded: %s", sh(t, "apparmor_parser -r "+p+" && grep hako-sysvm-test /sys/kernel/security/apparmor/profiles"))
 	t.Cleanup(func() { try("apparmor_parser", "-R", p) })
-	inits(t, func(t *testing.T) {
-		b := bundle(t, withProfile("hako-sysvm-test"), withArgs("sh", "-c", "cat /proc/self/attr/current; cat /etc/hako-denied"))
-		if err := os.WriteFile(filepath.Join(b, "rootfs", "etc", "hako-denied"), []byte("secret\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		r := hako("run", "--bundle", b, newID(t))
-		if !strings.Contains(r.stdout, "hako-sysvm-test (enforce)") || r.code == 0 || !strings.Contains(r.stderr, "Permission denied") {
-			t.Errorf("want the program in hako-sysvm-test (enforce) and the read denied\n%s", r)
-		}
-	})
+	b := bundle(t, withProfile("hako-sysvm-test"), withArgs("sh", "-c", "cat /proc/self/attr/current; cat /etc/hako-denied"))
+	if err := os.WriteFile(filepath.Join(b, "rootfs", "etc", "hako-denied"), []byte("secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := hako("run", "--bundle", b, newID(t))
+	if !strings.Contains(r.stdout, "hako-sysvm-test (enforce)") || r.code == 0 || !strings.Contains(r.stderr, "Permission denied") {
+		t.Errorf("want the program in hako-sysvm-test (enforce) and the read denied\n%s", r)
+	}
 }
 
 // A profile that is not loaded: the kernel refuses the "exec NAME" write
@@ -139,21 +123,19 @@ func TestAppArmorOwnProfile(t *testing.T) {
 // nothing behind.
 func TestAppArmorNotLoaded(t *testing.T) {
 	const want = `apparmor profile "hako-no-such-profile" is not loaded (see aa-status / apparmor_parser)`
-	inits(t, func(t *testing.T) {
-		id := newID(t)
-		r := hako("run", "--bundle", bundle(t, withProfile("hako-no-such-profile"), withArgs("true")), id)
-		if r.code == 0 || !strings.Contains(r.stderr, want) {
-			t.Errorf("run: want %q\n%s", want, r)
-		}
-		if r := hako("state", id); r.code == 0 {
-			t.Errorf("a refused create left container %s behind: %s", id, r.stdout)
-			hako("delete", "--force", id)
-		}
-		ctr, _ := runDetached(t)
-		if r := hako("exec", "--apparmor", "hako-no-such-profile", ctr, "true"); r.code == 0 || !strings.Contains(r.stderr, want) {
-			t.Errorf("exec: want %q\n%s", want, r)
-		}
-	})
+	id := newID(t)
+	r := hako("run", "--bundle", bundle(t, withProfile("hako-no-such-profile"), withArgs("true")), id)
+	if r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("run: want %q\n%s", want, r)
+	}
+	if r := hako("state", id); r.code == 0 {
+		t.Errorf("a refused create left container %s behind: %s", id, r.stdout)
+		hako("delete", "--force", id)
+	}
+	ctr, _ := runDetached(t)
+	if r := hako("exec", "--apparmor", "hako-no-such-profile", ctr, "true"); r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exec: want %q\n%s", want, r)
+	}
 }
 
 // features: the host's AppArmor, as hako sees it.

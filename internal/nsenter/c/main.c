@@ -1,6 +1,6 @@
 // hako-init: the program hako starts as a container's init and as the
 // process `hako exec` runs. See ../doc.go. It joins namespaces (nsenter)
-// and then carries out the plan (plan.c) or hands over to the Go init.
+// and then carries out the plan (plan.c).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -87,7 +86,7 @@ static void become_root(int pipe) {
 // capabilities; once the parent's byte on the sync socket says the maps
 // exist it is uid 0 of the namespace, and executing itself again (the
 // sealed memfd, through /proc/self/exe) gives it the namespace's full
-// capability set. The Go init does the same (initproc's reexecAfterMap).
+// capability set.
 static void wait_map(int sync) {
 	char b;
 	ssize_t r;
@@ -104,24 +103,15 @@ static void wait_map(int sync) {
 	fail(2, "hako-init: execute itself once the ID maps exist: %s%s\n", "", errno);
 }
 
-// handover ends this program's part: with _HAKO_PLAN it carries out the
-// plan read from the sync socket (plan.c) and never returns; with
-// _HAKO_GOINIT it executes hako itself (the fd of its sealed view), whose Go
-// init does what a plan cannot express, in the namespaces joined here.
+// handover ends this program's part: it carries out the plan read from
+// the sync socket named by _HAKO_PLAN (plan.c) and never returns.
 static void handover(void) {
 	const char *p = getenv("_HAKO_PLAN");
-	if (p && getenv("_HAKO_WAIT_MAP"))
+	if (!p)
+		fail(2, "hako-init: started without _HAKO_PLAN%s%s\n", "", 0);
+	if (getenv("_HAKO_WAIT_MAP"))
 		wait_map(atoi(p));
-	if (p)
-		hako_plan_main(atoi(p));
-	const char *g = getenv("_HAKO_GOINIT");
-	if (!g)
-		fail(2, "hako-init: started without _HAKO_PLAN or _HAKO_GOINIT%s%s\n", "", 0);
-	int fd = atoi(g);
-	unsetenv("_HAKO_GOINIT");
-	char *argv[] = {"hako", "init", NULL};
-	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
-	fail(2, "hako-init: execute hako's Go init (fd %s): %s\n", g, errno);
+	hako_plan_main(atoi(p));
 }
 
 int main(void) {

@@ -7,15 +7,15 @@
 // the plan out: one loop, a generic syscall operation and a few compound
 // operations where the kernel's answer decides what comes next (create a
 // missing mount point, retry a remount keeping locked flags, mask a file or
-// a directory). It speaks the same newline-delimited JSON as Go's init
-// (internal/syncproto): trace events, errors naming the step, and the
+// a directory). It speaks internal/syncproto's newline-delimited JSON:
+// trace events, errors naming the step, and the
 // cgroup/hooks/rlimits/ready handshakes.
 //
 // Why not Go: a second Go runtime start-up per container costs ~2 ms of
 // CPU, ~330 page faults and a JSON decode of the spec, all charged to the
 // container's memory cgroup; this init touches a few pages (see
-// docs/benchmarks.md). The Go init (internal/initproc) remains for what the
-// plan does not cover (initplan.Unsupported says what).
+// docs/benchmarks.md). It is the only init: the Go init it replaced was
+// deleted once the plan expressed every config (docs/design.md).
 //
 // The wire format is defined once, in internal/initplan/format.go; keep the
 // two in step.
@@ -183,8 +183,8 @@ static void __attribute__((noreturn)) fail(int32_t step, int err, const char *ms
 	_exit(1);
 }
 
-// fail_stderr writes a failure to stderr as the Go init does when nobody
-// reads the sync socket any more: after ready, hako has stopped listening
+// fail_stderr writes a failure to stderr when nobody reads the sync socket
+// any more: after ready, hako has stopped listening
 // (create returned; run went on to wait), and the error would be lost.
 static void fail_stderr(int32_t step, int err, const char *msg) {
 	const char *name = "init", *ops = "";
@@ -832,8 +832,8 @@ static int hook_wait(int pidfd, int out, int64_t deadline, size_t *n) {
 }
 
 // hook_result turns the hook's wait status and output into the error the
-// Go init gave (internal/hooks): "exit status N" or "signal: S", then what
-// it printed.
+// runtime's own hooks give (internal/hooks): "exit status N" or "signal:
+// S", then what it printed.
 static int hook_result(int status, size_t n) {
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
@@ -905,7 +905,7 @@ static pid_t hook_spawn(const char *path, char **argv, char **envp, const char *
 
 // run_hook runs a createContainer or startContainer hook where init is at
 // that point of the plan (its namespaces, root, working directory and
-// credentials), as the Go init did: a0 is a NUL-separated block of the
+// credentials), as runc's init does: a0 is a NUL-separated block of the
 // path, a1 arguments and a2 environment entries; a3/a4 the state JSON,
 // written to its stdin; a5 the timeout in seconds (0: none), at which it
 // is killed (SIGKILL, as Go's exec.CommandContext).
@@ -1162,7 +1162,7 @@ static long run(const struct plan_op *o) {
 		return capset_(o->a[0], o->a[1], o->a[2]);
 	case OP_AMBIENT:
 		// The kernel raises an ambient capability only if it is permitted
-		// and inheritable; as runc (and Go's init), a refusal is not fatal.
+		// and inheritable; as runc, a refusal is not fatal.
 		for (uint64_t c = 0; c < 64; c++)
 			if (o->a[0] & (1ULL << c))
 				prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);

@@ -1,4 +1,4 @@
-package rootfs
+package initplan
 
 import (
 	"bufio"
@@ -6,122 +6,45 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"hako/internal/procself"
 )
 
-// mountCgroup gives the container its cgroup filesystem. On a pure v2 host
-// that is one cgroup2 mount. On v1 (and hybrid) hosts it is a tmpfs holding
-// one mount per v1 hierarchy (see ContainerHierarchies), each showing only
-// the container's own cgroup: a fresh cgroup mount when the container has a
-// cgroup namespace (the namespace root is its cgroup), else a bind of its
-// cgroup directory. The tmpfs itself stays writable, as runc leaves it: only
-// the hierarchies take "ro". A rootless container's tmpfs stays writable
-// as well (runc's): it is the container's own, and systemd as PID 1 makes
-// its symlinks there; every cgroup mount on it is read-only (RoCgroup).
-// RoCgroup reports whether a cgroup mount is forced read-only: rootless
+// The host's cgroup hierarchies as a container's cgroup mount shows them
+// (mountCgroup): a pure v2 host's one tree, else a tmpfs with one mount
+// per v1 hierarchy, each showing only the container's own cgroup: a fresh
+// cgroup mount when the container has a cgroup namespace (the namespace
+// root is its cgroup), else a bind of its cgroup directory. The tmpfs
+// itself stays writable, as runc leaves it: only the hierarchies take
+// "ro". A rootless container's tmpfs stays writable as well (runc's): it
+// is the container's own, and systemd as PID 1 makes its symlinks there;
+// every cgroup mount on it is read-only (roCgroup).
+
+// roCgroup reports whether a cgroup mount is forced read-only: rootless
 // without a cgroup namespace of its own, where the mount shows cgroups
 // that are not the container's (CVE-2023-25809, runc's rule). With one,
 // the namespace's root is the container's own delegated cgroup, which
 // systemd in a rootless system container must be able to write.
-func RoCgroup(rootless, cgroupNS bool) bool { return rootless && !cgroupNS }
+func roCgroup(rootless, cgroupNS bool) bool { return rootless && !cgroupNS }
 
-func (b *Builder) mountCgroup(m *specs.Mount, desc string) error {
-	hier, err := ContainerHierarchies()
-	if err != nil {
-		return b.log.Step("mount", desc, func() error { return err })
-	}
-	o := specOpts(m)
-	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC)
-	if RoCgroup(b.cfg.Rootless, b.cfg.CgroupNS) {
-		// A rootless container without a cgroup namespace must never get a
-		// writable cgroupfs: it could move itself out of its cgroup or
-		// write to the user's other cgroups (CVE-2023-25809).
-		flags |= unix.MS_RDONLY
-	}
-	if len(hier) == 1 && hier[0].FSType == "cgroup2" && hier[0].Mountpoint == "/sys/fs/cgroup" {
-		return b.mountOneCgroup(m.Destination, hier[0], flags, desc)
-	}
-	base := m.Destination
-	tmpfs := &specs.Mount{Destination: base, Type: "tmpfs", Source: "tmpfs",
-		Options: []string{"nosuid", "nodev", "noexec", "mode=755"}}
-	if err := b.mount(tmpfs); err != nil {
-		return err
-	}
-	for _, h := range hier {
-		dest := filepath.Join(base, filepath.Base(h.Mountpoint))
-		if err := b.mountOneCgroup(dest, h, flags, desc); err != nil {
-			return err
-		}
-		// cpu,cpuacct mounted together also answer as cpu and cpuacct.
-		if name := filepath.Base(h.Mountpoint); strings.Contains(name, ",") {
-			for _, c := range strings.Split(name, ",") {
-				if err := b.symlink(name, filepath.Join(base, c)); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func (b *Builder) mountOneCgroup(dest string, h *mountinfo.Info, flags uintptr, desc string) error {
-	t, err := b.openDir(dest, 0o755)
-	if err != nil {
-		return b.log.Step("mount", desc, func() error { return err })
-	}
-	defer t.Close()
-	if FreshCgroup(b.cfg.CgroupNS, b.cfg.UserNS, h) {
-		data := ""
-		if h.FSType == "cgroup" {
-			data = CgroupV1Opts(h.VFSOptions)
-		}
-		return b.log.Step("mount", fmt.Sprintf("%s on %s (%s)", h.FSType, dest, data), func() error {
-			return unix.Mount(h.FSType, fdPath(t), h.FSType, flags, data)
-		})
-	}
-	own, err := ownCgroup(h)
-	if err != nil {
-		return b.log.Step("mount", desc, func() error { return err })
-	}
-	src := filepath.Join(h.Mountpoint, own)
-	if err := b.log.Step("mount", "bind "+src+" on "+dest, func() error {
-		return unix.Mount(src, fdPath(t), "", unix.MS_BIND|unix.MS_REC, "")
-	}); err != nil {
-		return err
-	}
-	if flags == 0 {
-		return nil
-	}
-	t2, err := b.reopen(dest)
-	if err != nil {
-		return err
-	}
-	defer t2.Close()
-	return b.remount(fdPath(t2), flags, dest)
-}
-
-// FreshCgroup reports whether hierarchy h is mounted fresh in the container
+// freshCgroup reports whether hierarchy h is mounted fresh in the container
 // rather than bound from the host: always with a cgroup namespace (its root
 // is the container's cgroup), and, as runc does, a pure v2 host's cgroup2
 // without one (the whole hierarchy, so that /proc/self/cgroup's path is
 // there: systemd as PID 1 with --cgroupns=host needs it). Not in a user
 // namespace of its own without a cgroup namespace: the kernel refuses that
 // mount, and the container's own cgroup is bound instead.
-func FreshCgroup(cgroupNS, userNS bool, h *mountinfo.Info) bool {
+func freshCgroup(cgroupNS, userNS bool, h *mountinfo.Info) bool {
 	return cgroupNS || !userNS && h.FSType == "cgroup2" && h.Mountpoint == "/sys/fs/cgroup"
 }
 
-// CgroupV1Opts keeps the controller names (and name=) of a v1 mount's
+// cgroupV1Opts keeps the controller names (and name=) of a v1 mount's
 // super options, dropping rw/ro which the mount flags carry.
-func CgroupV1Opts(super string) string {
+func cgroupV1Opts(super string) string {
 	var keep []string
 	for _, o := range strings.Split(super, ",") {
 		if o != "rw" && o != "ro" {
@@ -217,21 +140,9 @@ func hidden(all []*mountinfo.Info, n int) bool {
 	return false
 }
 
-// ownCgroup is this process's cgroup path in hierarchy h, from
-// /proc/self/cgroup ("ID:controllers:path"; v2 is "0::path").
-func ownCgroup(h *mountinfo.Info) (string, error) {
-	f, err := os.Open("/proc/self/cgroup")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	return cgroupIn(h, f)
-}
-
 // CgroupBindSources is what a cgroup mount without a cgroup namespace
-// binds in each hierarchy of hier (ContainerHierarchies), the same
-// directories the Go init binds after joining its cgroup (ownCgroup):
-// the container's own cgroup where the runtime made one (paths: a
+// binds in each hierarchy of hier (ContainerHierarchies): the container's
+// own cgroup where the runtime made one (paths: a
 // controller, or "" for cgroup2, to its directory, as
 // cgroups.Manager.Paths gives them), else the cgroup init stays in, which
 // is the runtime's own, read from self (the runtime's /proc/self/cgroup).
@@ -261,7 +172,7 @@ func containerCgroup(h *mountinfo.Info, paths map[string]string) (string, bool) 
 		dir, ok := paths[""]
 		return dir, ok
 	}
-	for _, c := range strings.Split(CgroupV1Opts(h.VFSOptions), ",") {
+	for _, c := range strings.Split(cgroupV1Opts(h.VFSOptions), ",") {
 		if dir, ok := paths[c]; ok {
 			return dir, true
 		}
@@ -274,7 +185,7 @@ func containerCgroup(h *mountinfo.Info, paths map[string]string) (string, bool) 
 func cgroupIn(h *mountinfo.Info, r io.Reader) (string, error) {
 	want := ""
 	if h.FSType == "cgroup" {
-		want = CgroupV1Opts(h.VFSOptions)
+		want = cgroupV1Opts(h.VFSOptions)
 	}
 	s := bufio.NewScanner(r)
 	for s.Scan() {

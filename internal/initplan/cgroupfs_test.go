@@ -1,4 +1,4 @@
-package rootfs
+package initplan
 
 import (
 	"reflect"
@@ -36,7 +36,7 @@ func TestV1Only(t *testing.T) {
 
 // TestCgroupBindSources: the container's cgroup where the runtime knows
 // one, else the runtime's own from its /proc/self/cgroup (init stays
-// there), as the Go init read them after joining; h.Root is cut off.
+// there); h.Root is cut off.
 func TestCgroupBindSources(t *testing.T) {
 	v1 := func(mp, opts, root string) *mountinfo.Info {
 		return &mountinfo.Info{FSType: "cgroup", Mountpoint: mp, VFSOptions: opts, Root: root}
