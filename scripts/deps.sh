@@ -2,7 +2,7 @@
 # Installs what hako's build, demo and tests need on a Debian machine, as root.
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
-pkgs=(busybox-static iproute2 uidmap musl-tools linux-libc-dev dbus-daemon docker-registry catatonit)
+pkgs=(busybox-static iproute2 uidmap musl-tools linux-libc-dev dbus-daemon docker-registry catatonit slirp4netns passt iperf3)
 [ "${HAKO_DEPS_EXTRA:-}" ] && pkgs+=(${HAKO_DEPS_EXTRA})
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,6 +1,7 @@
 package box
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hako/internal/hknet"
+	"hako/internal/rootlessnet"
 )
 
 // withNetwork: none is a new network namespace with only lo; host shares
@@ -43,6 +45,14 @@ func withNetwork(c *Container, dir string) SpecOpt {
 					}
 				}
 			}
+		case rootlessnet.IsMode(mode):
+			s.Linux.Namespaces = append(without(s.Linux.Namespaces, specs.NetworkNamespace),
+				specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: c.Netns})
+			host, err := os.ReadFile("/etc/resolv.conf")
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			resolv = string(rootlessnet.ResolvConf(mode, host))
 		default:
 			if c.Netns == "" {
 				return fmt.Errorf("network %q: no network namespace was made for it", mode)

@@ -35,6 +35,8 @@ type boxes struct {
 	priv  userns.Privilege
 	is    *image.Store // opened once per command (each Open commits)
 	warn  io.Writer    // the runtime's warnings (nil: stderr)
+	// noNetWhy: why rootless hk could give this container no network.
+	noNetWhy error
 }
 
 func openBoxes(env *Env) (*boxes, error) {
@@ -192,6 +194,9 @@ func (b *boxes) finishExit(id string) error {
 		return err
 	}
 	if err := b.unpublish(c); err != nil {
+		return err
+	}
+	if err := b.netDown(c); err != nil {
 		return err
 	}
 	_, err = b.store.Update(id, func(r *box.Container) error {

@@ -10,21 +10,23 @@ import (
 
 	"hako/internal/box"
 	"hako/internal/hknet"
+	"hako/internal/rootlessnet"
 )
 
 // defaultNetwork is `run`'s network when --network is not given: the
-// default bridge as root (Docker's), none for an ordinary user, for whom
-// hk has no bridge (docs/networking.md).
-func (b *boxes) defaultNetwork() string {
+// default bridge as root (Docker's), for an ordinary user a user-mode
+// helper (pasta, else slirp4netns), or none where neither can work
+// (docs/networking.md).
+func (b *boxes) defaultNetwork(publishing bool) string {
 	if os.Geteuid() == 0 && !b.rootless() {
 		return hknet.DefaultName
 	}
-	return "none"
+	return b.rootlessDefault(publishing)
 }
 
 // bridged reports whether mode names a bridge network.
 func bridged(mode string) bool {
-	return mode != "none" && mode != "host" && !strings.HasPrefix(mode, "container:")
+	return mode != "none" && mode != "host" && !strings.HasPrefix(mode, "container:") && !rootlessnet.IsMode(mode)
 }
 
 // planNetwork decides c's network before its record is made: the mode,
@@ -33,14 +35,19 @@ func bridged(mode string) bool {
 func (b *boxes) planNetwork(c *box.Container, exposed map[string]struct{}) error {
 	o := &c.Opts
 	if o.Network == "" {
-		o.Network = b.defaultNetwork()
+		o.Network = b.defaultNetwork(len(o.Publish) > 0 || o.PublishAll)
 	}
 	switch {
 	case o.Network == "none" || o.Network == "host":
+		if (len(o.Publish) > 0 || o.PublishAll) && b.noNetWhy != nil {
+			return fmt.Errorf("published ports need a network, and rootless hk can make none here: %w", b.noNetWhy)
+		}
 		if len(o.Publish) > 0 || o.PublishAll {
 			return fmt.Errorf("published ports need a bridge network, not --network %s", o.Network)
 		}
 		return nil
+	case rootlessnet.IsMode(o.Network):
+		return b.planUserMode(c, exposed)
 	case strings.HasPrefix(o.Network, "container:"):
 		other, err := b.get(strings.TrimPrefix(o.Network, "container:"))
 		if err != nil {
@@ -142,6 +149,9 @@ func (b *boxes) attach(c *box.Container) error {
 // detach undoes attach and makeNetns; each step is a no-op when done (rm
 // after a crash).
 func (b *boxes) detach(c *box.Container) error {
+	if rootlessnet.IsMode(c.Opts.Network) {
+		return b.netDown(c)
+	}
 	if !bridged(c.Opts.Network) || c.Netns == "" {
 		return nil
 	}
@@ -184,14 +194,23 @@ func (b *boxes) lease(nets *hknet.Store, c *box.Container) (*hknet.Network, *hkn
 	return n, nets.Find(n, c.ID)
 }
 
-// portsText is ps's PORTS column: 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, ...
-func portsText(l *hknet.Lease) string {
-	if l == nil {
-		return ""
+// published are the ports c publishes now, each with its host address
+// (0.0.0.0, ::): its lease's on a bridge, its helper's when rootless.
+func (b *boxes) published(nets *hknet.Store, c *box.Container) []hknet.Port {
+	if rootlessnet.IsMode(c.Opts.Network) {
+		return b.rootlessPorts(c)
 	}
-	var s []string
-	for _, p := range l.Bindings() {
-		s = append(s, p.String())
+	if _, l := b.lease(nets, c); l != nil {
+		return l.Bindings()
+	}
+	return nil
+}
+
+// portsText is ps's PORTS column: 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, ...
+func portsText(ports []hknet.Port) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = p.String()
 	}
 	return strings.Join(s, ", ")
 }
@@ -221,21 +240,28 @@ type netEndpointSettings struct {
 
 func (b *boxes) netSettings(c *box.Container) netSettings {
 	ns := netSettings{SandboxKey: c.Netns, Networks: map[string]netEndpointSettings{}}
-	nets, _ := b.env.networks()
-	n, l := b.lease(nets, c)
-	if l == nil {
-		return ns
-	}
-	a := addrSettings{IPAddress: l.Addr.String(), Gateway: n.Gateway.String(), IPPrefixLen: n.Subnet.Bits(), MacAddress: hknet.MAC(l.Addr).String()}
-	if l.Addr6.IsValid() {
-		a.GlobalIPv6Address, a.IPv6Gateway, a.GlobalIPv6PrefixLen = l.Addr6.String(), n.Gateway6.String(), n.Subnet6.Bits()
-	}
-	ns.Networks[n.Name] = netEndpointSettings{NetworkID: n.ID, addrSettings: a, Aliases: l.Aliases}
-	if n.Name == hknet.DefaultName {
-		ns.addrSettings = a
+	var ports []hknet.Port
+	if rootlessnet.IsMode(c.Opts.Network) {
+		ns.Networks[c.Opts.Network] = netEndpointSettings{}
+		ports = b.rootlessPorts(c)
+	} else {
+		nets, _ := b.env.networks()
+		n, l := b.lease(nets, c)
+		if l == nil {
+			return ns
+		}
+		a := addrSettings{IPAddress: l.Addr.String(), Gateway: n.Gateway.String(), IPPrefixLen: n.Subnet.Bits(), MacAddress: hknet.MAC(l.Addr).String()}
+		if l.Addr6.IsValid() {
+			a.GlobalIPv6Address, a.IPv6Gateway, a.GlobalIPv6PrefixLen = l.Addr6.String(), n.Gateway6.String(), n.Subnet6.Bits()
+		}
+		ns.Networks[n.Name] = netEndpointSettings{NetworkID: n.ID, addrSettings: a, Aliases: l.Aliases}
+		if n.Name == hknet.DefaultName {
+			ns.addrSettings = a
+		}
+		ports = l.Bindings()
 	}
 	ns.Ports = map[string][]portBinding{}
-	for _, p := range l.Bindings() {
+	for _, p := range ports {
 		key := fmt.Sprintf("%d/%s", p.CtrPort, p.Proto)
 		ns.Ports[key] = append(ns.Ports[key], portBinding{HostIp: p.HostIP.String(), HostPort: strconv.Itoa(int(p.HostPort))})
 	}

@@ -25,6 +25,9 @@ func init() {
 				if err != nil {
 					return err
 				}
+				if b.rootless() {
+					b.sweepRootlessNet()
+				}
 				list, err := b.store.List()
 				if err != nil {
 					return err
@@ -48,8 +51,7 @@ func init() {
 						fmt.Fprintln(w, id)
 						continue
 					}
-					_, l := b.lease(nets, c)
-					ports := portsText(l)
+					ports := portsText(b.published(nets, c))
 					command := strings.Join(c.Args, " ")
 					if !noTrunc && len(command) > 20 {
 						command = command[:19] + "…"

@@ -82,20 +82,24 @@ func (b *boxes) createInRuntime(c *box.Container, stdio [3]*os.File, sock *os.Fi
 	if relay != nil {
 		o.Console = relay.Remote
 	}
+	if err := b.netUp(c); err != nil {
+		return nil, err
+	}
 	rc, err := b.runtime().Create(o)
 	if err != nil {
+		b.netDown(c)
 		return nil, err
 	}
 	if relay != nil {
-		if err := relay.Start(true); err != nil {
-			rc.Delete(true)
-			rc.Close()
-			return nil, err
-		}
+		err = relay.Start(true)
 	}
-	if err := rc.Start(); err != nil {
+	if err == nil {
+		err = rc.Start()
+	}
+	if err != nil {
 		rc.Delete(true)
 		rc.Close()
+		b.netDown(c)
 		return nil, err
 	}
 	rc.Close()

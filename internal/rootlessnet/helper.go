@@ -78,9 +78,12 @@ func Usable(kind string) error {
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		why := "the user may not open it"
-		if st, serr := os.Stat("/dev/net/tun"); serr == nil {
-			why = fmt.Sprintf("mode %04o, owner uid %d: the user may not open it; root can allow it with chmod 0666 /dev/net/tun, udev's default",
-				st.Mode().Perm(), st.Sys().(*unix.Stat_t).Uid)
+		var st unix.Stat_t
+		if serr := unix.Stat("/dev/net/tun", &st); serr == nil {
+			// (The owner is not named: inside hk's user namespace root
+			// reads as the overflow uid.)
+			why = fmt.Sprintf("mode %04o: only its owner may open it; root can allow every user with chmod 0666 /dev/net/tun, udev's default",
+				st.Mode&0o7777)
 		} else if errors.Is(err, unix.ENOENT) {
 			why = "no such device: load the tun module"
 		}

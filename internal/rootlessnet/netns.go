@@ -1,6 +1,7 @@
 package rootlessnet
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -35,6 +36,22 @@ func NewNetns(log *trace.Log, path string) error {
 		}()
 		if err := <-errc; err != nil {
 			os.Remove(path)
+			return err
+		}
+		return nil
+	})
+}
+
+// RemoveNetns unbinds and removes path. The unmount is tried only where
+// this process may (a rootless command outside hk's user namespace may
+// not, and there path is no mount point anyway). Gone is no error.
+func RemoveNetns(log *trace.Log, path string) error {
+	return log.Step("netns", "remove "+path, func() error {
+		err := unix.Unmount(path, unix.MNT_DETACH)
+		if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EPERM) {
+			return err
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		return nil
