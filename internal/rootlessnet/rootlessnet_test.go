@@ -360,7 +360,7 @@ func serveDNS(t testing.TB, ns, addr string, ip netip.Addr) {
 				continue
 			}
 			resp := append([]byte(nil), b[:k]...)
-			resp[2], resp[3] = 0x81, 0x80          // a response, recursion available
+			resp[2], resp[3] = 0x81, 0x80           // a response, recursion available
 			binary.BigEndian.PutUint16(resp[6:], 1) // one answer
 			resp = append(resp, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4)
 			resp = append(resp, ip.AsSlice()...)
