@@ -8,7 +8,10 @@
 #   - from `run -d -p PORT:80 IMAGE httpd` to the first TCP connect that
 #     succeeds on 127.0.0.1:PORT (Docker's in its own network namespace);
 #   - the monitor's memory per detached container: hk's hako-mon against
-#     podman's conmon (RSS and PSS from /proc/PID/smaps_rollup).
+#     podman's conmon (RSS and PSS from /proc/PID/smaps_rollup);
+#   - TCP throughput (iperf3, scripts/bench/iperf-lib.sh) host -> container
+#     through a published port and container -> host, on each tool's
+#     default bridge (rootless: scripts/sysvm-bench/rootless-net.sh).
 # The image is Debian's busybox-static as a `docker export`-style rootfs
 # tar, imported into each tool. podman and dockerd run with private
 # storage and state (as tests/engines starts them), both with runc (crun,
@@ -137,6 +140,27 @@ for ((i = 0; i < n; i++)); do
 		esac
 	done >>"$work/net"
 done
+
+# TCP throughput through each tool's default bridge (iperf-lib.sh):
+# host -> container through a published port, container -> host to the
+# bridge's gateway address; IPERF_N rounds (3) of IPERF_T seconds (3).
+. "$repo/scripts/bench/iperf-lib.sh"
+gw() { nsenter -t "$1" -n ip -4 route show default | awk '{print $3; exit}'; }
+: >"$work/iperf"
+for ((i = 0; i < ${IPERF_N:-3}; i++)); do
+	hk_ run -d --name ip3 -p 127.0.0.1:21201:5201 bench:1 sleep 600 >/dev/null
+	pid=$(hk_ inspect -f '{{.State.Pid}}' ip3)
+	iperf_rows "hk (veth)" "$pid" "" 21201 "$(gw "$pid")" >>"$work/iperf"
+	hk_ rm -f ip3 >/dev/null
+	podman_ run -d --name ip3 --network bridge -p 127.0.0.1:21202:5201 localhost/bench:1 sleep 600 >/dev/null
+	pid=$(podman_ inspect -f '{{.State.Pid}}' ip3)
+	iperf_rows podman "$pid" "" 21202 "$(gw "$pid")" >>"$work/iperf"
+	podman_ rm -f -t 0 ip3 >/dev/null
+	docker_ run -d --name ip3 -p 127.0.0.1:21203:5201 bench:1 sleep 600 >/dev/null
+	pid=$(docker_ inspect -f '{{.State.Pid}}' ip3)
+	iperf_rows docker "$pid" "$dnet" 21203 "$(gw "$pid")" >>"$work/iperf"
+	docker_ rm -f ip3 >/dev/null
+done
 hk_ network prune >/dev/null
 
 # The monitors: one detached container each, memory of its monitor.
@@ -183,3 +207,7 @@ for line in open(mem):
     f = line.split()
     print(f"| {f[0]} | {f[2]} | {f[4]} |")
 PY
+echo
+echo "### TCP throughput, root: each tool's default bridge (iperf3 -t ${IPERF_T:-3}, median of ${IPERF_N:-3})"
+echo
+iperf_table "$work/iperf"
