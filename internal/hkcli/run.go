@@ -17,8 +17,10 @@ func init() {
 			Long: `Create and run a new container from an image (pulled first if the store has
 none by that name). In the foreground hk waits for it, passes signals on,
 and exits with its status; with -d a small monitor (hako-mon) keeps it and
-its log. Networking: none (only lo, the default until hk has bridges) or
-host.`,
+its log. Networking: a bridge as root (the default, or hk network create),
+pasta or slirp4netns for an ordinary user (pasta is the default; none,
+with a warning, where /dev/net/tun is not usable), none (only lo), host,
+container:NAME.`,
 			Args: cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				b, err := openBoxes(env)
