@@ -49,7 +49,7 @@ iperf_table() {
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    tool, d, g = line.split()
+    tool, d, g = line.rsplit(None, 2)
     rows.setdefault(tool, {}).setdefault(d, []).append(float(g))
 tools = list(rows)
 print("| tool | host -> ctr (published port), Gbit/s | vs first | ctr -> host, Gbit/s | vs first |")
