@@ -65,8 +65,9 @@ func ResolvConf(kind string, host []byte) []byte {
 var ErrUnusable = errors.New("rootless networking is not usable here")
 
 // Usable says why kind cannot run here (nil: it can): the helper is not
-// installed, or the user cannot open /dev/net/tun (where the kernel makes
-// the tap device; some hosts leave it mode 0600 root).
+// installed, pasta has no default route to copy, or the user cannot open
+// /dev/net/tun (where the kernel makes the tap device; some hosts leave
+// it mode 0600 root).
 func Usable(kind string) error {
 	if _, err := exec.LookPath(kind); err != nil {
 		pkg := kind
@@ -74,6 +75,9 @@ func Usable(kind string) error {
 			pkg = "passt"
 		}
 		return fmt.Errorf("%w: %s is not installed (Debian package %s)", ErrUnusable, kind, pkg)
+	}
+	if kind == Pasta && !hasDefaultRoute() {
+		return fmt.Errorf("%w: pasta copies the host's addresses and routes from the interface with the default route, and this host has no default route", ErrUnusable)
 	}
 	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -67,6 +67,25 @@ func TestPastaArgs(t *testing.T) {
 	}
 }
 
+func TestDefaultRouteIn(t *testing.T) {
+	v4 := "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+	v6lo := "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n"
+	for _, c := range []struct {
+		text string
+		v6   bool
+		want bool
+	}{
+		{v4 + "eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n", false, true},
+		{v4 + "cni0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n", false, false},
+		{v6lo, true, false},
+		{v6lo + "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n", true, true},
+	} {
+		if got := defaultRouteIn(strings.NewReader(c.text), c.v6); got != c.want {
+			t.Errorf("defaultRouteIn(%q) = %v, want %v", c.text, got, c.want)
+		}
+	}
+}
+
 // Usable's answer is checked against the kernel's: it opens
 // /dev/net/tun exactly when this process can.
 func TestUsable(t *testing.T) {
@@ -82,6 +101,12 @@ func TestUsable(t *testing.T) {
 			continue
 		}
 		uerr := Usable(kind)
+		if kind == Pasta && !hasDefaultRoute() {
+			if uerr == nil || !strings.Contains(uerr.Error(), "no default route") {
+				t.Errorf("pasta without a default route: Usable says %v", uerr)
+			}
+			continue
+		}
 		if (err == nil) != (uerr == nil) {
 			t.Errorf("%s: open /dev/net/tun: %v, Usable: %v", kind, err, uerr)
 		}

@@ -170,7 +170,7 @@ func helperPid(t *testing.T, h hkUser, name string) int {
 	t.Helper()
 	id := ""
 	waitFor(t, name+"'s ID", 20*time.Second, func() bool {
-		id = strings.TrimSpace(h.try("inspect", "-f", "{{.Id}}", name).stdout)
+		id = strings.TrimSpace(h.try("inspect", "-f", "{{.ID}}", name).stdout)
 		return id != ""
 	})
 	var rec struct{ Pid int }
