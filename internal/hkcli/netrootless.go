@@ -62,10 +62,21 @@ func (b *boxes) planUserMode(c *box.Container, exposed map[string]struct{}) erro
 		}
 	}
 	c.Netns = filepath.Join(b.env.RunRoot, "netns", c.ID)
+	if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
+		c.Netns = filepath.Join(x, "netns", "hk-"+c.ID)
+	}
 	return nil
 }
 
-func (b *boxes) rootlessNetDir() string { return filepath.Join(b.env.RunRoot, "rootlessnet") }
+// Where the helpers' files are, for Debian 12's AppArmor profile of
+// pasta (usr.bin.passt), which confines it even when a user runs it: it
+// may open a network namespace only as $XDG_RUNTIME_DIR/netns/*
+// (podman's directory, where hk's namespaces are hk-ID), and write its
+// pid file (and its log, which it inherits) only under $HOME or /tmp:
+// so the records, pid files and logs are in the storage root, not the
+// run root (a record outliving a reboot names a dead pid: the sweep
+// removes it).
+func (b *boxes) rootlessNetDir() string { return filepath.Join(b.env.Root, "rootlessnet") }
 
 // netUp makes c's namespace and starts its helper, before the runtime
 // creates the container in it. A namespace file left by an earlier run

@@ -39,8 +39,8 @@ func TestBoxRootlessNetworkFallback(t *testing.T) {
 	if r := h.ok("ps", "-aq"); r.out != "" {
 		t.Errorf("containers left by refused runs: %q", r.out)
 	}
-	for _, d := range []string{"netns", "rootlessnet"} {
-		if ents, _ := os.ReadDir(filepath.Join(h.runroot, d)); len(ents) != 0 {
+	for _, d := range []string{filepath.Join(h.runroot, "netns"), filepath.Join(h.root, "rootlessnet"), filepath.Join(filepath.Dir(h.runroot), "netns")} {
+		if ents, _ := os.ReadDir(d); len(ents) != 0 {
 			t.Errorf("%s left: %v", d, ents)
 		}
 	}

@@ -99,6 +99,13 @@ func TestHkRootlessNetwork(t *testing.T) {
 	}
 	t.Cleanup(func() { httpd.Process.Kill(); httpd.Wait() })
 	serveDNSIn(t, "/run/netns/"+outNS, outIP+":53", netip.MustParseAddr("10.1.2.3"))
+	// pasta copies the interface with the default route, and the VM has
+	// none: while the test runs, the default route leads into the test's
+	// namespace (which answers nothing else).
+	if try("ip", "route", "show", "default").stdout == "" {
+		run(t, "ip", "route", "add", "default", "via", outIP, "dev", outNS)
+		t.Cleanup(func() { try("ip", "route", "del", "default", "via", outIP, "dev", outNS) })
+	}
 	// The host's resolver, as the helpers read it: the test's server.
 	old, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil {
@@ -118,7 +125,7 @@ func TestHkRootlessNetwork(t *testing.T) {
 			pid := helperPid(t, h, name)
 			var got string
 			for i := 0; i < 50 && got != "served-by-"+kind; i++ { // httpd starting: 5 s at most
-				got = strings.TrimSpace(try("busybox", "wget", "-q", "-T", "2", "-O", "-", "http://127.0.0.1:"+hostPort+"/").stdout)
+				got = strings.TrimSpace(try("timeout", "5", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:"+hostPort+"/").stdout)
 				if got != "served-by-"+kind {
 					time.Sleep(100 * time.Millisecond)
 				}
@@ -132,10 +139,10 @@ func TestHkRootlessNetwork(t *testing.T) {
 			if in := h.ok(t, "inspect", "-f", "{{json .NetworkSettings.Ports}}", name); !strings.Contains(in, `"HostIp":"127.0.0.1","HostPort":"`+hostPort+`"`) {
 				t.Errorf("inspect ports: %s", in)
 			}
-			if out := h.ok(t, "exec", name, "wget", "-q", "-T", "5", "-O", "-", "http://"+outIP+":7777/"); strings.TrimSpace(out) != "outside" {
+			if out := h.ok(t, "exec", name, "timeout", "10", "wget", "-q", "-O", "-", "http://"+outIP+":7777/"); strings.TrimSpace(out) != "outside" {
 				t.Errorf("container -> %s:7777 (outbound): %q", outIP, out)
 			}
-			if out := h.ok(t, "exec", name, "nslookup", "probe.hako.test"); !strings.Contains(out, "10.1.2.3") {
+			if out := h.ok(t, "exec", name, "timeout", "10", "nslookup", "probe.hako.test"); !strings.Contains(out, "10.1.2.3") {
 				t.Errorf("DNS through %s's forwarder: %q", kind, out)
 			}
 			h.ok(t, "rm", "-f", name)
@@ -175,7 +182,7 @@ func helperPid(t *testing.T, h hkUser, name string) int {
 	})
 	var rec struct{ Pid int }
 	waitFor(t, name+"'s helper record", 20*time.Second, func() bool {
-		b, err := os.ReadFile(filepath.Join(h.runroot, "rootlessnet", id[:12]+".json"))
+		b, err := os.ReadFile(filepath.Join(h.root, "rootlessnet", id[:12]+".json"))
 		return err == nil && json.Unmarshal(b, &rec) == nil && rec.Pid > 0
 	})
 	return rec.Pid
