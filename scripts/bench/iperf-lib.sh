@@ -4,10 +4,11 @@
 # iperf3 run inside the container's network namespace (nsenter -n; the
 # busybox image has none), so the path measured is the container's own:
 # veth, bridge and NAT as root; the tap and the user-mode helper
-# rootless.
+# rootless. Needs ss (iproute2), iperf3, nsenter, awk.
 
-# gbps: the received rate of an iperf3 -J report on stdin, in Gbit/s.
-gbps() { python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'; }
+# gbps: the receiver's rate of an `iperf3 -f g` report on stdin, in
+# Gbit/s (awk, not JSON: the VM has no python3).
+gbps() { awk '/receiver/ {r = $(NF - 2)} END {if (r == "") exit 1; print r}'; }
 
 # listening PREFIX PORT: wait (10 s at most) until a TCP socket listens on
 # PORT where PREFIX (a command prefix: "" or "nsenter -t PID -n") runs.
@@ -33,30 +34,30 @@ iperf_rows() {
 	d=$(mktemp -d)
 	nsenter -t "$pid" -n iperf3 -s -p 5201 -D -I "$d/s1.pid"
 	listening "nsenter -t $pid -n" 5201
-	echo "$tool host->ctr $($pre iperf3 -c 127.0.0.1 -p "$hp" -t "$t" -J | gbps)"
+	echo "$tool host->ctr $($pre iperf3 -c 127.0.0.1 -p "$hp" -t "$t" -f g | gbps)"
 	kill "$(cat "$d/s1.pid")"
 	$pre iperf3 -s -B "$addr" -p 5202 -D -I "$d/s2.pid"
 	listening "$pre" 5202
-	echo "$tool ctr->host $(nsenter -t "$pid" -n iperf3 -c "$addr" -p 5202 -t "$t" -J | gbps)"
+	echo "$tool ctr->host $(nsenter -t "$pid" -n iperf3 -c "$addr" -p 5202 -t "$t" -f g | gbps)"
 	kill "$(cat "$d/s2.pid")"
 	rm -rf "$d"
 }
 
-# iperf_table FILE prints FILE's rows (TOOL DIRECTION GBPS, several
+# median: the median of the numbers on stdin, one a line.
+median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
+
+# iperf_table FILE prints FILE's rows (TOOL... DIRECTION GBPS, several
 # rounds) as a markdown table of medians, each against the first tool's.
 iperf_table() {
-	python3 - "$1" <<'PY'
-import statistics, sys
-rows = {}
-for line in open(sys.argv[1]):
-    tool, d, g = line.rsplit(None, 2)
-    rows.setdefault(tool, {}).setdefault(d, []).append(float(g))
-tools = list(rows)
-print("| tool | host -> ctr (published port), Gbit/s | vs first | ctr -> host, Gbit/s | vs first |")
-print("|---|---|---|---|---|")
-base = {d: statistics.median(rows[tools[0]][d]) for d in ("host->ctr", "ctr->host")}
-for t in tools:
-    m = {d: statistics.median(rows[t][d]) for d in ("host->ctr", "ctr->host")}
-    print(f"| {t} | {m['host->ctr']:.2f} | {m['host->ctr'] / base['host->ctr']:.2f}x | {m['ctr->host']:.2f} | {m['ctr->host'] / base['ctr->host']:.2f}x |")
-PY
+	local tools tool h c h0 c0
+	tools=$(awk '{NF -= 2; print}' "$1" | awk '!seen[$0]++')
+	echo "| tool | host -> ctr (published port), Gbit/s | vs first | ctr -> host, Gbit/s | vs first |"
+	echo "|---|---|---|---|---|"
+	while IFS= read -r tool; do
+		h=$(awk -v t="$tool" '{d = $(NF - 1); g = $NF; NF -= 2} $0 == t && d == "host->ctr" {print g}' "$1" | median)
+		c=$(awk -v t="$tool" '{d = $(NF - 1); g = $NF; NF -= 2} $0 == t && d == "ctr->host" {print g}' "$1" | median)
+		[ -n "${h0:-}" ] || { h0=$h c0=$c; }
+		awk -v t="$tool" -v h="$h" -v c="$c" -v h0="$h0" -v c0="$c0" \
+			'BEGIN {printf "| %s | %.2f | %.2fx | %.2f | %.2fx |\n", t, h, h / h0, c, c / c0}'
+	done <<<"$tools"
 }
