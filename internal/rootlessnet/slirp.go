@@ -15,13 +15,13 @@ import (
 	"hako/internal/trace"
 )
 
-// slirpArgs are podman's: the tap configured (10.0.2.100/24, gateway
+// slirpArgs are podman's (but the MTU, see SlirpMTU): the tap configured (10.0.2.100/24, gateway
 // 10.0.2.2, DNS 10.0.2.3), the host's loopback not reachable from the
 // container, a sandbox (own mount namespace, capabilities dropped) and
 // seccomp filter, the API socket for the published ports, and fd 3
 // written once the tap is up.
 func slirpArgs(base, netns string) []string {
-	return []string{"--configure", fmt.Sprintf("--mtu=%d", MTU), "--disable-host-loopback", "--enable-sandbox",
+	return []string{"--configure", fmt.Sprintf("--mtu=%d", SlirpMTU), "--disable-host-loopback", "--enable-sandbox",
 		"--enable-seccomp", "--api-socket", base + ".sock", "--ready-fd=3", "--netns-type=path", netns, "tap0"}
 }
 
