@@ -655,13 +655,9 @@ func (p *Plan) target(c Config, m *specs.Mount, dir bool, st int32, r int) {
 }
 
 func (p *Plan) bindMount(c Config, m *specs.Mount, desc string) error {
-	src := bindSource(c, m)
-	fi, ok := p.host.Sources[src]
-	if !ok {
-		fi.Err = errors.New("not probed (initplan.ProbeHost)")
-	}
-	if fi.Err != nil {
-		return trace.Failed("mount", desc, fmt.Errorf("bind source: %w", fi.Err))
+	src, fi, err := p.bindSourceOf(c, m, desc)
+	if err != nil {
+		return err
 	}
 	st := p.traced("mount", desc)
 	p.target(c, m, fi.Dir, st, rT1)
@@ -670,6 +666,19 @@ func (p *Plan) bindMount(c Config, m *specs.Mount, desc string) error {
 	p.sys(unix.SYS_CLOSE, 0, -1, -1, reg(rT1))
 	p.bindFlags(m, o, desc)
 	return nil
+}
+
+// bindSourceOf is m's bind source and what ProbeHost found there.
+func (p *Plan) bindSourceOf(c Config, m *specs.Mount, desc string) (string, Source, error) {
+	src := bindSource(c, m)
+	fi, ok := p.host.Sources[src]
+	if !ok {
+		fi.Err = errors.New("not probed (initplan.ProbeHost)")
+	}
+	if fi.Err != nil {
+		return "", fi, trace.Failed("mount", desc, fmt.Errorf("bind source: %w", fi.Err))
+	}
+	return src, fi, nil
 }
 
 // bindFlags applies a bind mount's flags (a remount: MS_BIND ignores all
@@ -704,13 +713,9 @@ func (p *Plan) idmapMount(c Config, m *specs.Mount, desc string) error {
 	if !ok {
 		return trace.Failed("mount", desc, errors.New("idmapped mount: the runtime made no mount for it (initplan.Config.MountFds)"))
 	}
-	src := bindSource(c, m)
-	fi, ok := p.host.Sources[src]
-	if !ok {
-		fi.Err = errors.New("not probed (initplan.ProbeHost)")
-	}
-	if fi.Err != nil {
-		return trace.Failed("mount", desc, fmt.Errorf("bind source: %w", fi.Err))
+	_, fi, err := p.bindSourceOf(c, m, desc)
+	if err != nil {
+		return err
 	}
 	st := p.traced("mount", desc+" (idmapped: move_mount of the runtime's mount)")
 	p.target(c, m, fi.Dir, st, rT1)
