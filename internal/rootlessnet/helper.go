@@ -140,11 +140,14 @@ type Config struct {
 // Record is a running helper, as Start leaves it in Dir: enough for any
 // later command to show its ports and to stop it.
 type Record struct {
-	ID    string       `json:"id"`
-	Kind  string       `json:"kind"`
-	Pid   int          `json:"pid"`
-	Netns string       `json:"netns"`
-	Ports []hknet.Port `json:"ports,omitempty"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	Pid  int    `json:"pid"`
+	// FwdPid is the port forwarder's (the published TCP ports'), 0 when
+	// there are none.
+	FwdPid int          `json:"fwdPid,omitempty"`
+	Netns  string       `json:"netns"`
+	Ports  []hknet.Port `json:"ports,omitempty"`
 }
 
 // files are a helper's paths: by the container's short ID, so that the
@@ -174,6 +177,11 @@ func Start(log *trace.Log, cfg Config) (*Record, error) {
 		err = startSlirp(log, cfg.Dir, r)
 	default:
 		return nil, fmt.Errorf("unknown rootless network helper %q (want pasta or slirp4netns)", cfg.Kind)
+	}
+	if tcp, _ := tcpPorts(r.Ports); err == nil && len(tcp) > 0 {
+		if err = startForwarder(log, cfg.Dir, r, tcp); err == nil {
+			err = save(cfg.Dir, r)
+		}
 	}
 	if err != nil {
 		Stop(log, cfg.Dir, cfg.ID)
