@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hako/internal/hkuserns"
+	"hako/internal/rootlessnet"
 )
 
 // Env is what every verb shares: the global flags, resolved.
@@ -58,6 +59,11 @@ func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", int(e))
 // status: 0, the container's status for run/start -a/wait, 125 for an
 // error of hk itself (Docker's convention), 2 for bad usage.
 func Main(args []string) int {
+	if len(args) > 0 && args[0] == rootlessnet.ForwarderVerb {
+		// A rootless container's port forwarder (rootlessnet starts it):
+		// no flags, no cobra.
+		return rootlessnet.ForwarderMain(args[1:])
+	}
 	env := &Env{}
 	root := &cobra.Command{
 		Use:           "hk",

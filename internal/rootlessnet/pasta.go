@@ -60,7 +60,8 @@ func startPasta(log *trace.Log, dir string, r *Record) error {
 		return err
 	}
 	defer logf.Close()
-	args := pastaArgs(base, r.Netns, r.Ports)
+	_, udp := tcpPorts(r.Ports) // TCP: the forwarder's
+	args := pastaArgs(base, r.Netns, udp)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Pasta, args...)

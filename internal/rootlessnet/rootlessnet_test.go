@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -35,6 +36,9 @@ import (
 // the child's mount namespace so that the helper's DNS forwarding reaches
 // it and nothing else.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == ForwarderVerb { // Start runs /proc/self/exe
+		os.Exit(ForwarderMain(os.Args[2:]))
+	}
 	if kind := os.Getenv("RLNET_CHILD"); kind != "" {
 		os.Exit(child(kind))
 	}
@@ -127,7 +131,7 @@ func TestHelpers(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v:\n%s", err, out)
 			}
-			for _, want := range []string{"published: inside", "outbound: outside", "dns: 10.1.2.3", "stopped: no process, no files"} {
+			for _, want := range []string{"published: inside", "forwarded: 200 connections echoed", "port taken: refused, naming the port", "outbound: outside", "dns: 10.1.2.3", "stopped: no process, no files"} {
 				if !strings.Contains(out, want+"\n") {
 					t.Errorf("%s: no %q in:\n%s", kind, want, out)
 				}
@@ -228,11 +232,22 @@ func child(kind string) int {
 			c.Close()
 		}
 	}()
+	el, err := listenIn(ns, "0.0.0.0:8081")
+	if err != nil {
+		return fail("listen in the container's namespace: %v", err)
+	}
+	defer el.Close()
+	froms := make(chan string, 1024)
+	go echo(el, froms)
 	hdir := filepath.Join(dir, "rl")
 	r, err := Start(nil, Config{Kind: kind, ID: id, Netns: ns, Dir: hdir,
-		Ports: []hknet.Port{{HostIP: netip.MustParseAddr("127.0.0.1"), CtrPort: 8080, Proto: "tcp"}}})
+		Ports: []hknet.Port{{HostIP: netip.MustParseAddr("127.0.0.1"), CtrPort: 8080, Proto: "tcp"},
+			{HostIP: netip.MustParseAddr("127.0.0.1"), CtrPort: 8081, Proto: "tcp"}}})
 	if err != nil {
 		return fail("start: %v", err)
+	}
+	if r.FwdPid == 0 || !isHelper(r.FwdPid, files(hdir, id)) {
+		return fail("no forwarder for the TCP ports: %+v", r)
 	}
 	if r.Ports[0].HostPort == 0 {
 		return fail("no host port chosen: %+v", r.Ports)
@@ -241,6 +256,11 @@ func child(kind string) int {
 		return fail("record: %+v, %v; want %+v", got, err, r)
 	}
 	fmt.Printf("published: %s\n", dial("", "127.0.0.1:"+strconv.Itoa(int(r.Ports[0].HostPort))))
+	echoAddr := "127.0.0.1:" + strconv.Itoa(int(r.Ports[1].HostPort))
+	fmt.Printf("forwarded: %s\n", echoCheck(echoAddr, froms))
+	if err := Start2(kind, hdir, ns, r.Ports[1]); err != nil {
+		fmt.Printf("port taken: %v\n", err)
+	}
 	fmt.Printf("outbound: %s\n", dial(ns, os.Getenv("RLNET_OUT")+":7777"))
 	fmt.Printf("dns: %s\n", lookup(ns, DNS(kind).String()+":53", "probe.hako.test"))
 	if err := Stop(nil, hdir, id); err != nil {
@@ -249,6 +269,13 @@ func child(kind string) int {
 	left, _ := os.ReadDir(hdir)
 	if err := unix.Kill(r.Pid, 0); err == nil && !zombie(r.Pid) {
 		return fail("pid %d still runs after Stop", r.Pid)
+	}
+	if err := unix.Kill(r.FwdPid, 0); err == nil && !zombie(r.FwdPid) {
+		return fail("forwarder pid %d still runs after Stop", r.FwdPid)
+	}
+	if c, err := net.Dial("tcp4", echoAddr); err == nil {
+		c.Close()
+		return fail("%s still accepts after Stop", echoAddr)
 	}
 	if len(left) != 0 {
 		return fail("files left after Stop: %v", left)
@@ -483,4 +510,138 @@ func outside(t testing.TB, dir string) (string, string) {
 		t.Fatal(err)
 	}
 	return ns, o.String()
+}
+
+// echo serves l: each connection gets back what it sent, then a half
+// close; the address each came from goes to froms.
+func echo(l net.Listener, froms chan<- string) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		select {
+		case froms <- c.RemoteAddr().(*net.TCPAddr).IP.String():
+		default:
+		}
+		go func() {
+			defer c.Close()
+			io.Copy(c, c)
+			c.(*net.TCPConn).CloseWrite()
+		}()
+	}
+}
+
+// echoCheck sends through the forwarded port at addr: 200 connections,
+// 8 at a time, each 64 KiB (one of 16 MiB) of random data, and checks
+// every byte comes back and that the container saw them come from its
+// own address, not 127.0.0.1.
+func echoCheck(addr string, froms <-chan string) string {
+	const conns, par = 200, 8
+	errc := make(chan error, conns)
+	sem := make(chan struct{}, par)
+	for i := 0; i < conns; i++ {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			size := 64 << 10
+			if i == 0 {
+				size = 16 << 20
+			}
+			errc <- echoOnce(addr, size)
+		}()
+	}
+	for i := 0; i < conns; i++ {
+		if err := <-errc; err != nil {
+			return "echo: " + err.Error()
+		}
+	}
+	from := <-froms
+	if from == "127.0.0.1" {
+		return "the container saw the connection come from 127.0.0.1"
+	}
+	return fmt.Sprintf("%d connections echoed", conns)
+}
+
+func echoOnce(addr string, size int) error {
+	c, err := net.DialTimeout("tcp4", addr, 3*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	out := make([]byte, size)
+	rand.Read(out)
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(out)
+		c.(*net.TCPConn).CloseWrite()
+		werr <- err
+	}()
+	in, err := io.ReadAll(c)
+	if err != nil {
+		return err
+	}
+	if err := <-werr; err != nil {
+		return err
+	}
+	if !bytes.Equal(in, out) {
+		return fmt.Errorf("sent %d bytes, got %d back, not the same", len(out), len(in))
+	}
+	return nil
+}
+
+// Start2 starts a second container's helper on host port p, which the
+// first one's forwarder holds: it must fail, naming the port, and leave
+// nothing behind (its own netns is removed here).
+func Start2(kind, hdir, ns string, p hknet.Port) error {
+	ns2 := ns + "-2"
+	if err := NewNetns(nil, ns2); err != nil {
+		return err
+	}
+	defer hknet.DelNetns(nil, ns2)
+	id := rnd() + rnd() + rnd()
+	before, _ := os.ReadDir(hdir)
+	_, err := Start(nil, Config{Kind: kind, ID: id, Netns: ns2, Dir: hdir, Ports: []hknet.Port{p}})
+	if err == nil {
+		Stop(nil, hdir, id)
+		return errors.New("FAIL: a second forwarder took a port already published")
+	}
+	if after, _ := os.ReadDir(hdir); len(after) != len(before) {
+		return fmt.Errorf("FAIL: files left after a failed start: %v (before: %v)", after, before)
+	}
+	if !strings.Contains(err.Error(), strconv.Itoa(int(p.HostPort))) {
+		return fmt.Errorf("FAIL: error does not name port %d: %v", p.HostPort, err)
+	}
+	return errors.New("refused, naming the port")
+}
+
+// The forwarder's own bind failure (a port taken between choosePorts and
+// the forwarder, which choosePorts cannot see): a clear error naming the
+// port, no process and no file left.
+func TestForwarderPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := uint16(l.Addr().(*net.TCPAddr).Port)
+	dir := t.TempDir()
+	r := &Record{ID: "fwdtaken" + rnd(), Netns: filepath.Join(dir, "no-netns")}
+	err = startForwarder(nil, dir, r, []hknet.Port{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: port, CtrPort: 80, Proto: "tcp"}})
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:"+strconv.Itoa(int(port))) || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("forwarder on a taken port: %v", err)
+	}
+	if r.FwdPid == 0 {
+		t.Fatal("no forwarder pid recorded")
+	}
+	if err := Stop(nil, dir, r.ID); err != nil {
+		t.Error(err)
+	}
+	if !gone(r.FwdPid) {
+		t.Errorf("forwarder pid %d still runs", r.FwdPid)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("files left: %v", left)
+	}
 }

@@ -61,7 +61,8 @@ func startSlirp(log *trace.Log, dir string, r *Record) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range r.Ports {
+	_, udp := tcpPorts(r.Ports) // TCP: the forwarder's
+	for _, p := range udp {
 		if err := log.Step("slirp4netns api", "add_hostfwd "+p.String(), func() error { return addHostfwd(base+".sock", p) }); err != nil {
 			return err
 		}

@@ -19,20 +19,29 @@ import (
 // error: every command may call it.
 func Stop(log *trace.Log, dir, id string) error {
 	base := files(dir, id)
-	pid := 0
+	pid, fwd := 0, 0
 	if r, err := Load(dir, id); err == nil {
-		pid = r.Pid
-	} else if b, err := os.ReadFile(base + ".pid"); err == nil {
+		pid, fwd = r.Pid, r.FwdPid
+	}
+	if b, err := os.ReadFile(base + ".pid"); err == nil && pid == 0 {
 		pid, _ = strconv.Atoi(strings.TrimSpace(string(b))) // pasta's, before the record
 	}
-	if pid > 0 && isHelper(pid, base) {
-		err := log.Step("kill", "rootless network helper pid "+strconv.Itoa(pid), func() error { return end(pid) })
-		if err != nil {
-			return err
+	if b, err := os.ReadFile(base + ".fwd.pid"); err == nil && fwd == 0 {
+		fwd, _ = strconv.Atoi(strings.TrimSpace(string(b))) // the forwarder's, before the record
+	}
+	for _, h := range []struct {
+		what string
+		pid  int
+	}{{"rootless network helper", pid}, {"port forwarder", fwd}} {
+		if h.pid > 0 && isHelper(h.pid, base) {
+			err := log.Step("kill", h.what+" pid "+strconv.Itoa(h.pid), func() error { return end(h.pid) })
+			if err != nil {
+				return err
+			}
 		}
 	}
 	var errs []error
-	for _, ext := range []string{".json", ".pid", ".log", ".sock", ".json.tmp"} {
+	for _, ext := range []string{".json", ".pid", ".log", ".sock", ".json.tmp", ".fwd.pid", ".fwd.log"} {
 		if err := os.Remove(base + ext); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}

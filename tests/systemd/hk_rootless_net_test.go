@@ -126,7 +126,10 @@ func TestHkRootlessNetwork(t *testing.T) {
 			name := newID(t)
 			h.ok(t, "run", "-d", "--name", name, "--network", kind, "-p", "127.0.0.1:"+hostPort+":8080", "-P", "rlnet", "sh", "-c",
 				"mkdir /www && echo served-by-"+kind+" > /www/index.html && exec httpd -f -p 8080 -h /www")
-			pid := helperPid(t, h, name)
+			pid, fwd := helperPids(t, h, name)
+			if fwd == 0 {
+				t.Errorf("no port forwarder recorded for -p")
+			}
 			var got string
 			for i := 0; i < 50 && got != "served-by-"+kind; i++ { // httpd starting: 5 s at most
 				got = strings.TrimSpace(try("timeout", "5", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:"+hostPort+"/").stdout)
@@ -151,6 +154,9 @@ func TestHkRootlessNetwork(t *testing.T) {
 			}
 			h.ok(t, "rm", "-f", name)
 			waitGone(t, pid, kind+" after rm")
+			if fwd > 0 {
+				waitGone(t, fwd, "the port forwarder after rm")
+			}
 
 			// A foreground run SIGKILLed, then its container killed: nobody
 			// is left to stop the helper but the next command.
@@ -159,7 +165,7 @@ func TestHkRootlessNetwork(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			pid = helperPid(t, h, name)
+			pid, _ = helperPids(t, h, name)
 			waitFor(t, name+" running", 20*time.Second, func() bool {
 				return strings.TrimSpace(h.try("inspect", "-f", "{{.State.Status}}", name).stdout) == "running"
 			})
@@ -176,20 +182,21 @@ func TestHkRootlessNetwork(t *testing.T) {
 	}
 }
 
-// helperPid waits for the record of name's helper and returns its pid.
-func helperPid(t *testing.T, h hkUser, name string) int {
+// helperPids waits for the record of name's helper and returns its pid
+// and its port forwarder's (0: none).
+func helperPids(t *testing.T, h hkUser, name string) (int, int) {
 	t.Helper()
 	id := ""
 	waitFor(t, name+"'s ID", 20*time.Second, func() bool {
 		id = strings.TrimSpace(h.try("inspect", "-f", "{{.ID}}", name).stdout)
 		return id != ""
 	})
-	var rec struct{ Pid int }
+	var rec struct{ Pid, FwdPid int }
 	waitFor(t, name+"'s helper record", 20*time.Second, func() bool {
 		b, err := os.ReadFile(filepath.Join(h.root, "rootlessnet", id[:12]+".json"))
 		return err == nil && json.Unmarshal(b, &rec) == nil && rec.Pid > 0
 	})
-	return rec.Pid
+	return rec.Pid, rec.FwdPid
 }
 
 // waitGone waits until pid is gone and reaped (no /proc entry: a zombie
