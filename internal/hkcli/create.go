@@ -54,7 +54,7 @@ func (f *createFlags) define(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.CapAdd, "cap-add", nil, "add a Linux capability")
 	fs.StringArrayVar(&o.CapDrop, "cap-drop", nil, "drop a Linux capability")
 	fs.StringArrayVar(&o.SecurityOpt, "security-opt", nil, "no-new-privileges, seccomp=unconfined|FILE")
-	fs.StringVar(&o.Network, "network", "", "bridge (the default as root), a network's name (hk network create), pasta or slirp4netns (rootless: a user-mode network; pasta is the default), none (only lo), host, container:NAME")
+	fs.StringVar(&o.Network, "network", "", "bridge (the default as root), a network's name (hk network create), slirp4netns or pasta (rootless: a user-mode network; slirp4netns is the default), none (only lo), host, container:NAME")
 	fs.StringVar(&o.Network, "net", "", "alias of --network")
 	fs.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port: [IP:][HOST:]CONTAINER[/tcp|udp]")
 	fs.BoolVarP(&o.PublishAll, "publish-all", "P", false, "publish every port the image exposes, each on a free host port")

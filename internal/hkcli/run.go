@@ -18,7 +18,7 @@ func init() {
 none by that name). In the foreground hk waits for it, passes signals on,
 and exits with its status; with -d a small monitor (hako-mon) keeps it and
 its log. Networking: a bridge as root (the default, or hk network create),
-pasta or slirp4netns for an ordinary user (pasta is the default; none,
+slirp4netns or pasta for an ordinary user (slirp4netns is the default; none,
 with a warning, where /dev/net/tun is not usable), none (only lo), host,
 container:NAME.`,
 			Args: cobra.MinimumNArgs(1),

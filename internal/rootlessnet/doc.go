@@ -4,8 +4,11 @@
 // user, in the host's network namespace, with a tap device in the
 // container's: it reads the container's packets from the tap and makes
 // ordinary sockets of the user's for them (outbound connections, DNS), and
-// it listens on the host's published ports and forwards what it accepts
-// into the namespace.
+// it forwards published UDP ports into the namespace. Published TCP ports
+// go through hk's own forwarder (portfwd.go, podman's rootlessport way):
+// a socket on the host's port, one made inside the container's namespace
+// per connection, spliced together, with no user-mode stack between.
+// slirp4netns is the default (Default says why, with the measurements).
 //
 // It needs /dev/net/tun to be usable by the user (Usable says why not) and
 // a network namespace owned by the user namespace the helper runs in (hk's

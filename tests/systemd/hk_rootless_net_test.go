@@ -116,9 +116,9 @@ func TestHkRootlessNetwork(t *testing.T) {
 	}
 	t.Cleanup(func() { os.WriteFile("/etc/resolv.conf", old, 0o644) })
 
-	// The default, with a default route: pasta (its DNS address).
-	if out := h.ok(t, "run", "--rm", "rlnet", "cat", "/etc/resolv.conf"); !strings.Contains(out, "nameserver 169.254.1.1") {
-		t.Errorf("the default rootless network is not pasta: resolv.conf %q", out)
+	// The default: slirp4netns (its DNS address).
+	if out := h.ok(t, "run", "--rm", "rlnet", "cat", "/etc/resolv.conf"); !strings.Contains(out, "nameserver 10.0.2.3") {
+		t.Errorf("the default rootless network is not slirp4netns: resolv.conf %q", out)
 	}
 	for i, kind := range []string{"pasta", "slirp4netns"} {
 		t.Run(kind, func(t *testing.T) {
