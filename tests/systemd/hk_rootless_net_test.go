@@ -126,7 +126,7 @@ func TestHkRootlessNetwork(t *testing.T) {
 			name := newID(t)
 			h.ok(t, "run", "-d", "--name", name, "--network", kind, "-p", "127.0.0.1:"+hostPort+":8080", "-P", "rlnet", "sh", "-c",
 				"mkdir /www && echo served-by-"+kind+" > /www/index.html && exec httpd -f -p 8080 -h /www")
-			pid, fwd := helperPids(t, h, name)
+			pid, fwd := helperPids(t, h, name, true)
 			if fwd == 0 {
 				t.Errorf("no port forwarder recorded for -p")
 			}
@@ -158,14 +158,19 @@ func TestHkRootlessNetwork(t *testing.T) {
 				waitGone(t, fwd, "the port forwarder after rm")
 			}
 
-			// A foreground run SIGKILLed, then its container killed: nobody
-			// is left to stop the helper but the next command.
+			// A foreground run with a published port SIGKILLed, then its
+			// container killed: nobody is left to stop the helper and the
+			// port forwarder but the next command.
 			name = newID(t)
-			cmd := exec.Command("setpriv", h.argv("run", "--name", name, "--network", kind, "rlnet", "sleep", "600")[1:]...)
+			killedPort := strconv.Itoa(18490 + i)
+			cmd := exec.Command("setpriv", h.argv("run", "--name", name, "--network", kind, "-p", "127.0.0.1:"+killedPort+":8080", "rlnet", "sleep", "600")[1:]...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			pid, _ = helperPids(t, h, name)
+			pid, fwd = helperPids(t, h, name, true)
+			if fwd == 0 {
+				t.Errorf("no port forwarder recorded for the killed run's -p")
+			}
 			waitFor(t, name+" running", 20*time.Second, func() bool {
 				return strings.TrimSpace(h.try("inspect", "-f", "{{.State.Status}}", name).stdout) == "running"
 			})
@@ -174,17 +179,29 @@ func TestHkRootlessNetwork(t *testing.T) {
 			if err := unix.Kill(pid, 0); err != nil {
 				t.Errorf("the helper died with hk while its container runs: %v", err)
 			}
+			if fwd > 0 {
+				if err := unix.Kill(fwd, 0); err != nil {
+					t.Errorf("the port forwarder died with hk while its container runs: %v", err)
+				}
+			}
 			h.ok(t, "kill", name)
 			h.ok(t, "ps")
 			waitGone(t, pid, kind+" after a killed run")
+			if fwd > 0 {
+				waitGone(t, fwd, "the port forwarder after a killed run")
+			}
+			if l := try("ss", "-Htln", "sport = :"+killedPort).stdout; strings.TrimSpace(l) != "" {
+				t.Errorf("port %s still listened on after a killed run's sweep: %s", killedPort, l)
+			}
 			h.ok(t, "rm", "-f", name)
 		})
 	}
 }
 
-// helperPids waits for the record of name's helper and returns its pid
-// and its port forwarder's (0: none).
-func helperPids(t *testing.T, h hkUser, name string) (int, int) {
+// helperPids waits for the record of name's helper (with its port
+// forwarder's pid too when withFwd: Start records the helper first) and
+// returns both pids (0: none).
+func helperPids(t *testing.T, h hkUser, name string, withFwd bool) (int, int) {
 	t.Helper()
 	id := ""
 	waitFor(t, name+"'s ID", 20*time.Second, func() bool {
@@ -194,7 +211,7 @@ func helperPids(t *testing.T, h hkUser, name string) (int, int) {
 	var rec struct{ Pid, FwdPid int }
 	waitFor(t, name+"'s helper record", 20*time.Second, func() bool {
 		b, err := os.ReadFile(filepath.Join(h.root, "rootlessnet", id[:12]+".json"))
-		return err == nil && json.Unmarshal(b, &rec) == nil && rec.Pid > 0
+		return err == nil && json.Unmarshal(b, &rec) == nil && rec.Pid > 0 && (rec.FwdPid > 0 || !withFwd)
 	})
 	return rec.Pid, rec.FwdPid
 }
