@@ -34,6 +34,16 @@ func (env *Env) networks() (*hknet.Store, error) {
 	return hknet.Open(env.Root)
 }
 
+// allNetworks is the store and every network in it (ls, prune).
+func (env *Env) allNetworks() (*hknet.Store, []*hknet.Network, error) {
+	s, err := env.networks()
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := s.List()
+	return s, all, err
+}
+
 // netLog is the step log of a network command (--trace prints it).
 func (env *Env) netLog() *trace.Log {
 	if !env.Trace {
@@ -118,11 +128,7 @@ func netLsCmd(env *Env) *cobra.Command {
 		Short:   "List networks",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			s, err := env.networks()
-			if err != nil {
-				return err
-			}
-			all, err := s.List()
+			_, all, err := env.allNetworks()
 			if err != nil {
 				return err
 			}
@@ -261,11 +267,7 @@ func netPruneCmd(env *Env) *cobra.Command {
 		Short: "Remove every network no container uses",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			s, err := env.networks()
-			if err != nil {
-				return err
-			}
-			all, err := s.List()
+			s, all, err := env.allNetworks()
 			if err != nil {
 				return err
 			}
