@@ -179,7 +179,9 @@ func TestNetworkIPv6Verbs(t *testing.T) {
 	h := newHK(t)
 	a, b := uniq("hknet6-a-"), uniq("hknet6-b-")
 	t.Cleanup(func() { h.run("network", "rm", a, b) })
-	sub := "fd00:89:ff:" + a[len(a)-4:] + "::/64"
+	// hk prints prefixes in their canonical form (no leading zeros: a
+	// random group 0e70 is e70), so the test compares with that.
+	sub := netip.MustParsePrefix("fd00:89:ff:" + a[len(a)-4:] + "::/64").String()
 	h.ok("network", "create", "--subnet", sub, "--gateway", strings.TrimSuffix(sub, "/64")+"fe", a)
 	var ins []struct {
 		EnableIPv6 bool
